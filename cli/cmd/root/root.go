@@ -1,0 +1,91 @@
+// Package root assembles the mos command tree, binds the global flags and
+// turns a command's error into a message and an exit code.
+package root
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mongoose-os/mos/cli/cmd/version"
+	"github.com/mongoose-os/mos/cli/cmdutil"
+)
+
+// NewCmdRoot returns the mos command with every subcommand.
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "mos <command> [flags]",
+		Short: "The Mongoose OS command line tool, with fast remote builds",
+		Long: `The Mongoose OS command line tool (a fork of mos 2.20.0) whose remote
+builds reuse the build server's context, keep exec bits and cache build/gen.
+
+Any flag not given on the command line is taken from MOS_<FLAG>, e.g.
+MOS_PLATFORM=esp32 or MOS_KEEP_BUILD_DIR=true.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if err := cmdutil.ApplyEnv(cmd.Flags(), f.Getenv); err != nil {
+				return &cmdutil.FlagError{Err: err}
+			}
+			if f.Global.Chdir != "" {
+				if err := os.Chdir(f.Global.Chdir); err != nil {
+					return fmt.Errorf("-C %s: %w", f.Global.Chdir, err)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.SetOut(f.IO.Out)
+	cmd.SetErr(f.IO.ErrOut)
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &cmdutil.FlagError{Err: err}
+	})
+
+	pf := cmd.PersistentFlags()
+	pf.StringVarP(&f.Global.Chdir, "chdir", "C", "", "change to this directory first")
+	pf.BoolVar(&f.Global.Verbose, "verbose", false, "verbose output (build logs to stderr too)")
+	pf.StringVar(&f.Global.TempDir, "temp-dir", "", "directory for temporary files (default ~/.mos/tmp)")
+	pf.BoolVar(&f.Global.KeepTempFiles, "keep-temp-files", false, "keep temporary files after the command")
+
+	cmd.AddCommand(version.NewCmdVersion(f, nil))
+	for _, add := range extraCommands {
+		cmd.AddCommand(add(f))
+	}
+	return cmd
+}
+
+// extraCommands are the commands beyond version; kept in one list so the
+// tree is assembled in one place.
+var extraCommands = []func(*cmdutil.Factory) *cobra.Command{}
+
+// Main runs mos with the process's arguments and returns the exit code.
+func Main() int {
+	f := cmdutil.New()
+	return Run(f, os.Args[1:])
+}
+
+// Run executes the command tree with args and reports errors on f.IO.
+func Run(f *cmdutil.Factory, args []string) int {
+	cmd := NewCmdRoot(f)
+	cmd.SetArgs(args)
+	return report(f.IO.ErrOut, cmd.Execute())
+}
+
+func report(w io.Writer, err error) int {
+	if err == nil {
+		return 0
+	}
+	if errors.Is(err, cmdutil.ErrSilent) {
+		return 1
+	}
+	var fe *cmdutil.FlagError
+	if errors.As(err, &fe) {
+		fmt.Fprintf(w, "Error: %v\nRun \"mos help\" for usage.\n", err)
+		return 2
+	}
+	fmt.Fprintf(w, "Error: %v\n", err)
+	return 1
+}

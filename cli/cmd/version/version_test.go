@@ -1,0 +1,33 @@
+package version
+
+import (
+	"testing"
+
+	"github.com/mongoose-os/mos/cli/cmdutil"
+	ver "github.com/mongoose-os/mos/common/version"
+)
+
+func TestVersionRun(t *testing.T) {
+	io, _, out, errOut := cmdutil.Test()
+	if err := versionRun(&VersionOptions{IO: io}); err != nil {
+		t.Fatal(err)
+	}
+	want := "The Mongoose OS command line tool\nVersion: 2.20.0\nBuild ID: " + ver.BuildID + "\n"
+	if out.String() != want {
+		t.Errorf("stdout = %q, want %q", out.String(), want)
+	}
+	if errOut.Len() != 0 {
+		t.Errorf("stderr = %q, want empty", errOut.String())
+	}
+}
+
+func TestNewCmdVersionRejectsArgs(t *testing.T) {
+	io, _, _, _ := cmdutil.Test()
+	cmd := NewCmdVersion(&cmdutil.Factory{IO: io}, func(*VersionOptions) error { return nil })
+	cmd.SetArgs([]string{"extra"})
+	cmd.SetOut(io.Out)
+	cmd.SetErr(io.ErrOut)
+	if err := cmd.Execute(); err == nil {
+		t.Fatal("want an error for an extra argument")
+	}
+}
