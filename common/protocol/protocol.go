@@ -8,8 +8,8 @@ import (
 
 // Form fields of POST /api/fwbuild/<version>/build, as stock.
 const (
-	FieldFile               = "file"        // source zip, filename source.zip
-	FieldClean              = "clean"       // "1" starts the context afresh
+	FieldFile               = "file"  // source zip, filename source.zip
+	FieldClean              = "clean" // "1" starts the context afresh
 	FieldPreferPrebuiltLibs = "prefer_prebuilt_libs"
 	FieldBuildParams        = "build_params" // YAML BuildParams
 	FieldBuildCtx           = "build_ctx"    // context name from build/gen/build_ctx.txt
