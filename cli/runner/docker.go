@@ -1,0 +1,176 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Docker runs make in the platform's SDK image, as upstream mos does: the
+// app's top dir is mounted at /app, the core at /mongoose-os and at its own
+// path, every other dir the build uses at its own path.
+type Docker struct {
+	Image    string   // SDK image (sdk.version or --build-image)
+	Extra    []string // --build-docker-extra, before the image
+	NoMounts bool     // --build-docker-no-mounts
+	// User is the --user value ("uid:gid"); "" runs as the image's user.
+	User   string
+	Docker string // docker binary; "docker" when empty
+}
+
+const (
+	appMount = "/app"
+	mosMount = "/mongoose-os"
+)
+
+// ErrNoDocker means the docker runner cannot work here.
+var ErrNoDocker = errors.New("docker is not available")
+
+func (d *Docker) Path(host string) string {
+	return dockerPath(host)
+}
+
+func (d *Docker) MosPath(mosDir string) string {
+	if d.NoMounts {
+		return dockerPath(mosDir)
+	}
+	return mosMount
+}
+
+func (d *Docker) bin() string {
+	if d.Docker != "" {
+		return d.Docker
+	}
+	return "docker"
+}
+
+// Args returns the docker argv (after "docker") for job, and the container
+// name.
+func (d *Docker) Args(job *Job) ([]string, string) {
+	name := fmt.Sprintf("mos_build_%s_%d", time.Now().Format("2006-01-02T15-04-05"), rand.IntN(1<<30))
+	args := []string{"run", "--name", name, "--rm", "-i"}
+	appDir := dockerPath(job.AppDir)
+	if !d.NoMounts {
+		m := mounts{}
+		top := gitTopLevel(job.AppDir)
+		m.add(top, appMount)
+		sub, err := filepath.Rel(top, job.AppDir)
+		if err != nil || sub == "." {
+			sub = ""
+		}
+		appDir = strings.TrimSuffix(appMount+"/"+filepath.ToSlash(sub), "/")
+		m.add(job.MosDir, mosMount)
+		m.add(job.MosDir, dockerPath(job.MosDir))
+		for _, dir := range job.Mounts {
+			m.add(dir, dockerPath(dir))
+		}
+		for _, mp := range m.list {
+			args = append(args, "-v", mp.host+":"+mp.container)
+		}
+	}
+	if d.User != "" {
+		args = append(args, "--user", d.User)
+	}
+	args = append(args, d.Extra...)
+	args = append(args, d.Image, "make")
+	args = append(args, makeArgs(job, appDir, dockerPath(job.Makefile))...)
+	return args, name
+}
+
+func (d *Docker) Run(ctx context.Context, job *Job) error {
+	if d.Image == "" {
+		return fmt.Errorf("no SDK image for the docker runner")
+	}
+	args, name := d.Args(job)
+	fmt.Fprintf(job.Log, "Docker arguments: %s\n", strings.Join(args, " "))
+	if job.DryRun {
+		return nil
+	}
+	if err := d.check(ctx); err != nil {
+		return err
+	}
+	cmd := exec.Command(d.bin(), args...)
+	cmd.Stdout = job.Log
+	cmd.Stderr = job.Log
+	err := runKillable(ctx, cmd)
+	if ctx.Err() != nil {
+		// Killing the docker client leaves the container running: kill it.
+		kctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = exec.CommandContext(kctx, d.bin(), "kill", name).Run()
+		return ctx.Err()
+	}
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return fmt.Errorf("%w: in docker image %s: %v", ErrMakeFailed, d.Image, err)
+		}
+		return fmt.Errorf("running docker: %w", err)
+	}
+	return nil
+}
+
+// check fails with a hint when there is no docker client or daemon.
+func (d *Docker) check(ctx context.Context) error {
+	if _, err := exec.LookPath(d.bin()); err != nil {
+		return fmt.Errorf("%w: %s not found on PATH; install Docker or use --build-runner native", ErrNoDocker, d.bin())
+	}
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(cctx, d.bin(), "version", "--format", "{{.Server.Version}}").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%w: the Docker daemon does not answer (%s); start it or use --build-runner native",
+			ErrNoDocker, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// CurrentUser is the --user value that makes files in build/ belong to the
+// calling user ("" where that does not apply).
+func CurrentUser() string {
+	uid, gid := os.Getuid(), os.Getgid()
+	if uid < 0 {
+		return "" // Windows: Docker Desktop maps ownership itself
+	}
+	return fmt.Sprintf("%d:%d", uid, gid)
+}
+
+// gitTopLevel returns the top of the git work tree holding dir, or dir.
+func gitTopLevel(dir string) string {
+	out, err := exec.Command("git", "-C", dir, "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		return dir
+	}
+	top := strings.TrimSpace(string(out))
+	if top == "" {
+		return dir
+	}
+	return filepath.FromSlash(top)
+}
+
+type mount struct{ host, container string }
+
+// mounts keeps the first host path for each container path, skipping host
+// paths that do not exist, as upstream does.
+type mounts struct{ list []mount }
+
+func (m *mounts) add(host, container string) {
+	if host == "" {
+		return
+	}
+	if _, err := os.Stat(host); err != nil {
+		return
+	}
+	for _, e := range m.list {
+		if e.container == container {
+			return
+		}
+	}
+	m.list = append(m.list, mount{dockerPath(host), container})
+}

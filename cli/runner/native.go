@@ -1,0 +1,45 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"strings"
+)
+
+// Native runs make directly with the toolchain on PATH: used with
+// --build-runner native and inside an SDK container (MGOS_SDK_REVISION set).
+type Native struct {
+	Make string // make binary; "make" when empty
+}
+
+func (n *Native) Path(host string) string      { return host }
+func (n *Native) MosPath(mosDir string) string { return mosDir }
+
+func (n *Native) Run(ctx context.Context, job *Job) error {
+	mk := n.Make
+	if mk == "" {
+		mk = "make"
+	}
+	args := makeArgs(job, job.AppDir, job.Makefile)
+	fmt.Fprintf(job.Log, "Make arguments: %s\n", strings.Join(args, " "))
+	if job.DryRun {
+		return nil
+	}
+	path, err := exec.LookPath(mk)
+	if err != nil {
+		return fmt.Errorf("%s not found on PATH: %w", mk, err)
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Stdout = job.Log
+	cmd.Stderr = job.Log
+	if err := runKillable(ctx, cmd); err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			return fmt.Errorf("%w: %v", ErrMakeFailed, err)
+		}
+		return fmt.Errorf("running make: %w", err)
+	}
+	return nil
+}
