@@ -1,0 +1,193 @@
+// Package build implements `mos build`: a local build (--local) or a
+// remote one on a build server that reuses the server's build context.
+package build
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mongoose-os/mos/cli/cmdutil"
+	"github.com/mongoose-os/mos/common/protocol"
+)
+
+const (
+	defaultTarget = "all"
+	defaultServer = "https://build.mongoose-os.com"
+)
+
+// BuildOptions are the inputs of `mos build`.
+type BuildOptions struct {
+	IO         *cmdutil.IOStreams
+	HTTPClient func() (*http.Client, error)
+	MosDir     func() (string, error)
+	TempDir    func() (string, error)
+	Getenv     func(string) string
+
+	Dir           string // project dir (the working dir after -C)
+	Verbose       bool
+	KeepTempFiles bool
+
+	// What to build and how (shared by local and remote builds).
+	Local              bool
+	Platform, Arch     string
+	Board              string
+	BuildVars, CDefs   []string
+	CFlagsExtra        []string
+	CXXFlagsExtra      []string
+	Libs, Modules      []string
+	Repo               string
+	LibsExtra          []string
+	LibsDirs           []string
+	DepsDir            string
+	ModulesDir         string
+	BuildDir           string
+	GenDir             string
+	BinaryLibsDir      string
+	LibsUpdateInterval time.Duration
+	NoLibsUpdate       bool
+	PreferPrebuiltLibs bool
+	SourceGlobs        []string
+	Clean              bool
+	DryRun             bool
+	BuildTarget        string
+	NoPlatformCheck    bool
+	SaveBuildStat      bool
+	BuildParamsFile    string
+	DepsVersionsFile   string
+	StrictDepsVersions bool
+	Credentials        string
+	GHToken            string
+
+	// Local build only.
+	BuildRunner         string
+	BuildImage          string
+	BuildDockerExtra    []string
+	BuildDockerNoMounts bool
+	BuildParallelism    int
+	BuildCmdExtra       []string
+	LibsCacheDir        string
+
+	// Remote build only.
+	Server       string
+	KeepBuildDir bool
+	BuildContext string
+}
+
+// NewCmdBuild returns the build command; runF replaces the run in tests.
+func NewCmdBuild(f *cmdutil.Factory, runF func(context.Context, *BuildOptions) error) *cobra.Command {
+	opts := &BuildOptions{
+		IO:         f.IO,
+		HTTPClient: f.HTTPClient,
+		MosDir:     f.MosDir,
+		TempDir:    f.TempDir,
+		Getenv:     f.Getenv,
+	}
+	cmd := &cobra.Command{
+		Use:   "build",
+		Short: "Build a firmware from the sources in the current directory",
+		Long: `Build a firmware from the app in the current directory (or -C DIR).
+
+Without --local the build runs on a build server (--server). The server's
+build context is reused: its name is read from build/gen/build_ctx.txt
+before anything in build/ is touched, and build/gen is also cached under
+~/.mos, so a wiped build dir still finds its context.`,
+		Example: `  mos build --local --platform esp32
+  mos build --platform esp32 --server http://buildsrv:8000 --keep-build-dir
+  mos build --platform esp32 --server http://buildsrv:8000 --build-context ci_main`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			wd, err := os.Getwd()
+			if err != nil {
+				return err
+			}
+			opts.Dir = wd
+			opts.Verbose = f.Global.Verbose
+			opts.KeepTempFiles = f.Global.KeepTempFiles
+			if err := validate(opts); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return buildRun(cmd.Context(), opts)
+		},
+	}
+
+	fl := cmd.Flags()
+	fl.BoolVar(&opts.Local, "local", false, "build locally instead of on a build server")
+	fl.StringVar(&opts.Platform, "platform", "", "hardware platform (overrides mos.yml)")
+	fl.StringVar(&opts.Arch, "arch", "", "deprecated, use --platform")
+	fl.StringVar(&opts.Board, "board", "", "board name (build var BOARD)")
+	fl.StringSliceVar(&opts.BuildVars, "build-var", nil, "build variable NAME=VALUE; repeatable, comma-separated")
+	fl.StringSliceVar(&opts.CDefs, "cdef", nil, "C/C++ define NAME=VALUE; repeatable, comma-separated")
+	fl.StringArrayVar(&opts.CFlagsExtra, "cflags-extra", nil, "extra C flag appended to the manifest's cflags; repeatable")
+	fl.StringArrayVar(&opts.CXXFlagsExtra, "cxxflags-extra", nil, "extra C++ flag appended to the manifest's cxxflags; repeatable")
+	fl.StringArrayVar(&opts.Libs, "lib", nil, "location of a lib, NAME:PATH_OR_URL; repeatable")
+	fl.StringArrayVar(&opts.Modules, "module", nil, "location of a module, NAME:PATH_OR_URL; repeatable")
+	fl.StringVar(&opts.Repo, "repo", "", "path to the mongoose-os repository (the mongoose-os module)")
+	fl.StringArrayVar(&opts.LibsExtra, "lib-extra", nil, "extra lib for the app, as a YAML lib entry; repeatable")
+	fl.StringSliceVar(&opts.LibsDirs, "libs-dir", nil, "directory to find libs in; repeatable")
+	fl.StringVar(&opts.DepsDir, "deps-dir", "", "directory to fetch libs and modules into (default <app>/deps)")
+	fl.StringVar(&opts.ModulesDir, "modules-dir", "", "directory to fetch modules into (default <deps>/modules)")
+	fl.StringVar(&opts.BuildDir, "build-dir", "", "build output directory (default <app>/build)")
+	fl.StringVar(&opts.GenDir, "gen-dir", "", "generated files directory (default <build>/gen)")
+	fl.StringVar(&opts.BinaryLibsDir, "binary-libs-dir", "", "prebuilt libs cache directory (default <build>/objs)")
+	fl.DurationVar(&opts.LibsUpdateInterval, "libs-update-interval", time.Hour, "how often to update already fetched libs; 0 never fetches")
+	fl.BoolVar(&opts.NoLibsUpdate, "no-libs-update", false, "never fetch or update libs (same as --libs-update-interval 0)")
+	fl.BoolVar(&opts.PreferPrebuiltLibs, "prefer-prebuilt-libs", false, "use a lib's prebuilt binary even when its sources exist")
+	fl.StringSliceVar(&opts.SourceGlobs, "source-glob", []string{"*.c", "*.cpp"}, "globs for source dirs")
+	fl.BoolVar(&opts.Clean, "clean", false, "clean build: wipe the previous build state (and, remotely, the server context)")
+	fl.BoolVar(&opts.DryRun, "build-dry-run", false, "prepare the build (resolve the manifest, write build/gen) but run no make or docker")
+	fl.StringVar(&opts.BuildTarget, "build-target", defaultTarget, "make target")
+	fl.BoolVar(&opts.NoPlatformCheck, "no-platform-check", false, "build even for a platform the app does not list")
+	fl.BoolVar(&opts.SaveBuildStat, "save-build-stat", true, "save build statistics in build/gen/build_stat.json")
+	fl.StringVar(&opts.BuildParamsFile, "build-params", "", "read all build parameters from this YAML file")
+	fl.StringVar(&opts.DepsVersionsFile, "deps-versions", "", "check libs and modules against this deps manifest")
+	fl.BoolVar(&opts.StrictDepsVersions, "strict-deps-versions", true, "with --deps-versions, missing or different deps are errors")
+	fl.StringVar(&opts.Credentials, "credentials", "", "credentials for private git hosts: TOKEN, HOST:TOKEN or HOST:USER:PASS, comma-separated, or @FILE")
+	fl.StringVar(&opts.GHToken, "gh-token", "", "deprecated, use --credentials")
+
+	fl.StringVar(&opts.BuildRunner, "build-runner", "", "how a local build runs make: docker (the SDK image) or native (toolchain on PATH); default docker, native inside an SDK container")
+	fl.StringVar(&opts.BuildImage, "build-image", "", "Docker image for the build (default from the platform's sdk.version)")
+	fl.StringArrayVar(&opts.BuildDockerExtra, "build-docker-extra", nil, "extra docker run flag, before the image; repeatable")
+	fl.BoolVar(&opts.BuildDockerNoMounts, "build-docker-no-mounts", false, "add no bind mounts to docker run (provide them with --build-docker-extra)")
+	fl.IntVar(&opts.BuildParallelism, "build-parallelism", 0, "make -j value (default: number of CPUs)")
+	fl.StringArrayVar(&opts.BuildCmdExtra, "build-cmd-extra", nil, "extra make argument, appended last; repeatable")
+	fl.StringVar(&opts.LibsCacheDir, "libs-cache-dir", "", "share fetched git libs through mirrors in this dir (used by the build server)")
+
+	fl.StringVar(&opts.Server, "server", defaultServer, "build server URL (user:password@ in it sets basic auth)")
+	fl.BoolVar(&opts.KeepBuildDir, "keep-build-dir", false, "remote build: do not wipe build/ first; unzip the server's result over it")
+	fl.StringVar(&opts.BuildContext, "build-context", "", "remote build: build in the named server context (letters, digits, _)")
+
+	// Accepted for compatibility with stock invocations; they change nothing.
+	fl.Bool("migrate", false, "no effect (stock compatibility)")
+	fl.Bool("use-shell-git", false, "no effect: git is always the git command")
+	for _, n := range []string{"arch", "gh-token", "migrate", "use-shell-git"} {
+		_ = fl.MarkHidden(n)
+	}
+	return cmd
+}
+
+func validate(opts *BuildOptions) error {
+	if opts.BuildContext != "" && !protocol.ValidContextName(opts.BuildContext) {
+		return cmdutil.FlagErrorf("--build-context %q: use letters, digits and _ only", opts.BuildContext)
+	}
+	switch opts.BuildRunner {
+	case "", "docker", "native":
+	default:
+		return cmdutil.FlagErrorf("--build-runner %q: want docker or native", opts.BuildRunner)
+	}
+	if opts.BuildParallelism < 0 {
+		return cmdutil.FlagErrorf("--build-parallelism must not be negative")
+	}
+	return nil
+}
+
+func buildRun(ctx context.Context, opts *BuildOptions) error {
+	return fmt.Errorf("not wired yet")
+}
