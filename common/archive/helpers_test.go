@@ -160,3 +160,25 @@ func zipNames(t *testing.T, b []byte) []string {
 }
 
 func joinLines(s []string) string { return strings.Join(s, "\n") }
+
+// The snapshot comparison used to prove "nothing outside dest" does see
+// new, changed and removed files and links.
+func TestSnapshotDetectsChanges(t *testing.T) {
+	dir := t.TempDir()
+	skip := filepath.Join(dir, "dest")
+	mustMkdir(t, skip)
+	os.WriteFile(filepath.Join(dir, "a"), []byte("1"), 0o644)
+	os.WriteFile(filepath.Join(dir, "gone"), []byte("1"), 0o644)
+	before := snapshot(t, dir, skip)
+	os.WriteFile(filepath.Join(skip, "inside"), []byte("ignored"), 0o644)
+	if d := diffSnapshots(before, snapshot(t, dir, skip)); len(d) != 0 {
+		t.Fatalf("a change inside the skipped dir was reported: %v", d)
+	}
+	os.WriteFile(filepath.Join(dir, "a"), []byte("2"), 0o644)
+	os.Remove(filepath.Join(dir, "gone"))
+	os.WriteFile(filepath.Join(dir, "new"), []byte("3"), 0o644)
+	d := diffSnapshots(before, snapshot(t, dir, skip))
+	if len(d) != 3 || !strings.HasPrefix(d[0], "changed: ") || !strings.HasPrefix(d[1], "gone: ") || !strings.HasPrefix(d[2], "new: ") {
+		t.Errorf("diff = %q, want one changed, one gone, one new", d)
+	}
+}
