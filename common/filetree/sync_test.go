@@ -46,13 +46,16 @@ func TestSyncOverExistingContext(t *testing.T) {
 	ctx, upload := filepath.Join(parent, "ctx"), filepath.Join(parent, "upload")
 	testenv.WriteTree(t, ctx, contextTree)
 	testenv.WriteTree(t, upload, uploadTree)
-	// Everything in the context is old; remember inodes of unchanged files.
-	filepath.WalkDir(ctx, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			setMtime(t, p, oldTime)
-		}
-		return err
-	})
+	// Everything is old, the upload too (mtimes of a source tree are
+	// not to be trusted); remember inodes of unchanged files.
+	for _, dir := range []string{ctx, upload} {
+		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				setMtime(t, p, oldTime)
+			}
+			return err
+		})
+	}
 	before := map[string]fs.FileInfo{}
 	for _, p := range []string{"mos.yml", "src/main.c", "tools/gen.py", "build/x.o", "include/mixed/gen.h"} {
 		fi, err := os.Stat(filepath.Join(ctx, p))
