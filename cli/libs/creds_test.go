@@ -1,0 +1,181 @@
+package libs
+
+import (
+	"context"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/mongoose-os/mos/cli/manifest"
+	"github.com/mongoose-os/mos/common/protocol"
+	"github.com/mongoose-os/mos/common/testenv"
+)
+
+// gitHTTPServer serves the repos under root with `git http-backend`,
+// demanding basic auth user:pass. It counts requests without or with wrong
+// credentials.
+type gitHTTPServer struct {
+	*httptest.Server
+	mu       sync.Mutex
+	rejected int
+	accepted int
+}
+
+func newGitHTTPServer(t *testing.T, root, user, pass string) *gitHTTPServer {
+	t.Helper()
+	gitBin := testenv.RequireTool(t, "git")
+	backend := &cgi.Handler{
+		Path: gitBin,
+		Args: []string{"http-backend"},
+		Env: []string{
+			"GIT_PROJECT_ROOT=" + root,
+			"GIT_HTTP_EXPORT_ALL=1",
+			"GIT_CONFIG_NOSYSTEM=1",
+			"GIT_CONFIG_GLOBAL=/dev/null",
+		},
+	}
+	s := &gitHTTPServer{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, p, ok := r.BasicAuth()
+		s.mu.Lock()
+		if !ok || u != user || p != pass {
+			s.rejected++
+			s.mu.Unlock()
+			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		s.accepted++
+		s.mu.Unlock()
+		backend.ServeHTTP(w, r)
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+func TestCredentials(t *testing.T) {
+	f := newFixture(t)
+	f.origin("private", testenv.Tree{"mos.yml": {Content: "secret lib\n"}})
+	head := f.head(f.originDir("private"))
+	srv := newGitHTTPServer(t, filepath.Join(f.root, "origin"), "bob", "s3cret")
+	url := srv.URL + "/private"
+	host := strings.TrimPrefix(srv.URL, "http://")
+
+	cases := []struct {
+		name  string
+		creds map[string]protocol.Credentials
+		ok    bool
+	}{
+		{"none", nil, false},
+		{"for_the_host", map[string]protocol.Credentials{host: {User: "bob", Pass: "s3cret"}}, true},
+		{"any_host", map[string]protocol.Credentials{"": {User: "bob", Pass: "s3cret"}}, true},
+		{"exact_host_beats_any_host", map[string]protocol.Credentials{
+			"":   {User: "bob", Pass: "wrong"},
+			host: {User: "bob", Pass: "s3cret"},
+		}, true},
+		{"other_host_only", map[string]protocol.Credentials{"example.com": {User: "bob", Pass: "s3cret"}}, false},
+		{"wrong_password", map[string]protocol.Credentials{host: {User: "bob", Pass: "wrong"}}, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			deps := filepath.Join(f.root, "deps-"+c.name)
+			p := f.provider(func(o *Options) {
+				o.DepsDir = deps
+				o.Credentials = c.creds
+			})
+			got, err := p.Lib(context.Background(), &manifest.Dep{Location: url}, f.app, "latest", "")
+			if !c.ok {
+				want := `fetching lib "private" (` + url + ` @ latest): git clone: exit status 128: fatal: `
+				if err == nil || !strings.HasPrefix(err.Error(), want) {
+					t.Fatalf("err = %v\nwant %s...", err, want)
+				}
+				if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "wrong") {
+					t.Errorf("error shows the password: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.RepoVersion != head || readFile(t, filepath.Join(got.Dir, "mos.yml")) != "secret lib\n" {
+				t.Errorf("got %+v", got)
+			}
+			// Nothing secret is stored in the clone.
+			cfg := readFile(t, filepath.Join(got.Dir, ".git", "config"))
+			if strings.Contains(cfg, "Authorization") || strings.Contains(cfg, "s3cret") {
+				t.Errorf("clone config keeps the credentials:\n%s", cfg)
+			}
+		})
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.rejected == 0 || srv.accepted == 0 {
+		t.Errorf("server saw %d rejected and %d accepted requests", srv.rejected, srv.accepted)
+	}
+}
+
+func TestCredentialsConfig(t *testing.T) {
+	creds := &protocol.Credentials{Pass: "tok"}
+	// "mos:tok"
+	const header = "Authorization: Basic bW9zOnRvaw=="
+	cases := []struct {
+		url  string
+		want [][2]string
+	}{
+		{"https://github.com/o/r", [][2]string{{"http.https://github.com/.extraHeader", header}}},
+		{"http://127.0.0.1:8080/r", [][2]string{{"http.http://127.0.0.1:8080/.extraHeader", header}}},
+		{"https://user@gitlab.example.com/g/r.git", [][2]string{{"http.https://gitlab.example.com/.extraHeader", header}}},
+		{"git@github.com:o/r.git", nil},
+		{"ssh://git@github.com/o/r", nil},
+		{"file:///x/r", nil},
+	}
+	for _, c := range cases {
+		got := credentialsConfig(c.url, creds)
+		if len(got) != len(c.want) || (len(got) == 1 && got[0] != c.want[0]) {
+			t.Errorf("%s: %q, want %q", c.url, got, c.want)
+		}
+	}
+	if got := credentialsConfig("https://github.com/o/r", nil); got != nil {
+		t.Errorf("no creds: %q", got)
+	}
+}
+
+func TestWithGitConfig(t *testing.T) {
+	env := []string{"A=1", "GIT_CONFIG_COUNT=2", "GIT_CONFIG_KEY_0=x.y", "GIT_CONFIG_VALUE_0=1", "GIT_CONFIG_KEY_1=x.z", "GIT_CONFIG_VALUE_1=2"}
+	got := withGitConfig(env, [2]string{"http.extraHeader", "H: v"}, [2]string{"url./m.insteadOf", "file:///r"})
+	want := []string{"A=1", "GIT_CONFIG_KEY_0=x.y", "GIT_CONFIG_VALUE_0=1", "GIT_CONFIG_KEY_1=x.z", "GIT_CONFIG_VALUE_1=2",
+		"GIT_CONFIG_KEY_2=http.extraHeader", "GIT_CONFIG_VALUE_2=H: v",
+		"GIT_CONFIG_KEY_3=url./m.insteadOf", "GIT_CONFIG_VALUE_3=file:///r",
+		"GIT_CONFIG_COUNT=4"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if got := withGitConfig(env); strings.Join(got, "\n") != strings.Join(env, "\n") {
+		t.Errorf("no entries changed env: %q", got)
+	}
+}
+
+func TestHashesEqual(t *testing.T) {
+	const h = "0123456789abcdef0123456789abcdef01234567"
+	cases := []struct {
+		a, b string
+		want bool
+	}{
+		{h, h, true},
+		{h, h[:6], true},
+		{h[:7], h, true},
+		{h, h[:5], false},
+		{h, "master", false},
+		{h, "0123457", false},
+		{"", "", false},
+	}
+	for _, c := range cases {
+		if got := hashesEqual(c.a, c.b); got != c.want {
+			t.Errorf("hashesEqual(%q, %q) = %v", c.a, c.b, got)
+		}
+	}
+}
