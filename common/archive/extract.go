@@ -126,8 +126,9 @@ func ExtractReaderAt(r io.ReaderAt, size int64, dest string, opts ExtractOptions
 // case-insensitive file system the later one replaces the earlier.
 //
 // On an error during writing, dest keeps the entries already written (the
-// failing file itself is removed): extract into a fresh directory and
-// delete it on error when a partial result must not be used.
+// failing file itself is removed) and the returned Stats count them:
+// extract into a fresh directory and delete it on error when a partial
+// result must not be used.
 func Extract(zr *zip.Reader, dest string, opts ExtractOptions) (Stats, error) {
 	var st Stats
 	lim := opts.limits()

@@ -52,7 +52,7 @@ func TestCheckNameWindowsOnly(t *testing.T) {
 	if runtime.GOOS != "windows" {
 		t.Skip("reserved names and ':' are only refused on Windows")
 	}
-	for _, n := range []string{"NUL", "src/COM1", "a:b", "x/aux.c"} {
+	for _, n := range []string{"NUL", "src/COM1", "a:b", "x/CONIN$"} {
 		if err := CheckName(n); !errors.Is(err, ErrUnsafeName) {
 			t.Errorf("CheckName(%q) = %v, want ErrUnsafeName", n, err)
 		}
