@@ -1,0 +1,211 @@
+package manifest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/mongoose-os/mos/cli/manifest/expr"
+	"github.com/mongoose-os/mos/common/protocol"
+)
+
+// Request is everything a resolution depends on. Nothing is read from the
+// process (working dir, flags, environment).
+type Request struct {
+	// AppDir is the app dir as given; it may be relative to Cwd. Origins
+	// in messages and the app's relative paths keep this form.
+	AppDir string
+	// Cwd stands for upstream's process working dir: relative paths and
+	// the dirs the provider returns resolve against it. "" means the
+	// process's working dir.
+	Cwd string
+	// Platform is --platform ("" = from mos.yml); it is lower-cased.
+	Platform string
+	// PlatformOptional allows a manifest without any platform (upstream's
+	// eval-manifest-expr); builds require one.
+	PlatformOptional bool
+	// BuildVars are the CLI build vars; real builds always include BOARD
+	// (maybe ""). They replace the variable in every component.
+	BuildVars map[string]string
+	// CDefs (--cdef) override the app's cdefs.
+	CDefs map[string]string
+	// CFlagsExtra and CXXFlagsExtra are appended to the app's flags.
+	CFlagsExtra, CXXFlagsExtra []string
+	// ExtraLibs (--lib-extra) are added to the app's libs unless it has a
+	// lib of the same name.
+	ExtraLibs []Dep
+	// MosVersion is the value of ${mos.version}.
+	MosVersion string
+	// Provider finds lib and module dirs and prebuilt binaries.
+	Provider Provider
+	// GenDir is the build's gen dir (relative to Cwd if not absolute);
+	// default <AppDir>/build/gen. The engine writes nothing there; the
+	// final sources end with <GenDir>/mgos_deps_init.c.
+	GenDir string
+	// SourceGlobs are the globs a source dir stands for; default
+	// {"*.c", "*.cpp"}.
+	SourceGlobs []string
+	// PreferPrebuiltLibs looks for a prebuilt binary of every lib, not only
+	// of libs whose sources are missing.
+	PreferPrebuiltLibs bool
+	// DepsVersions is --deps-versions: the deps manifest is checked against
+	// it; StrictDepsVersions makes a mismatch an error (else a warning).
+	DepsVersions       *protocol.DepsManifest
+	StrictDepsVersions bool
+	// Warn receives "Warning: <origin>: <text>" lines and similar notices
+	// (nil drops them).
+	Warn func(msg string)
+	// Log receives progress lines ("Reading lib ..."); nil drops them.
+	Log func(msg string)
+}
+
+// Result is a resolved build.
+type Result struct {
+	// Manifest is the final manifest (what mos_final.yml holds).
+	Manifest *Manifest
+	// MTime is the newest modification time over the manifest files read;
+	// generated files make depends on get it as their mtime.
+	MTime time.Time
+	// MosDir is the dir of the mongoose-os module.
+	MosDir string
+	// SourceDirs, FSDirs and BinaryLibDirs are the absolute dirs of the
+	// entries resolved (what a Docker build mounts).
+	SourceDirs, FSDirs, BinaryLibDirs []string
+	// DepsManifest is the content of mgos_deps_manifest.yml (nil for a
+	// lib build).
+	DepsManifest *protocol.DepsManifest
+	// DepsInitC is the content of mgos_deps_init.c (nil for a lib build).
+	DepsInitC []byte
+}
+
+// DepsInitFile and DepsManifestFile are the names of generated files in the
+// gen dir.
+const (
+	DepsInitFile     = "mgos_deps_init.c"
+	DepsManifestFile = "mgos_deps_manifest.yml"
+)
+
+// Name and default location of the core firmware module.
+const (
+	MosModuleName     = "mongoose-os"
+	MosModuleLocation = "https://github.com/cesanta/mongoose-os"
+)
+
+// DefaultSourceGlobs are the globs a source dir stands for.
+var DefaultSourceGlobs = []string{"*.c", "*.cpp"}
+
+// resolver holds the state of one Resolve call.
+type resolver struct {
+	ctx context.Context
+	req *Request
+	cwd string
+	rd  *reader
+	// vars: mos.version, then mos.platform and the app manifest as read.
+	vars        *expr.Vars
+	libPlatform string // platform libs are read for
+	app         *Manifest
+	deps        *graph
+	initDeps    *graph
+	byRef       map[string]*LibHandled // by the name a reference used
+	handled     map[string]*LibHandled // by lib name
+	queue       []pendingLibs
+	mtime       time.Time
+}
+
+// Resolve reads the app in req.AppDir with all its libs and returns the
+// final manifest, as upstream mos computes it for a build.
+func Resolve(ctx context.Context, req *Request) (*Result, error) {
+	if req.Provider == nil {
+		return nil, errors.New("manifest: no provider")
+	}
+	cwd := req.Cwd
+	if cwd == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, fmt.Errorf("working dir: %w", err)
+		}
+		cwd = wd
+	}
+	rs := &resolver{
+		ctx:         ctx,
+		req:         req,
+		cwd:         cwd,
+		rd:          newReader(cwd, req.Warn),
+		vars:        expr.NewVars(),
+		libPlatform: strings.ToLower(req.Platform),
+		deps:        newGraph(),
+		initDeps:    newGraph(),
+		byRef:       map[string]*LibHandled{},
+		handled:     map[string]*LibHandled{},
+	}
+	rs.vars.Set(expr.MosVersion, req.MosVersion)
+	rs.deps.addNode(appNode)
+	rs.initDeps.addNode(appNode)
+
+	app, mtime, err := rs.rd.readComponent(req.AppDir, rs.libPlatform, req.BuildVars, rs.vars)
+	if err != nil {
+		return nil, err
+	}
+	if app.Platform == "" && !req.PlatformOptional {
+		return nil, ErrNoPlatform
+	}
+	rs.app = app
+	rs.mtime = mtime
+	rs.prepareApp(app)
+	rs.vars.Set(expr.Manifest, tree(app))
+	rs.vars.Set(expr.MosPlatform, app.Platform)
+	rs.queue = append(rs.queue, pendingLibs{parent: appNode, m: app})
+
+	var agg *Manifest
+	for {
+		if err := rs.drainLibs(); err != nil {
+			return nil, err
+		}
+		libs, initOrder, err := rs.orderLibs()
+		if err != nil {
+			return nil, err
+		}
+		app.LibsHandled = libs
+		app.InitDeps = initOrder
+
+		a, libsAdded, err := rs.aggregate(app)
+		if err != nil {
+			return nil, err
+		}
+		if !libsAdded {
+			agg = a
+			break
+		}
+		// A cond added libs: to the app, or to one lib.
+		if len(app.Libs) > 0 {
+			if err := rs.prepareLibs(appNode, app); err != nil {
+				return nil, err
+			}
+		}
+		for _, lh := range app.LibsHandled {
+			if len(lh.Manifest.Libs) > 0 {
+				if err := rs.prepareLibs(lh.Lib.Name, lh.Manifest); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	agg.Sources = expandAllLibs(agg.Sources, agg.LibsHandled)
+	agg.Includes = expandAllLibs(agg.Includes, agg.LibsHandled)
+	agg.Filesystem = expandAllLibs(agg.Filesystem, agg.LibsHandled)
+	agg.BinaryLibs = expandAllLibs(agg.BinaryLibs, agg.LibsHandled)
+
+	return rs.finalize(agg)
+}
+
+// checkAppName fails on a name with white space.
+func checkAppName(name string) error {
+	if strings.IndexFunc(name, unicode.IsSpace) >= 0 {
+		return fmt.Errorf("app name (%q) should not contain spaces", name)
+	}
+	return nil
+}
