@@ -50,7 +50,7 @@ func (p *Provider) mirrorFor(url string, creds [][2]string) *mirror {
 		p:   p,
 		url: url,
 		dir: filepath.Join(p.opts.CacheDir, key+".git"),
-		git: gitRunner{env: withGitConfig(p.gitEnv, creds...)},
+		git: gitRunner{bin: p.opts.Git, env: withGitConfig(p.gitEnv, creds...)},
 	}
 }
 

@@ -62,9 +62,9 @@ func (p *Provider) syncRepo(ctx context.Context, name string, l *location.Locati
 		s.mirror = p.mirrorFor(l.RepoURL, creds)
 		// The clone keeps the real URL as origin; git reaches it through
 		// the mirror.
-		s.git = gitRunner{env: withGitConfig(p.gitEnv, [2]string{"url." + s.mirror.dir + ".insteadOf", l.RepoURL})}
+		s.git = gitRunner{bin: p.opts.Git, env: withGitConfig(p.gitEnv, [2]string{"url." + s.mirror.dir + ".insteadOf", l.RepoURL})}
 	} else {
-		s.git = gitRunner{env: withGitConfig(p.gitEnv, creds...)}
+		s.git = gitRunner{bin: p.opts.Git, env: withGitConfig(p.gitEnv, creds...)}
 	}
 	return s.sync(ctx)
 }

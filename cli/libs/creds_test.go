@@ -2,9 +2,11 @@ package libs
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -156,6 +158,15 @@ func TestWithGitConfig(t *testing.T) {
 	}
 	if got := withGitConfig(env); strings.Join(got, "\n") != strings.Join(env, "\n") {
 		t.Errorf("no entries changed env: %q", got)
+	}
+}
+
+func TestGitNotOnPath(t *testing.T) {
+	g := gitRunner{bin: "mos-test-no-such-git"}
+	_, err := g.run(context.Background(), "", "clone", "x", "y")
+	var ge *GitError
+	if !errors.As(err, &ge) || !errors.Is(err, exec.ErrNotFound) || !strings.HasSuffix(err.Error(), "(fetching libs needs git on PATH)") {
+		t.Errorf("err = %v", err)
 	}
 }
 

@@ -26,6 +26,9 @@ func (e *GitError) Error() string {
 	if len(e.Args) > 0 {
 		sub = "git " + e.Args[0]
 	}
+	if errors.Is(e.Err, exec.ErrNotFound) {
+		return fmt.Sprintf("%s: %v (fetching libs needs git on PATH)", sub, e.Err)
+	}
 	if e.Stderr == "" {
 		return fmt.Sprintf("%s: %v", sub, e.Err)
 	}
@@ -36,12 +39,17 @@ func (e *GitError) Unwrap() error { return e.Err }
 
 // gitRunner runs the git command line with a fixed environment.
 type gitRunner struct {
+	bin string // "" means "git" from PATH
 	env []string
 }
 
 // run runs git args in dir and returns its stdout without trailing newlines.
 func (g gitRunner) run(ctx context.Context, dir string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "git", args...)
+	bin := g.bin
+	if bin == "" {
+		bin = "git"
+	}
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = dir
 	cmd.Env = g.env
 	var stdout, stderr bytes.Buffer

@@ -58,6 +58,8 @@ type Options struct {
 	// Log receives progress lines and warnings; nil discards them.
 	Log io.Writer
 
+	// Git is the git executable; "" means git from PATH.
+	Git string
 	// GitEnv is the environment git runs with; nil means os.Environ().
 	GitEnv []string
 	// AllowPrompt lets git ask for passwords on the terminal. Off, git
