@@ -130,6 +130,7 @@ func TestConformance(t *testing.T) {
 	for _, c := range cases {
 		name := filepath.ToSlash(strings.TrimPrefix(c.dir, "test_manifests"+string(filepath.Separator)))
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			desc := &testDesc{}
 			if data, err := os.ReadFile(filepath.Join(root, c.dir, "test_desc.yml")); err == nil {
 				if err := yaml.Unmarshal(data, desc); err != nil {
