@@ -216,6 +216,11 @@ func TestReadErrors(t *testing.T) {
 		want: []string{"app/mos.yml: modules[0]: location is not set"},
 		is:   manifest.ErrNoLocation,
 	}, {
+		name: "module added by a cond is not normalized",
+		tree: testenv.Tree{"app/mos.yml": yml("manifest_version: 2020-08-02",
+			"conds:", `  - when: mos.platform == "esp32"`, "    apply: {modules: [{location: https://github.com/o/mod}]}")},
+		want: []string{"module not normalized"},
+	}, {
 		name: "manifest_version missing",
 		tree: testenv.Tree{"app/mos.yml": yml("name: app")},
 		want: []string{`manifest version is missing in "app/mos.yml"`},
