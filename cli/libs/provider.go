@@ -348,3 +348,15 @@ func (p *Provider) dropPrebuilt(name string) {
 		}
 	}
 }
+
+// ApplyParams sets what the build's parameters say about fetching: custom
+// lib and module locations, the update interval, credentials and the deps
+// versions to hold to.
+func (o *Options) ApplyParams(bp *protocol.BuildParams) {
+	o.CustomLibs = bp.CustomLibLocations
+	o.CustomModules = bp.CustomModuleLocations
+	o.UpdateInterval = bp.LibsUpdateInterval
+	o.Credentials = bp.Credentials
+	o.DepsVersions = bp.DepsVersions
+	o.StrictDepsVersions = bp.StrictDepsVersions
+}

@@ -209,3 +209,21 @@ func checkAppName(name string) error {
 	}
 	return nil
 }
+
+// ApplyParams sets what the build's parameters say about the manifest: the
+// command line's adjustments (platform, build vars, cdefs, flags, extra
+// libs, deps versions) and --prefer-prebuilt-libs.
+func (r *Request) ApplyParams(bp *protocol.BuildParams) {
+	r.Platform = bp.Platform
+	r.BuildVars = bp.BuildVars
+	r.CDefs = bp.CDefs
+	r.CFlagsExtra = bp.CFlags
+	r.CXXFlagsExtra = bp.CXXFlags
+	r.ExtraLibs = make([]Dep, len(bp.ExtraLibs))
+	for i, l := range bp.ExtraLibs {
+		r.ExtraLibs[i] = Dep(l)
+	}
+	r.DepsVersions = bp.DepsVersions
+	r.StrictDepsVersions = bp.StrictDepsVersions
+	r.PreferPrebuiltLibs = bp.PreferPrebuiltLibs
+}

@@ -4,21 +4,17 @@ package build
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"os"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/mongoose-os/mos/cli/buildflags"
 	"github.com/mongoose-os/mos/cli/cmdutil"
 	"github.com/mongoose-os/mos/common/protocol"
 )
 
-const (
-	defaultTarget = "all"
-	defaultServer = "https://build.mongoose-os.com"
-)
+const defaultServer = "https://build.mongoose-os.com"
 
 // BuildOptions are the inputs of `mos build`.
 type BuildOptions struct {
@@ -29,39 +25,15 @@ type BuildOptions struct {
 	Getenv     func(string) string
 
 	Dir           string // project dir (the working dir after -C)
-	Verbose       bool
 	KeepTempFiles bool
 
-	// What to build and how (shared by local and remote builds).
-	Local              bool
-	Platform, Arch     string
-	Board              string
-	BuildVars, CDefs   []string
-	CFlagsExtra        []string
-	CXXFlagsExtra      []string
-	Libs, Modules      []string
-	Repo               string
-	LibsExtra          []string
-	LibsDirs           []string
-	DepsDir            string
-	ModulesDir         string
-	BuildDir           string
-	GenDir             string
-	BinaryLibsDir      string
-	LibsUpdateInterval time.Duration
-	NoLibsUpdate       bool
-	PreferPrebuiltLibs bool
-	SourceGlobs        []string
-	Clean              bool
-	DryRun             bool
-	BuildTarget        string
-	NoPlatformCheck    bool
-	SaveBuildStat      bool
-	BuildParamsFile    string
-	DepsVersionsFile   string
-	StrictDepsVersions bool
-	Credentials        string
-	GHToken            string
+	// What to build (shared with eval-manifest-expr).
+	buildflags.Flags
+	Local         bool
+	BuildDir      string
+	GenDir        string
+	BinaryLibsDir string
+	SourceGlobs   []string
 
 	// Local build only.
 	BuildRunner         string
@@ -119,38 +91,12 @@ before anything in build/ is touched, and build/gen is also cached under
 	}
 
 	fl := cmd.Flags()
+	opts.Flags.Register(fl)
 	fl.BoolVar(&opts.Local, "local", false, "build locally instead of on a build server")
-	fl.StringVar(&opts.Platform, "platform", "", "hardware platform (overrides mos.yml)")
-	fl.StringVar(&opts.Arch, "arch", "", "deprecated, use --platform")
-	fl.StringVar(&opts.Board, "board", "", "board name (build var BOARD)")
-	fl.StringSliceVar(&opts.BuildVars, "build-var", nil, "build variable NAME=VALUE; repeatable, comma-separated")
-	fl.StringSliceVar(&opts.CDefs, "cdef", nil, "C/C++ define NAME=VALUE; repeatable, comma-separated")
-	fl.StringArrayVar(&opts.CFlagsExtra, "cflags-extra", nil, "extra C flag appended to the manifest's cflags; repeatable")
-	fl.StringArrayVar(&opts.CXXFlagsExtra, "cxxflags-extra", nil, "extra C++ flag appended to the manifest's cxxflags; repeatable")
-	fl.StringArrayVar(&opts.Libs, "lib", nil, "location of a lib, NAME:PATH_OR_URL; repeatable")
-	fl.StringArrayVar(&opts.Modules, "module", nil, "location of a module, NAME:PATH_OR_URL; repeatable")
-	fl.StringVar(&opts.Repo, "repo", "", "path to the mongoose-os repository (the mongoose-os module)")
-	fl.StringArrayVar(&opts.LibsExtra, "lib-extra", nil, "extra lib for the app, as a YAML lib entry; repeatable")
-	fl.StringSliceVar(&opts.LibsDirs, "libs-dir", nil, "directory to find libs in; repeatable")
-	fl.StringVar(&opts.DepsDir, "deps-dir", "", "directory to fetch libs and modules into (default <app>/deps)")
-	fl.StringVar(&opts.ModulesDir, "modules-dir", "", "directory to fetch modules into (default <deps>/modules)")
 	fl.StringVar(&opts.BuildDir, "build-dir", "", "build output directory (default <app>/build)")
 	fl.StringVar(&opts.GenDir, "gen-dir", "", "generated files directory (default <build>/gen)")
 	fl.StringVar(&opts.BinaryLibsDir, "binary-libs-dir", "", "prebuilt libs cache directory (default <build>/objs)")
-	fl.DurationVar(&opts.LibsUpdateInterval, "libs-update-interval", time.Hour, "how often to update already fetched libs; 0 never fetches")
-	fl.BoolVar(&opts.NoLibsUpdate, "no-libs-update", false, "never fetch or update libs (same as --libs-update-interval 0)")
-	fl.BoolVar(&opts.PreferPrebuiltLibs, "prefer-prebuilt-libs", false, "use a lib's prebuilt binary even when its sources exist")
 	fl.StringSliceVar(&opts.SourceGlobs, "source-glob", []string{"*.c", "*.cpp"}, "globs for source dirs")
-	fl.BoolVar(&opts.Clean, "clean", false, "clean build: wipe the previous build state (and, remotely, the server context)")
-	fl.BoolVar(&opts.DryRun, "build-dry-run", false, "prepare the build (resolve the manifest, write build/gen) but run no make or docker")
-	fl.StringVar(&opts.BuildTarget, "build-target", defaultTarget, "make target")
-	fl.BoolVar(&opts.NoPlatformCheck, "no-platform-check", false, "build even for a platform the app does not list")
-	fl.BoolVar(&opts.SaveBuildStat, "save-build-stat", true, "save build statistics in build/gen/build_stat.json")
-	fl.StringVar(&opts.BuildParamsFile, "build-params", "", "read all build parameters from this YAML file")
-	fl.StringVar(&opts.DepsVersionsFile, "deps-versions", "", "check libs and modules against this deps manifest")
-	fl.BoolVar(&opts.StrictDepsVersions, "strict-deps-versions", true, "with --deps-versions, missing or different deps are errors")
-	fl.StringVar(&opts.Credentials, "credentials", "", "credentials for private git hosts: TOKEN, HOST:TOKEN or HOST:USER:PASS, comma-separated, or @FILE")
-	fl.StringVar(&opts.GHToken, "gh-token", "", "deprecated, use --credentials")
 
 	fl.StringVar(&opts.BuildRunner, "build-runner", "", "how a local build runs make: docker (the SDK image) or native (toolchain on PATH); default docker, native inside an SDK container")
 	fl.StringVar(&opts.BuildImage, "build-image", "", "Docker image for the build (default from the platform's sdk.version)")
@@ -167,7 +113,7 @@ before anything in build/ is touched, and build/gen is also cached under
 	// Accepted for compatibility with stock invocations; they change nothing.
 	fl.Bool("migrate", false, "no effect (stock compatibility)")
 	fl.Bool("use-shell-git", false, "no effect: git is always the git command")
-	for _, n := range []string{"arch", "gh-token", "migrate", "use-shell-git"} {
+	for _, n := range []string{"migrate", "use-shell-git"} {
 		_ = fl.MarkHidden(n)
 	}
 	return cmd
@@ -186,8 +132,4 @@ func validate(opts *BuildOptions) error {
 		return cmdutil.FlagErrorf("--build-parallelism must not be negative")
 	}
 	return nil
-}
-
-func buildRun(ctx context.Context, opts *BuildOptions) error {
-	return fmt.Errorf("not wired yet")
 }

@@ -3,14 +3,10 @@ package build
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/mongoose-os/mos/cli/cmdutil"
-	"github.com/mongoose-os/mos/common/protocol"
-	"github.com/mongoose-os/mos/common/testenv"
 )
 
 // parse runs the build command's flag parsing and returns the Options the
@@ -66,104 +62,5 @@ func TestNewCmdBuildRejects(t *testing.T) {
 	var fe *cmdutil.FlagError
 	if !errors.As(err, &fe) {
 		t.Errorf("a bad --build-context must be a FlagError, got %T", err)
-	}
-}
-
-func TestParseVars(t *testing.T) {
-	vars := map[string]string{}
-	if err := parseVars([]string{"A=1", "B:2", "C=x:y", "D:p=q", "E="}, vars); err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{"A": "1", "B": "2", "C": "x:y", "D": "p=q", "E": ""}
-	for k, v := range want {
-		if vars[k] != v {
-			t.Errorf("%s = %q, want %q", k, vars[k], v)
-		}
-	}
-	if err := parseVars([]string{"NOSEP"}, vars); err == nil || !strings.Contains(err.Error(), "NOSEP") {
-		t.Errorf("err = %v", err)
-	}
-}
-
-func TestBuildParamsFromFlags(t *testing.T) {
-	dir := t.TempDir()
-	o, err := parse(t, "--platform", "ESP32", "--board", "b1", "--build-var", "X=1", "--cdef", "D=2",
-		"--cflags-extra", "-O0,-g", "--lib-extra", "{location: https://github.com/mongoose-os-libs/dash}",
-		"--lib", "mylib:../libs/mylib", "--lib", "net:https://github.com/o/net", "--repo", "sdk",
-		"--no-libs-update", "--clean", "--credentials", "github.com:tok,gl.example.com:u:p,anytok")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.Dir = dir
-	bp, err := buildParams(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if bp.Platform != "ESP32" || bp.BuildVars["BOARD"] != "b1" || bp.BuildVars["X"] != "1" || bp.CDefs["D"] != "2" {
-		t.Errorf("adjustments %+v", bp.ManifestAdjustments)
-	}
-	if len(bp.CFlags) != 1 || bp.CFlags[0] != "-O0,-g" {
-		t.Errorf("cflags-extra must not be comma-split: %q", bp.CFlags)
-	}
-	if len(bp.ExtraLibs) != 1 || bp.ExtraLibs[0].Location != "https://github.com/mongoose-os-libs/dash" {
-		t.Errorf("extra libs %+v", bp.ExtraLibs)
-	}
-	if bp.CustomLibLocations["mylib"] != filepath.Join(filepath.Dir(dir), "libs", "mylib") ||
-		bp.CustomLibLocations["net"] != "https://github.com/o/net" ||
-		bp.CustomModuleLocations["mongoose-os"] != filepath.Join(dir, "sdk") {
-		t.Errorf("custom locations %v %v", bp.CustomLibLocations, bp.CustomModuleLocations)
-	}
-	if bp.LibsUpdateInterval != 0 || !bp.Clean || bp.BuildTarget != "all" || !bp.SaveBuildStat {
-		t.Errorf("params %+v", bp)
-	}
-	wantCreds := map[string]protocol.Credentials{
-		"github.com":     {User: "mos", Pass: "tok"},
-		"gl.example.com": {User: "u", Pass: "p"},
-		"":               {User: "mos", Pass: "anytok"},
-	}
-	for h, c := range wantCreds {
-		if bp.Credentials[h] != c {
-			t.Errorf("credentials[%q] = %+v, want %+v", h, bp.Credentials[h], c)
-		}
-	}
-}
-
-func TestBuildParamsFile(t *testing.T) {
-	dir := t.TempDir()
-	file := filepath.Join(dir, "bp.yml")
-	testenv.WriteTree(t, dir, testenv.Tree{"bp.yml": {Content: "manifestadjustments:\n  platform: host\nlibsupdateinterval: 2h0m0s\nsavebuildstat: true\n"}})
-	// Flags other than --build-params are ignored, as upstream.
-	o, err := parse(t, "--build-params", file, "--platform", "esp32", "--clean")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bp, err := buildParams(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if bp.Platform != "host" || bp.Clean || bp.LibsUpdateInterval != 2*time.Hour || bp.BuildTarget != "all" {
-		t.Errorf("params %+v", bp)
-	}
-	o.BuildParamsFile = filepath.Join(dir, "missing.yml")
-	if _, err := buildParams(o); err == nil || !strings.Contains(err.Error(), "missing.yml") {
-		t.Errorf("err = %v", err)
-	}
-}
-
-func TestCredentialsFile(t *testing.T) {
-	dir := t.TempDir()
-	testenv.WriteTree(t, dir, testenv.Tree{"creds": {Content: "github.com:tok1\n\ngl.example.com:me:secret\n"}})
-	c, err := parseCredentials("@"+filepath.Join(dir, "creds"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c["github.com"].Pass != "tok1" || c["gl.example.com"].User != "me" || len(c) != 2 {
-		t.Errorf("credentials %+v", c)
-	}
-	if _, err := parseCredentials("a:b:c:d", ""); err == nil || strings.Contains(err.Error(), "c:d") {
-		t.Errorf("a bad entry must fail without echoing secrets: %v", err)
-	}
-	if c, _ := parseCredentials("", "ghtok"); c[""].Pass != "ghtok" {
-		t.Errorf("--gh-token not used: %+v", c)
 	}
 }

@@ -3,13 +3,18 @@
 package root
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/mongoose-os/mos/cli/cmd/build"
+	"github.com/mongoose-os/mos/cli/cmd/evalexpr"
 	"github.com/mongoose-os/mos/cli/cmd/version"
 	"github.com/mongoose-os/mos/cli/cmdutil"
 )
@@ -59,19 +64,25 @@ MOS_PLATFORM=esp32 or MOS_KEEP_BUILD_DIR=true.`,
 
 // extraCommands are the commands beyond version; kept in one list so the
 // tree is assembled in one place.
-var extraCommands = []func(*cmdutil.Factory) *cobra.Command{}
+var extraCommands = []func(*cmdutil.Factory) *cobra.Command{
+	func(f *cmdutil.Factory) *cobra.Command { return build.NewCmdBuild(f, nil) },
+	func(f *cmdutil.Factory) *cobra.Command { return evalexpr.NewCmdEvalExpr(f, nil) },
+}
 
 // Main runs mos with the process's arguments and returns the exit code.
+// SIGINT and SIGTERM cancel the command's context, so a build stops its
+// make or Docker container instead of leaving it running.
 func Main() int {
-	f := cmdutil.New()
-	return Run(f, os.Args[1:])
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return Run(ctx, cmdutil.New(), os.Args[1:])
 }
 
 // Run executes the command tree with args and reports errors on f.IO.
-func Run(f *cmdutil.Factory, args []string) int {
+func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
 	cmd := NewCmdRoot(f)
 	cmd.SetArgs(args)
-	return report(f.IO.ErrOut, cmd.Execute())
+	return report(f.IO.ErrOut, cmd.ExecuteContext(ctx))
 }
 
 func report(w io.Writer, err error) int {

@@ -1,6 +1,7 @@
 package root
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -17,7 +18,7 @@ func testFactory(env map[string]string) (*cmdutil.Factory, func() (string, strin
 
 func TestVersionCommand(t *testing.T) {
 	f, outputs := testFactory(nil)
-	if code := Run(f, []string{"version"}); code != 0 {
+	if code := Run(context.Background(), f, []string{"version"}); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 	out, errOut := outputs()
@@ -28,7 +29,7 @@ func TestVersionCommand(t *testing.T) {
 
 func TestHelpListsCommands(t *testing.T) {
 	f, outputs := testFactory(nil)
-	if code := Run(f, []string{"help"}); code != 0 {
+	if code := Run(context.Background(), f, []string{"help"}); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 	out, _ := outputs()
@@ -39,7 +40,7 @@ func TestHelpListsCommands(t *testing.T) {
 
 func TestUnknownFlagIsFlagError(t *testing.T) {
 	f, outputs := testFactory(nil)
-	if code := Run(f, []string{"version", "--no-such-flag"}); code != 2 {
+	if code := Run(context.Background(), f, []string{"version", "--no-such-flag"}); code != 2 {
 		t.Fatalf("exit code %d, want 2", code)
 	}
 	_, errOut := outputs()
@@ -50,7 +51,7 @@ func TestUnknownFlagIsFlagError(t *testing.T) {
 
 func TestGlobalFlagFromEnv(t *testing.T) {
 	f, _ := testFactory(map[string]string{"MOS_VERBOSE": "true", "MOS_TEMP_DIR": "/x/tmp"})
-	if code := Run(f, []string{"version"}); code != 0 {
+	if code := Run(context.Background(), f, []string{"version"}); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
 	if !f.Global.Verbose || f.Global.TempDir != "/x/tmp" {
@@ -60,7 +61,7 @@ func TestGlobalFlagFromEnv(t *testing.T) {
 
 func TestBadChdir(t *testing.T) {
 	f, outputs := testFactory(nil)
-	if code := Run(f, []string{"-C", "/no/such/dir", "version"}); code != 1 {
+	if code := Run(context.Background(), f, []string{"-C", "/no/such/dir", "version"}); code != 1 {
 		t.Fatalf("exit code %d, want 1", code)
 	}
 	_, errOut := outputs()

@@ -1,4 +1,8 @@
-package build
+// Package buildflags holds the flags that say what a build is (platform,
+// build vars, lib locations, update interval, credentials ...), shared by
+// `mos build` and `mos eval-manifest-expr`, and turns them into the build's
+// parameters as upstream does.
+package buildflags
 
 import (
 	"bufio"
@@ -7,22 +11,91 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/spf13/pflag"
 	"gopkg.in/yaml.v2"
 
 	"github.com/mongoose-os/mos/common/protocol"
 )
 
-// buildParams assembles the build's parameters from the flags, as upstream
-// does; with --build-params FILE they come from that file only.
-func buildParams(opts *BuildOptions) (*protocol.BuildParams, error) {
+// DefaultTarget is the make target of a firmware build.
+const DefaultTarget = "all"
+
+// Flags are the flags describing a build; Register binds them.
+type Flags struct {
+	Platform, Arch     string
+	Board              string
+	BuildVars, CDefs   []string
+	CFlagsExtra        []string
+	CXXFlagsExtra      []string
+	Libs, Modules      []string
+	Repo               string
+	LibsExtra          []string
+	LibsDirs           []string
+	DepsDir            string
+	ModulesDir         string
+	LibsUpdateInterval time.Duration
+	NoLibsUpdate       bool
+	PreferPrebuiltLibs bool
+	Clean              bool
+	DryRun             bool
+	BuildTarget        string
+	NoPlatformCheck    bool
+	SaveBuildStat      bool
+	BuildParamsFile    string
+	DepsVersionsFile   string
+	StrictDepsVersions bool
+	Credentials        string
+	GHToken            string
+	Verbose            bool // from the global --verbose
+}
+
+// Register binds the flags to fs with upstream's names and defaults.
+func (o *Flags) Register(fl *pflag.FlagSet) {
+	fl.StringVar(&o.Platform, "platform", "", "hardware platform (overrides mos.yml)")
+	fl.StringVar(&o.Arch, "arch", "", "deprecated, use --platform")
+	fl.StringVar(&o.Board, "board", "", "board name (build var BOARD)")
+	fl.StringSliceVar(&o.BuildVars, "build-var", nil, "build variable NAME=VALUE; repeatable, comma-separated")
+	fl.StringSliceVar(&o.CDefs, "cdef", nil, "C/C++ define NAME=VALUE; repeatable, comma-separated")
+	fl.StringArrayVar(&o.CFlagsExtra, "cflags-extra", nil, "extra C flag appended to the manifest's cflags; repeatable")
+	fl.StringArrayVar(&o.CXXFlagsExtra, "cxxflags-extra", nil, "extra C++ flag appended to the manifest's cxxflags; repeatable")
+	fl.StringArrayVar(&o.Libs, "lib", nil, "location of a lib, NAME:PATH_OR_URL; repeatable")
+	fl.StringArrayVar(&o.Modules, "module", nil, "location of a module, NAME:PATH_OR_URL; repeatable")
+	fl.StringVar(&o.Repo, "repo", "", "path to the mongoose-os repository (the mongoose-os module)")
+	fl.StringArrayVar(&o.LibsExtra, "lib-extra", nil, "extra lib for the app, as a YAML lib entry; repeatable")
+	fl.StringSliceVar(&o.LibsDirs, "libs-dir", nil, "directory to find libs in; repeatable")
+	fl.StringVar(&o.DepsDir, "deps-dir", "", "directory to fetch libs and modules into (default <app>/deps)")
+	fl.StringVar(&o.ModulesDir, "modules-dir", "", "directory to fetch modules into (default <deps>/modules)")
+	fl.DurationVar(&o.LibsUpdateInterval, "libs-update-interval", time.Hour, "how often to update already fetched libs; 0 never fetches")
+	fl.BoolVar(&o.NoLibsUpdate, "no-libs-update", false, "never fetch or update libs (same as --libs-update-interval 0)")
+	fl.BoolVar(&o.PreferPrebuiltLibs, "prefer-prebuilt-libs", false, "use a lib's prebuilt binary even when its sources exist")
+	fl.BoolVar(&o.Clean, "clean", false, "clean build: wipe the previous build state (and, remotely, the server context)")
+	fl.BoolVar(&o.DryRun, "build-dry-run", false, "prepare the build (resolve the manifest, write build/gen) but run no make or docker")
+	fl.StringVar(&o.BuildTarget, "build-target", DefaultTarget, "make target")
+	fl.BoolVar(&o.NoPlatformCheck, "no-platform-check", false, "build even for a platform the app does not list")
+	fl.BoolVar(&o.SaveBuildStat, "save-build-stat", true, "save build statistics in build/gen/build_stat.json")
+	fl.StringVar(&o.BuildParamsFile, "build-params", "", "read all build parameters from this YAML file")
+	fl.StringVar(&o.DepsVersionsFile, "deps-versions", "", "check libs and modules against this deps manifest")
+	fl.BoolVar(&o.StrictDepsVersions, "strict-deps-versions", true, "with --deps-versions, missing or different deps are errors")
+	fl.StringVar(&o.Credentials, "credentials", "", "credentials for private git hosts: TOKEN, HOST:TOKEN or HOST:USER:PASS, comma-separated, or @FILE")
+	fl.StringVar(&o.GHToken, "gh-token", "", "deprecated, use --credentials")
+	_ = fl.MarkHidden("arch")
+	_ = fl.MarkHidden("gh-token")
+}
+
+// Params assembles the build's parameters from the flags, as upstream
+// does; with --build-params FILE they come from that file only. Relative
+// paths are taken against dir.
+func (o *Flags) Params(dir string) (*protocol.BuildParams, error) {
+	opts := o
 	if opts.BuildParamsFile != "" {
 		bp, err := protocol.ReadBuildParams(opts.BuildParamsFile)
 		if err != nil {
 			return nil, fmt.Errorf("--build-params: %w", err)
 		}
 		if bp.BuildTarget == "" {
-			bp.BuildTarget = defaultTarget
+			bp.BuildTarget = DefaultTarget
 		}
 		return bp, nil
 	}
@@ -42,16 +115,16 @@ func buildParams(opts *BuildOptions) (*protocol.BuildParams, error) {
 		}
 		extraLibs = append(extraLibs, l)
 	}
-	libs, err := customLocations("--lib", opts.Libs, opts.Dir)
+	libs, err := customLocations("--lib", opts.Libs, dir)
 	if err != nil {
 		return nil, err
 	}
-	modules, err := customLocations("--module", opts.Modules, opts.Dir)
+	modules, err := customLocations("--module", opts.Modules, dir)
 	if err != nil {
 		return nil, err
 	}
 	if opts.Repo != "" {
-		modules["mongoose-os"] = absFrom(opts.Dir, opts.Repo)
+		modules["mongoose-os"] = AbsFrom(dir, opts.Repo)
 	}
 	creds, err := parseCredentials(opts.Credentials, opts.GHToken)
 	if err != nil {
@@ -87,7 +160,7 @@ func buildParams(opts *BuildOptions) (*protocol.BuildParams, error) {
 		Credentials:           creds,
 	}
 	if bp.BuildTarget == "" {
-		bp.BuildTarget = defaultTarget
+		bp.BuildTarget = DefaultTarget
 	}
 	if opts.DepsVersionsFile != "" {
 		data, err := os.ReadFile(opts.DepsVersionsFile)
@@ -127,7 +200,7 @@ func customLocations(flag string, entries []string, dir string) (map[string]stri
 			return nil, fmt.Errorf("invalid %s entry %q: want NAME:LOCATION", flag, e)
 		}
 		if !isURL(loc) {
-			loc = absFrom(dir, loc)
+			loc = AbsFrom(dir, loc)
 		}
 		res[name] = loc
 	}
@@ -140,7 +213,8 @@ func isURL(s string) bool {
 	return err == nil && len(u.Scheme) > 1
 }
 
-func absFrom(dir, p string) string {
+// AbsFrom returns p made absolute against dir.
+func AbsFrom(dir, p string) string {
 	if filepath.IsAbs(p) {
 		return filepath.Clean(p)
 	}
