@@ -128,3 +128,44 @@ func CheckTree(t T, dir string, want Tree) {
 
 // SameBytes is a small helper for byte comparisons in tree tests.
 func SameBytes(a, b []byte) bool { return bytes.Equal(a, b) }
+
+// CopyDir copies the tree at src to dst (regular files and dirs, modes
+// kept; symlinks are copied as links), for tests that change a copy of the
+// repo's examples.
+func CopyDir(t T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, info.Mode().Perm()|0o700)
+		case info.Mode()&os.ModeSymlink != 0:
+			link, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
+		case info.Mode().IsRegular():
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(target, b, info.Mode().Perm()); err != nil {
+				return err
+			}
+			return os.Chmod(target, info.Mode().Perm())
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("CopyDir %s: %v", src, err)
+	}
+}
