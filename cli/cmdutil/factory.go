@@ -30,6 +30,8 @@ type Factory struct {
 	// Executable is the path of the running mos binary (used when mos calls
 	// itself, e.g. as a git credential helper).
 	Executable func() (string, error)
+	// WorkDir is the project dir: the working dir after -C.
+	WorkDir func() (string, error)
 }
 
 // New returns the production Factory.
@@ -52,6 +54,7 @@ func New() *Factory {
 		// No overall timeout: a remote build takes as long as it takes.
 		HTTPClient: func() (*http.Client, error) { return &http.Client{}, nil },
 		Executable: os.Executable,
+		WorkDir:    os.Getwd,
 	}
 }
 

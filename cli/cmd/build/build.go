@@ -5,7 +5,6 @@ package build
 import (
 	"context"
 	"net/http"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -73,7 +72,7 @@ before anything in build/ is touched, and build/gen is also cached under
   mos build --platform esp32 --server http://buildsrv:8000 --build-context ci_main`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			wd, err := os.Getwd()
+			wd, err := f.WorkDir()
 			if err != nil {
 				return err
 			}

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -38,7 +37,7 @@ func NewCmdEvalExpr(f *cmdutil.Factory, runF func(context.Context, *EvalExprOpti
   mos eval-manifest-expr --platform esp32 'mos.platform == "esp32"'`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			wd, err := os.Getwd()
+			wd, err := f.WorkDir()
 			if err != nil {
 				return err
 			}
