@@ -1,0 +1,410 @@
+package buildctx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gofrs/flock"
+
+	"github.com/mongoose-os/mos/common/filetree"
+	"github.com/mongoose-os/mos/common/protocol"
+)
+
+// Sentinels of this package; test with errors.Is.
+var (
+	// ErrBadName: a context name that is not letters, digits and _.
+	ErrBadName = errors.New("invalid build context name")
+	// ErrBadKey: a version, app name or platform that is not a plain,
+	// allowed directory name.
+	ErrBadKey = errors.New("invalid path component")
+	// ErrDirty: an update failed after changing the context; it is marked
+	// dirty and the next build starts it afresh.
+	ErrDirty = errors.New("context marked dirty")
+)
+
+// Names the server keeps for itself directly under the volumes dir, which
+// a version segment therefore cannot take.
+const (
+	LibCacheDirName = "libcache"
+	TempDirName     = "tmp"
+)
+
+// Files and dirs of a context that are written by the server or the build,
+// never uploaded.
+const (
+	BuildDirName   = "build"
+	CtxTempDirName = "tmp"
+	ParamsFileName = "build_params.yml"
+)
+
+// Reserved reports whether the top-level upload name would clash with
+// what the server or the build writes into a context.
+func Reserved(top string) bool {
+	return top == BuildDirName || top == CtxTempDirName || top == ParamsFileName
+}
+
+// Key says which app and platform of which version a context belongs to.
+type Key struct {
+	Version, App, Platform string
+}
+
+func (k Key) String() string { return k.Version + "/" + k.App + "/" + k.Platform }
+
+// Check reports a field that cannot be one plain directory name.
+func (k Key) Check() error {
+	if err := protocol.CheckPathComponent("version", k.Version); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadKey, err)
+	}
+	if k.Version == LibCacheDirName || k.Version == TempDirName {
+		return fmt.Errorf("%w: version %q is reserved", ErrBadKey, k.Version)
+	}
+	if err := protocol.CheckPathComponent("app name", k.App); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadKey, err)
+	}
+	if err := protocol.CheckPathComponent("platform", k.Platform); err != nil {
+		return fmt.Errorf("%w: %w", ErrBadKey, err)
+	}
+	return nil
+}
+
+// CheckName reports a context name that is not letters, digits and _.
+func CheckName(name string) error {
+	if !protocol.ValidContextName(name) {
+		return fmt.Errorf("%w: %q: use letters, digits and _ only", ErrBadName, name)
+	}
+	return nil
+}
+
+// SyncFunc brings src into dst; filetree.Sync is the real one.
+type SyncFunc func(src, dst string, srcList, dstList []filetree.Entry) (filetree.SyncStats, error)
+
+// Options tunes a Store.
+type Options struct {
+	// Sync replaces filetree.Sync (tests use it to fail part-way).
+	Sync SyncFunc
+	// OnLockWait, if set, is called when a context's lock file is held by
+	// someone else (another process, or another Store), just before Lock
+	// starts waiting for it.
+	OnLockWait func(key Key, name string)
+	// LockPoll is how often a held lock file is tried again (default 100ms).
+	LockPoll time.Duration
+}
+
+// Store is the set of contexts under one volumes dir.
+type Store struct {
+	root string
+	opts Options
+}
+
+// NewStore returns the Store rooted at volumesDir, creating the dir.
+func NewStore(volumesDir string, opts Options) (*Store, error) {
+	abs, err := filepath.Abs(volumesDir)
+	if err != nil {
+		return nil, fmt.Errorf("volumes dir %s: %w", volumesDir, err)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return nil, fmt.Errorf("creating volumes dir: %w", err)
+	}
+	if opts.Sync == nil {
+		opts.Sync = filetree.Sync
+	}
+	if opts.LockPoll <= 0 {
+		opts.LockPoll = 100 * time.Millisecond
+	}
+	return &Store{root: abs, opts: opts}, nil
+}
+
+// Root returns the absolute volumes dir.
+func (s *Store) Root() string { return s.root }
+
+// ContextsDir returns the build_contexts dir of key.
+func (s *Store) ContextsDir(key Key) string {
+	return filepath.Join(s.root, key.Version, "apps", key.App, key.Platform, "build_contexts")
+}
+
+// NewName creates a context dir with a fresh random name, build_ctx_<digits>
+// as stock names them, and returns the name.
+func (s *Store) NewName(key Key) (string, error) {
+	if err := key.Check(); err != nil {
+		return "", err
+	}
+	dir := s.ContextsDir(key)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("creating %s: %w", dir, err)
+	}
+	p, err := os.MkdirTemp(dir, "build_ctx_")
+	if err != nil {
+		return "", fmt.Errorf("creating a new context in %s: %w", dir, err)
+	}
+	return filepath.Base(p), nil
+}
+
+// Lock takes the lock of context name of key, waiting while another
+// process holds it or until ctx ends. The context dir need not exist.
+func (s *Store) Lock(ctx context.Context, key Key, name string) (*Context, error) {
+	if err := key.Check(); err != nil {
+		return nil, err
+	}
+	if err := CheckName(name); err != nil {
+		return nil, err
+	}
+	dir := s.ContextsDir(key)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", dir, err)
+	}
+	c := &Context{Key: key, Name: name, Dir: filepath.Join(dir, name), store: s}
+	fl := flock.New(c.meta(".lock"))
+	ok, err := fl.TryLock()
+	if err == nil && !ok {
+		if s.opts.OnLockWait != nil {
+			s.opts.OnLockWait(key, name)
+		}
+		ok, err = fl.TryLockContext(ctx, s.opts.LockPoll)
+	}
+	if err != nil || !ok {
+		fl.Close()
+		if err == nil {
+			err = ctx.Err()
+		}
+		return nil, fmt.Errorf("locking context %s of %s: %w", name, key, err)
+	}
+	c.lock = fl
+	return c, nil
+}
+
+// Context is one locked build context.
+type Context struct {
+	Key  Key
+	Name string
+	Dir  string // absolute
+
+	store *Store
+	lock  *flock.Flock
+}
+
+func (c *Context) meta(suffix string) string { return c.Dir + suffix }
+
+// IndexFile, DirtyFile, OutputFile are the metadata files beside the
+// context dir.
+func (c *Context) IndexFile() string  { return c.meta(".index.json") }
+func (c *Context) DirtyFile() string  { return c.meta(".dirty") }
+func (c *Context) OutputFile() string { return c.meta(".output.log") }
+
+// BuildDir, TempDir, ParamsFile are inside the context dir.
+func (c *Context) BuildDir() string   { return filepath.Join(c.Dir, BuildDirName) }
+func (c *Context) TempDir() string    { return filepath.Join(c.Dir, CtxTempDirName) }
+func (c *Context) ParamsFile() string { return filepath.Join(c.Dir, ParamsFileName) }
+
+// Close releases the lock.
+func (c *Context) Close() error {
+	if c.lock == nil {
+		return nil
+	}
+	err := c.lock.Unlock()
+	c.lock.Close()
+	c.lock = nil
+	if err != nil {
+		return fmt.Errorf("unlocking context %s: %w", c.Name, err)
+	}
+	return nil
+}
+
+// Dirty reports whether the context is marked dirty.
+func (c *Context) Dirty() bool {
+	_, err := os.Lstat(c.DirtyFile())
+	return err == nil
+}
+
+// UpdateResult says how an upload went into the context.
+type UpdateResult struct {
+	// Fresh: the context was (re)created from the upload; Why says why.
+	Fresh bool
+	Why   string
+	// Stats of the incremental sync (zero when Fresh).
+	Stats filetree.SyncStats
+	Files int // files in the upload
+}
+
+// Update brings the unpacked upload in src, listed as list, into the
+// context; see the package comment. src is consumed. With clean, or when
+// the context is dirty, has no usable index or no dir, the context is
+// replaced by the upload as a whole (build/ and fetched deps go too).
+func (c *Context) Update(src string, list []filetree.Entry, clean bool) (UpdateResult, error) {
+	res := UpdateResult{Files: len(list)}
+	why, old, err := c.freshReason(clean)
+	if err != nil {
+		return res, err
+	}
+	if why == "" {
+		st, err := c.store.opts.Sync(src, c.Dir, list, old)
+		res.Stats = st
+		switch {
+		case err == nil:
+			if err := filetree.WriteIndex(c.IndexFile(), list); err != nil {
+				return res, c.markDirtyAfter(err)
+			}
+			return res, nil
+		case len(st.Touched) > 0:
+			return res, c.markDirtyAfter(err)
+		case errors.Is(err, filetree.ErrConflict):
+			// Nothing changed yet and the upload cannot go over what
+			// is there (e.g. a file where the build made a dir).
+			why = fmt.Sprintf("upload conflicts with the context (%v)", err)
+		default:
+			return res, fmt.Errorf("syncing upload into context %s: %w", c.Name, err)
+		}
+	}
+	res.Fresh, res.Why, res.Stats = true, why, filetree.SyncStats{}
+	return res, c.replace(src, list, why)
+}
+
+// freshReason says why the context must start afresh, or "" when an
+// incremental sync is possible; then it returns the stored index too.
+func (c *Context) freshReason(clean bool) (string, []filetree.Entry, error) {
+	if clean {
+		return "clean requested", nil, nil
+	}
+	if c.Dirty() {
+		return "context was left dirty by a failed update", nil, nil
+	}
+	fi, err := os.Lstat(c.Dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "new context", nil, nil
+	case err != nil:
+		return "", nil, fmt.Errorf("context %s: %w", c.Name, err)
+	case !fi.IsDir():
+		return "context is not a directory", nil, nil
+	}
+	old, err := filetree.ReadIndex(c.IndexFile())
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if empty, _ := emptyDir(c.Dir); empty {
+			return "new context", nil, nil
+		}
+		return "no index of the previous upload", nil, nil
+	case err != nil:
+		return fmt.Sprintf("index unusable (%v)", err), nil, nil
+	}
+	return "", old, nil
+}
+
+// emptyDir reports whether dir has no entries.
+func emptyDir(dir string) (bool, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	_, err = f.Readdirnames(1)
+	if errors.Is(err, io.EOF) {
+		return true, nil
+	}
+	return false, err
+}
+
+// replace makes the upload the whole context. The dirty marker covers
+// every step, so a crash or error half-way leads to another replace.
+func (c *Context) replace(src string, list []filetree.Entry, why string) error {
+	fail := func(what string, err error) error {
+		return fmt.Errorf("starting context %s afresh: %s: %w", c.Name, what, err)
+	}
+	if err := c.markDirty(why); err != nil {
+		return fail("marking dirty", err)
+	}
+	if err := os.Remove(c.IndexFile()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fail("removing index", err)
+	}
+	if err := os.RemoveAll(c.Dir); err != nil {
+		return fail("removing old context", err)
+	}
+	if err := os.Rename(src, c.Dir); err != nil {
+		// Not on the same file system: copy file by file.
+		if _, err := filetree.Sync(src, c.Dir, list, nil); err != nil {
+			return fail("moving upload in", err)
+		}
+	}
+	if err := filetree.WriteIndex(c.IndexFile(), list); err != nil {
+		return fail("writing index", err)
+	}
+	if err := os.Remove(c.DirtyFile()); err != nil {
+		return fail("removing dirty marker", err)
+	}
+	return nil
+}
+
+func (c *Context) markDirty(why string) error {
+	return os.WriteFile(c.DirtyFile(), []byte(time.Now().UTC().Format(time.RFC3339)+" "+why+"\n"), 0o644)
+}
+
+// markDirtyAfter records that an update failed after changing the context
+// and returns the error to report.
+func (c *Context) markDirtyAfter(cause error) error {
+	var errs []error
+	if err := c.markDirty(cause.Error()); err != nil {
+		errs = append(errs, fmt.Errorf("marking dirty: %w", err))
+	}
+	// Without an index the context is started afresh too, should the
+	// marker be lost.
+	if err := os.Remove(c.IndexFile()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		errs = append(errs, fmt.Errorf("removing index: %w", err))
+	}
+	err := fmt.Errorf("syncing upload into context %s: %w (%w; the next build starts it afresh)", c.Name, cause, ErrDirty)
+	return errors.Join(append([]error{err}, errs...)...)
+}
+
+// Prepare writes the build params verbatim to build_params.yml and makes
+// sure tmp/ exists, before a build.
+func (c *Context) Prepare(params []byte) error {
+	root, err := os.OpenRoot(c.Dir)
+	if err != nil {
+		return fmt.Errorf("preparing context %s: %w", c.Name, err)
+	}
+	defer root.Close()
+	if err := root.Remove(ParamsFileName); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("preparing context %s: %w", c.Name, err)
+	}
+	if err := root.WriteFile(ParamsFileName, params, 0o644); err != nil {
+		return fmt.Errorf("preparing context %s: writing %s: %w", c.Name, ParamsFileName, err)
+	}
+	if err := root.MkdirAll(CtxTempDirName, 0o755); err != nil {
+		return fmt.Errorf("preparing context %s: creating %s/: %w", c.Name, CtxTempDirName, err)
+	}
+	return nil
+}
+
+// Finish makes sure build/gen exists, whatever the build did, and writes
+// build/gen/build_ctx.txt naming the context (no newline), which the
+// client sends back as build_ctx next time.
+func (c *Context) Finish() error {
+	root, err := os.OpenRoot(c.Dir)
+	if err != nil {
+		return fmt.Errorf("finishing context %s: %w", c.Name, err)
+	}
+	defer root.Close()
+	gen := filepath.Join(BuildDirName, "gen")
+	if err := root.MkdirAll(gen, 0o755); err != nil {
+		return fmt.Errorf("finishing context %s: creating build/gen: %w", c.Name, err)
+	}
+	f := filepath.Join(gen, protocol.BuildCtxFile)
+	if err := root.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("finishing context %s: %w", c.Name, err)
+	}
+	if err := root.WriteFile(f, []byte(c.Name), 0o644); err != nil {
+		return fmt.Errorf("finishing context %s: writing %s: %w", c.Name, protocol.BuildCtxFile, err)
+	}
+	return nil
+}
+
+// TopLevel returns the first component of a slash path.
+func TopLevel(p string) string {
+	top, _, _ := strings.Cut(p, "/")
+	return top
+}

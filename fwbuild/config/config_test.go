@@ -1,0 +1,100 @@
+package config
+
+import (
+	"flag"
+	"io"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultIsValid(t *testing.T) {
+	c := Default()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("Default().Validate() = %v", err)
+	}
+	if c.VolumesDir != "/var/tmp/fwbuild-volumes" || c.Port != 8000 || c.PayloadSizeLimit != 50<<20 ||
+		c.BuildTimeout != 15*time.Minute || c.MaxConcurrentBuilds != runtime.NumCPU() || c.BuildRunner != "docker" {
+		t.Errorf("Default() = %+v", c)
+	}
+}
+
+func TestRegisterParsesFlags(t *testing.T) {
+	c := Default()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	c.Register(fs)
+	err := fs.Parse([]string{
+		"--volumes-dir=/srv/v", "--port=9000", "--payload-size-limit=1024",
+		"--build-runner", "native", "--build-timeout=2m", "--max-concurrent-builds=3",
+		"--mos-binary=/opt/mos", "--cert-file=c.pem", "--key-file=k.pem", "--port-tls=8443",
+		"--max-unpacked-size=2048", "--max-upload-files=10", "--build-kill-grace=1s",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		VolumesDir: "/srv/v", Port: 9000, PortTLS: 8443, CertFile: "c.pem", KeyFile: "k.pem",
+		PayloadSizeLimit: 1024, MaxUnpackedSize: 2048, MaxUploadFiles: 10,
+		BuildRunner: "native", BuildTimeout: 2 * time.Minute, BuildKillGrace: time.Second,
+		MaxConcurrentBuilds: 3, MosBinary: "/opt/mos",
+	}
+	if c != want {
+		t.Errorf("parsed\n %+v\nwant\n %+v", c, want)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate() = %v", err)
+	}
+}
+
+func TestRegisterRejectsUnknownStockFlags(t *testing.T) {
+	// Stock flags this server has no use for are not accepted silently.
+	c := Default()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.Register(fs)
+	if err := fs.Parse([]string{"--image-pull-interval=0"}); err == nil {
+		t.Error("--image-pull-interval accepted")
+	}
+}
+
+func TestValidateNamesTheFlag(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(*Config)
+		want   string
+	}{
+		{"empty volumes dir", func(c *Config) { c.VolumesDir = " " }, "--volumes-dir is empty"},
+		{"port zero", func(c *Config) { c.Port = 0 }, "--port 0: must be between 1 and 65535"},
+		{"port too big", func(c *Config) { c.Port = 70000 }, "--port 70000"},
+		{"cert without key", func(c *Config) { c.CertFile = "c.pem" }, "--cert-file and --key-file must be given together"},
+		{"tls port clash", func(c *Config) { c.CertFile, c.KeyFile, c.PortTLS = "c", "k", 8000 }, "--port-tls 8000: same as --port"},
+		{"tls port range", func(c *Config) { c.CertFile, c.KeyFile, c.PortTLS = "c", "k", -1 }, "--port-tls -1"},
+		{"payload limit", func(c *Config) { c.PayloadSizeLimit = 0 }, "--payload-size-limit 0: must be positive"},
+		{"unpacked", func(c *Config) { c.MaxUnpackedSize = -1 }, "--max-unpacked-size -1"},
+		{"files", func(c *Config) { c.MaxUploadFiles = 0 }, "--max-upload-files 0"},
+		{"runner", func(c *Config) { c.BuildRunner = "podman" }, `--build-runner "podman": use docker or native`},
+		{"timeout", func(c *Config) { c.BuildTimeout = 0 }, "--build-timeout 0s: must be positive"},
+		{"grace", func(c *Config) { c.BuildKillGrace = -time.Second }, "--build-kill-grace -1s"},
+		{"concurrency", func(c *Config) { c.MaxConcurrentBuilds = 0 }, "--max-concurrent-builds 0: must be at least 1"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Default()
+			tc.change(&c)
+			err := c.Validate()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Validate() = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidateReportsAllProblems(t *testing.T) {
+	c := Default()
+	c.Port, c.MaxConcurrentBuilds = 0, 0
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "--port") || !strings.Contains(err.Error(), "--max-concurrent-builds") {
+		t.Errorf("Validate() = %v, want both problems", err)
+	}
+}
