@@ -523,6 +523,43 @@ func TestBuildWithMakeArguments(t *testing.T) {
 	wantCompiled(t, "unchanged rebuild", p.mustMakeWithArgs(t, "all"))
 }
 
+// TestBuildWithoutSchemaOrFS: with no app schema the core's config still
+// exists, and with no fs files the firmware has only the app part.
+func TestBuildWithoutSchemaOrFS(t *testing.T) {
+	t.Parallel()
+	p := newTinyApp(t)
+	testenv.WriteTree(t, p.app, testenv.Tree{
+		"src/main.c": {Content: `#include "mgos.h"
+#include "tiny.h"
+
+enum mgos_app_init_result mgos_app_init(void) {
+  printf("tiny: level=%d, twice=%d\n", mgos_sys_config_get_debug_level(), tiny_twice(2));
+  return MGOS_APP_INIT_SUCCESS;
+}
+`},
+	})
+	delete(p.vars, "APP_CONF_SCHEMA")
+	delete(p.vars, "APP_FS_FILES")
+	p.mustMakeWithVarsFile(t, "all")
+	if got, want := runELF(t, filepath.Join(p.objs(), "tiny.elf")), "tiny: level=2, twice=4\nmgos: tiny init done\n"; got != want {
+		t.Errorf("tiny.elf printed %q, want %q", got, want)
+	}
+	z := readZip(t, filepath.Join(p.fw(), "tiny-host-last.zip"))
+	if got, want := strings.Join(z.names, " "), "tiny-1.2.3/manifest.json tiny-1.2.3/tiny.elf"; got != want {
+		t.Errorf("zip entries %q, want %q", got, want)
+	}
+	var m struct{ Parts map[string]any }
+	if err := json.Unmarshal(z.data["tiny-1.2.3/manifest.json"], &m); err != nil || len(m.Parts) != 1 || m.Parts["app"] == nil {
+		t.Errorf("manifest parts %v (%v), want only app", m.Parts, err)
+	}
+
+	p.vars["PLATFORM"] = "esp32"
+	out, err := p.makeWithVarsFile(t, "all")
+	if err == nil || !strings.Contains(out, `this is the host platform makefile, but PLATFORM is "esp32"`) {
+		t.Errorf("PLATFORM=esp32: err %v, output:\n%s", err, out)
+	}
+}
+
 func TestLibTargetArchivesAppObjectsOnly(t *testing.T) {
 	t.Parallel()
 	p := newTinyApp(t)
