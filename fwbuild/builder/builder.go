@@ -1,0 +1,280 @@
+// Package builder runs one build as a child process of our own mos binary:
+//
+//	mos build -C <ctx> --local --build-params <ctx>/build_params.yml
+//	    --build-runner <docker|native> --libs-cache-dir <volumes>/libcache
+//	    --temp-dir <ctx>/tmp
+//
+// so a server build can be repeated by hand with the logged command line.
+// The child runs in its own process group with its stdout and stderr in a
+// file beside the context. When the build outlives its timeout (or the
+// request goes away) the group gets SIGTERM, mos stops its make and its SDK
+// container, and after a grace period the group gets SIGKILL. A failed
+// build gets the reason, and what mos printed if it left no log, appended
+// to build/build.log so the client sees it.
+package builder
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/golang/glog"
+)
+
+// Request is one build of a context.
+type Request struct {
+	Dir          string // context dir (absolute); mos -C
+	ParamsFile   string // --build-params
+	LibsCacheDir string // --libs-cache-dir
+	TempDir      string // --temp-dir
+	// OutputFile receives the child's stdout and stderr ("" discards).
+	OutputFile string
+	// Log prefixes glog lines, e.g. "build ctx=ci_main app=hello platform=esp32".
+	Log string
+}
+
+// Result is how a build ended. A build that ran and failed (non-zero exit,
+// killed, timed out) is a Result with Failed set, not an error; errors are
+// for a build that could not be run at all.
+type Result struct {
+	Failed   bool
+	Reason   string // why it failed, one line, e.g. "build timed out after 15m0s"
+	Duration time.Duration
+}
+
+// Runner runs builds. Mos is the real one; tests use one that blocks on a
+// channel to show queueing by state.
+type Runner interface {
+	Run(ctx context.Context, req Request) (Result, error)
+}
+
+// Mos runs builds with the mos binary.
+type Mos struct {
+	Binary      string        // absolute path of mos
+	BuildRunner string        // --build-runner: docker or native
+	Timeout     time.Duration // 0: none
+	KillGrace   time.Duration // between SIGTERM and SIGKILL
+}
+
+// Args returns the command line of req, binary first.
+func (m *Mos) Args(req Request) []string {
+	return []string{
+		m.Binary, "build",
+		"-C", req.Dir,
+		"--local",
+		"--build-params", req.ParamsFile,
+		"--build-runner", m.BuildRunner,
+		"--libs-cache-dir", req.LibsCacheDir,
+		"--temp-dir", req.TempDir,
+	}
+}
+
+// FindMos returns the mos binary to use: explicit if given (it must
+// exist), else the mos next to the running executable, else mos on PATH.
+func FindMos(explicit string) (string, error) {
+	if explicit != "" {
+		p, err := exec.LookPath(explicit)
+		if err != nil {
+			return "", fmt.Errorf("--mos-binary %s: %w", explicit, err)
+		}
+		return filepath.Abs(p)
+	}
+	if self, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(self), "mos")
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath("mos")
+	if err != nil {
+		return "", fmt.Errorf("no mos next to this executable nor on PATH; give --mos-binary: %w", err)
+	}
+	return filepath.Abs(p)
+}
+
+// Run runs one build; see the package comment.
+func (m *Mos) Run(ctx context.Context, req Request) (Result, error) {
+	argv := m.Args(req)
+	out := io.Discard
+	if req.OutputFile != "" {
+		f, err := os.OpenFile(req.OutputFile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+		if err != nil {
+			return Result{}, fmt.Errorf("%s: creating output file: %w", req.Log, err)
+		}
+		defer f.Close()
+		out = f
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = req.Dir
+	cmd.Stdout, cmd.Stderr = out, out
+	setProcessGroup(cmd)
+	glog.Infof("%s: running %s", req.Log, shellLine(argv))
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return Result{}, fmt.Errorf("%s: starting mos: %w", req.Log, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+
+	var timeout <-chan time.Time
+	if m.Timeout > 0 {
+		t := time.NewTimer(m.Timeout)
+		defer t.Stop()
+		timeout = t.C
+	}
+	var res Result
+	var err error
+	select {
+	case err = <-done:
+	case <-timeout:
+		res.Reason = fmt.Sprintf("build timed out after %v", m.Timeout)
+		err = m.stop(cmd, done, req.Log)
+	case <-ctx.Done():
+		res.Reason = fmt.Sprintf("build stopped: %v", context.Cause(ctx))
+		err = m.stop(cmd, done, req.Log)
+	}
+	res.Duration = time.Since(start)
+	if res.Reason == "" && err != nil {
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) {
+			return res, fmt.Errorf("%s: waiting for mos: %w", req.Log, err)
+		}
+		res.Reason = "build failed: mos " + exitText(ee)
+	}
+	res.Failed = res.Reason != ""
+	if res.Failed {
+		if err := appendFailure(req, res.Reason); err != nil {
+			glog.Warningf("%s: adding the failure to build.log: %v", req.Log, err)
+		}
+	}
+	return res, nil
+}
+
+// stop ends a running build: SIGTERM to its group, SIGKILL after the grace
+// period, and SIGKILL again once mos is gone for anything it left behind.
+func (m *Mos) stop(cmd *exec.Cmd, done <-chan error, log string) error {
+	pid := cmd.Process.Pid
+	glog.Infof("%s: stopping mos (pid %d): SIGTERM to its process group", log, pid)
+	signalGroup(cmd, sigTerm)
+	grace := time.NewTimer(m.KillGrace)
+	defer grace.Stop()
+	var err error
+	select {
+	case err = <-done:
+	case <-grace.C:
+		glog.Infof("%s: mos (pid %d) still running after %v: SIGKILL to its process group", log, pid, m.KillGrace)
+		signalGroup(cmd, sigKill)
+		err = <-done
+	}
+	signalGroup(cmd, sigKill)
+	return err
+}
+
+func exitText(ee *exec.ExitError) string {
+	if code := ee.ExitCode(); code >= 0 {
+		return fmt.Sprintf("exited with status %d", code)
+	}
+	return "was killed (" + ee.String() + ")"
+}
+
+// How much of mos's own output goes into build.log on failure: all of it
+// (up to outputCopyMax) when mos left no log, else the last few lines,
+// which hold its error message (the rest is the log itself).
+const (
+	outputCopyMax   = 256 << 10
+	outputTailLines = 10
+)
+
+// appendFailure adds what the client needs to see to build/build.log.
+func appendFailure(req Request, reason string) error {
+	buildDir := filepath.Join(req.Dir, "build")
+	if err := os.MkdirAll(buildDir, 0o755); err != nil {
+		return err
+	}
+	logPath := filepath.Join(buildDir, "build.log")
+	var b strings.Builder
+	if req.OutputFile != "" {
+		tail, truncated, err := readTail(req.OutputFile, outputCopyMax)
+		if err != nil {
+			return err
+		}
+		if fi, err := os.Stat(logPath); err == nil && fi.Size() > 0 {
+			tail = lastLines(tail, outputTailLines)
+			truncated = false
+			if len(tail) > 0 {
+				b.WriteString("\n--- last lines mos printed ---\n")
+			}
+		} else if len(tail) > 0 {
+			b.WriteString("--- mos output ---\n")
+			if truncated {
+				b.WriteString("[...]\n")
+			}
+		}
+		b.Write(tail)
+		if len(tail) > 0 && !bytes.HasSuffix(tail, []byte("\n")) {
+			b.WriteString("\n")
+		}
+	}
+	b.WriteString(reason + "\n")
+	f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND|oNoFollow, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(b.String()); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// readTail returns up to max trailing bytes of a file and whether it was
+// longer.
+func readTail(path string, max int64) ([]byte, bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, false, err
+	}
+	off := fi.Size() - max
+	if off < 0 {
+		off = 0
+	}
+	b, err := io.ReadAll(io.NewSectionReader(f, off, fi.Size()-off))
+	return b, off > 0, err
+}
+
+func lastLines(b []byte, n int) []byte {
+	trimmed := strings.TrimRight(string(b), "\n")
+	if trimmed == "" {
+		return nil
+	}
+	lines := strings.Split(trimmed, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return []byte(strings.Join(lines, "\n") + "\n")
+}
+
+// shellLine quotes argv for a shell, for logs.
+func shellLine(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		if a != "" && strings.Trim(a, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,@+") == "" {
+			q[i] = a
+		} else {
+			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(q, " ")
+}

@@ -1,0 +1,276 @@
+//go:build unix
+
+package builder
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// fakeMos writes an executable shell script standing in for mos.
+func fakeMos(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "mos")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func request(t *testing.T) Request {
+	t.Helper()
+	base := t.TempDir()
+	ctx := filepath.Join(base, "build_contexts", "ci_main")
+	if err := os.MkdirAll(ctx, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return Request{
+		Dir:          ctx,
+		ParamsFile:   filepath.Join(ctx, "build_params.yml"),
+		LibsCacheDir: filepath.Join(base, "libcache"),
+		TempDir:      filepath.Join(ctx, "tmp"),
+		OutputFile:   ctx + ".output.log",
+		Log:          "build ctx=ci_main app=hello platform=host",
+	}
+}
+
+func read(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestArgs(t *testing.T) {
+	m := &Mos{Binary: "/opt/bin/mos", BuildRunner: "native"}
+	req := Request{Dir: "/v/ctx", ParamsFile: "/v/ctx/build_params.yml", LibsCacheDir: "/v/libcache", TempDir: "/v/ctx/tmp"}
+	got := strings.Join(m.Args(req), " ")
+	want := "/opt/bin/mos build -C /v/ctx --local --build-params /v/ctx/build_params.yml --build-runner native --libs-cache-dir /v/libcache --temp-dir /v/ctx/tmp"
+	if got != want {
+		t.Errorf("Args =\n %s\nwant\n %s", got, want)
+	}
+	if got := shellLine([]string{"/a b/mos", "x'y", ""}); got != `'/a b/mos' 'x'\''y' ''` {
+		t.Errorf("shellLine = %s", got)
+	}
+}
+
+func TestRunSuccess(t *testing.T) {
+	req := request(t)
+	args := filepath.Join(t.TempDir(), "args")
+	bin := fakeMos(t, `printf '%s\n' "$@" > `+args+`
+pwd >> `+args+`
+mkdir -p build && echo "CC src/main.c" > build/build.log
+echo "Success, built hello/host"
+`)
+	m := &Mos{Binary: bin, BuildRunner: "docker", Timeout: time.Minute}
+	res, err := m.Run(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Failed || res.Reason != "" {
+		t.Errorf("result %+v", res)
+	}
+	wantArgs := strings.Join(m.Args(req)[1:], "\n") + "\n" + req.Dir + "\n"
+	if got := read(t, args); got != wantArgs {
+		t.Errorf("mos got args\n%s\nwant\n%s", got, wantArgs)
+	}
+	if got := read(t, filepath.Join(req.Dir, "build", "build.log")); got != "CC src/main.c\n" {
+		t.Errorf("build.log changed on success: %q", got)
+	}
+	if got := read(t, req.OutputFile); got != "Success, built hello/host\n" {
+		t.Errorf("output file %q", got)
+	}
+}
+
+func TestRunFailureAddsReasonAndLastLines(t *testing.T) {
+	req := request(t)
+	bin := fakeMos(t, `mkdir -p build && printf 'line1\nline2\n' > build/build.log
+i=1; while [ $i -le 15 ]; do echo "out $i" >&2; i=$((i+1)); done
+exit 3
+`)
+	res, err := (&Mos{Binary: bin, BuildRunner: "native"}).Run(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Failed || res.Reason != "build failed: mos exited with status 3" {
+		t.Errorf("result %+v", res)
+	}
+	var want strings.Builder
+	want.WriteString("line1\nline2\n\n--- last lines mos printed ---\n")
+	for i := 6; i <= 15; i++ {
+		want.WriteString("out " + strconv.Itoa(i) + "\n")
+	}
+	want.WriteString("build failed: mos exited with status 3\n")
+	if got := read(t, filepath.Join(req.Dir, "build", "build.log")); got != want.String() {
+		t.Errorf("build.log =\n%s\nwant\n%s", got, want.String())
+	}
+}
+
+func TestRunFailureWithoutLogCopiesOutput(t *testing.T) {
+	req := request(t)
+	bin := fakeMos(t, "echo 'Error: mos.yml: no such file' >&2; exit 1\n")
+	res, err := (&Mos{Binary: bin, BuildRunner: "native"}).Run(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "--- mos output ---\nError: mos.yml: no such file\nbuild failed: mos exited with status 1\n"
+	if got := read(t, filepath.Join(req.Dir, "build", "build.log")); !res.Failed || got != want {
+		t.Errorf("result %+v, build.log =\n%s\nwant\n%s", res, got, want)
+	}
+}
+
+// gone reports whether pid has exited (no such process, or a zombie
+// waiting for a reaper that is not us).
+func gone(t *testing.T, pid int) bool {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if errors.Is(err, os.ErrNotExist) {
+		return true
+	}
+	if err != nil {
+		t.Skipf("cannot read /proc: %v", err)
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i >= 0 && len(s) > i+2 && s[i+2] == 'Z'
+}
+
+func TestTimeoutKillsTheProcessGroup(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("needs /proc")
+	}
+	req := request(t)
+	pidFile := filepath.Join(t.TempDir(), "pids")
+	// mos ignores SIGTERM (so does its child, which inherits that), so
+	// only the SIGKILL to the group after the grace period ends them.
+	bin := fakeMos(t, `trap '' TERM
+sleep 1000 &
+echo "$$ $!" > `+pidFile+`
+wait
+`)
+	m := &Mos{Binary: bin, BuildRunner: "native", Timeout: time.Second, KillGrace: 100 * time.Millisecond}
+	res, err := m.Run(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Failed || res.Reason != "build timed out after 1s" {
+		t.Errorf("result %+v", res)
+	}
+	if got := read(t, filepath.Join(req.Dir, "build", "build.log")); got != "build timed out after 1s\n" {
+		t.Errorf("build.log = %q", got)
+	}
+	fields := strings.Fields(read(t, pidFile))
+	if len(fields) != 2 {
+		t.Fatalf("pid file %q: the fake mos did not start its child within the timeout", fields)
+	}
+	for _, f := range fields {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !gone(t, pid) {
+			t.Errorf("process %d still running after the timeout", pid)
+		}
+	}
+}
+
+func TestTimeoutSIGTERMEndsAWellBehavedBuild(t *testing.T) {
+	req := request(t)
+	bin := fakeMos(t, "trap 'echo stopping make; exit 143' TERM\nsleep 1000 &\nwait\n")
+	// A grace period far longer than the test: the build must end on
+	// SIGTERM, not wait for SIGKILL.
+	m := &Mos{Binary: bin, BuildRunner: "native", Timeout: 500 * time.Millisecond, KillGrace: time.Hour}
+	res, err := m.Run(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Failed || res.Reason != "build timed out after 500ms" || res.Duration > 10*time.Minute {
+		t.Errorf("result %+v", res)
+	}
+	log := read(t, filepath.Join(req.Dir, "build", "build.log"))
+	if !strings.Contains(log, "stopping make\n") || !strings.HasSuffix(log, "build timed out after 500ms\n") {
+		t.Errorf("build.log = %q", log)
+	}
+}
+
+func TestCancelStopsTheBuild(t *testing.T) {
+	req := request(t)
+	started := filepath.Join(t.TempDir(), "started")
+	if err := syscall.Mkfifo(started, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	bin := fakeMos(t, "echo up > "+started+"\nexec sleep 1000\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		// Opening the fifo blocks until the fake mos writes to it: the
+		// build is running when the request goes away.
+		if b, err := os.ReadFile(started); err == nil && len(b) > 0 {
+			cancel()
+		}
+	}()
+	m := &Mos{Binary: bin, BuildRunner: "native", Timeout: time.Hour, KillGrace: time.Hour}
+	res, err := m.Run(ctx, req)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Failed || res.Reason != "build stopped: context canceled" {
+		t.Errorf("result %+v", res)
+	}
+}
+
+func TestStartErrorIsAnError(t *testing.T) {
+	req := request(t)
+	_, err := (&Mos{Binary: filepath.Join(t.TempDir(), "missing"), BuildRunner: "native"}).Run(context.Background(), req)
+	if err == nil || !strings.Contains(err.Error(), "starting mos") || !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("Run = %v", err)
+	}
+}
+
+func TestFindMos(t *testing.T) {
+	bin := fakeMos(t, "exit 0\n")
+	got, err := FindMos(bin)
+	if err != nil || got != bin {
+		t.Errorf("FindMos(%s) = %s, %v", bin, got, err)
+	}
+	if _, err := FindMos(filepath.Join(t.TempDir(), "nope")); err == nil || !strings.Contains(err.Error(), "--mos-binary") {
+		t.Errorf("missing explicit binary: %v", err)
+	}
+	t.Setenv("PATH", filepath.Dir(bin))
+	if got, err := FindMos(""); err != nil || got != bin {
+		t.Errorf("FindMos from PATH = %s, %v", got, err)
+	}
+	t.Setenv("PATH", t.TempDir())
+	if _, err := FindMos(""); err == nil || !strings.Contains(err.Error(), "give --mos-binary") {
+		t.Errorf("no mos anywhere: %v", err)
+	}
+}
+
+func TestLastLines(t *testing.T) {
+	cases := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"a\nb\nc\n", 2, "b\nc\n"},
+		{"a\nb\nc", 2, "b\nc\n"},
+		{"a\nb\n", 5, "a\nb\n"},
+		{"only", 1, "only\n"},
+		{"a\nb\n", 2, "a\nb\n"},
+		{"\n\n", 2, ""},
+	}
+	for _, tc := range cases {
+		if got := string(lastLines([]byte(tc.in), tc.n)); got != tc.want {
+			t.Errorf("lastLines(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}
