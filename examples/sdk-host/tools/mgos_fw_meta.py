@@ -27,12 +27,20 @@ def fail(msg):
     sys.exit(1)
 
 
+def make_public(path):
+    # mkstemp creates 0600; outputs get the usual 0666 minus the umask.
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(path, 0o666 & ~mask)
+
+
 def write_atomically(path, data):
     d = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=d, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        make_public(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -264,6 +272,7 @@ def cmd_create_fw(args):
             zf.writestr(top + "/" + MANIFEST_NAME, to_json(manifest))
             for arc in sorted(entries):
                 zf.write(entries[arc], arc)
+        make_public(tmp)
         os.replace(tmp, args.output)
     except BaseException:
         if os.path.exists(tmp):
