@@ -1,0 +1,4 @@
+package remote
+
+// hostSyntax is this OS's path syntax.
+var hostSyntax = pathSyntax{windows: true}

@@ -1,0 +1,375 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+
+	"github.com/mongoose-os/mos/cli/execbits"
+	"github.com/mongoose-os/mos/cli/gencache"
+	"github.com/mongoose-os/mos/cli/manifest"
+	"github.com/mongoose-os/mos/common/protocol"
+	"github.com/mongoose-os/mos/common/version"
+)
+
+// ErrBuildFailed is returned (wrapped) when the server answered 418: the
+// build ran and failed; build/build.log holds its output.
+var ErrBuildFailed = errors.New("build failed")
+
+// ServerError is an answer other than 200 or 418; build/ is left as it was.
+type ServerError struct {
+	Status int    // HTTP status code
+	Body   string // the answer's text, trimmed
+}
+
+func (e *ServerError) Error() string {
+	return fmt.Sprintf("error response: %d: %s", e.Status, e.Body)
+}
+
+// ReadAppFunc reads the app manifest for upload: mos.yml merged with
+// mos_<platform>.yml, platform (from the argument, else the file)
+// lower-cased, type defaulting to app, buildVars merged, the app's own
+// conds decided and dropped.
+type ReadAppFunc func(appDir, platform string, buildVars map[string]string) (*manifest.Manifest, error)
+
+// Request is one remote build.
+type Request struct {
+	// AppDir is the app's dir (absolute).
+	AppDir string
+	// BuildDir is where the result goes (absolute); "" means
+	// <AppDir>/build. GenDir is where build_ctx.txt and build_stat.json
+	// are read from and build/gen is restored into; "" means
+	// <BuildDir>/gen.
+	BuildDir, GenDir string
+	// Params are the build's parameters; not modified. Its local
+	// CustomLibLocations and CustomModuleLocations are uploaded as
+	// deps/<name> and deps/modules/<name> and left out of the params sent.
+	// Params.Clean sends clean=1 and forgets the cached context.
+	Params *protocol.BuildParams
+	// Server is --server: a URL, "http://" added when it has no scheme;
+	// user info in it sets basic auth (else stock's test:test).
+	Server string
+	// KeepBuildDir: do not empty the build dir before installing the
+	// result (the result is unpacked over it).
+	KeepBuildDir bool
+	// BuildContext is --build-context NAME ("" for none).
+	BuildContext string
+	// MosDir is the user's mos dir (~/.mos), home of the gen cache; ""
+	// turns the cache off.
+	MosDir string
+	// TempDir receives the source zip and the result zip; "" means
+	// <MosDir>/tmp, or the system's temp dir without MosDir.
+	TempDir string
+	// KeepTempFiles keeps the source zip (its path is logged).
+	KeepTempFiles bool
+	// HTTPClient sends the request; nil means a client without timeout.
+	HTTPClient *http.Client
+	// ReadApp reads the manifest; nil means manifest.ReadAppForUpload.
+	ReadApp ReadAppFunc
+	// Git is the git binary used to read exec bits from indexes; "" looks
+	// it up on PATH.
+	Git string
+	// Log receives progress lines; nil discards them. They are also saved
+	// as build/build.local.log.
+	Log io.Writer
+	// Verbose also logs each skipped file and copies build/build.log to
+	// Log. Params.Verbose has the same effect.
+	Verbose bool
+}
+
+// Result tells what a remote build did. Build returns it with nil error
+// (200) or with ErrBuildFailed (418).
+type Result struct {
+	Status        int    // HTTP status of the answer
+	SentContext   string // build_ctx sent ("" when none)
+	Context       string // the server's context, from the result's build/gen/build_ctx.txt
+	Files         int    // files in the upload
+	ContentBytes  int64  // their total size
+	UploadBytes   int64  // request body size
+	DownloadBytes int64  // response body size
+	IsLib         bool   // the app is a lib (type: lib); the target was its archive
+	BuildLog      string // path of build/build.log
+}
+
+// build is the state of one Build call.
+type build struct {
+	req      *Request
+	log      io.Writer
+	localLog bytes.Buffer
+	verbose  bool
+	buildDir string
+	genDir   string
+	tempDir  string
+	cache    *gencache.Cache // nil when off
+}
+
+func (b *build) logf(format string, args ...any) {
+	line := fmt.Sprintf(format, args...) + "\n"
+	b.localLog.WriteString(line)
+	if b.log != nil {
+		io.WriteString(b.log, line)
+	}
+}
+
+// Build runs a remote build. Until the server has answered with a result
+// (200 or 418), nothing in the build dir is removed or changed (only a
+// missing build/gen may be restored from the cache). On a 418 it returns
+// the Result and an error wrapping ErrBuildFailed; on another answer a
+// *ServerError.
+func Build(ctx context.Context, req *Request) (*Result, error) {
+	b, err := newBuild(req)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := parseServer(req.Server)
+	if err != nil {
+		return nil, err
+	}
+	readApp := req.ReadApp
+	if readApp == nil {
+		readApp = func(appDir, platform string, buildVars map[string]string) (*manifest.Manifest, error) {
+			return manifest.ReadAppForUpload(appDir, "", platform, buildVars, version.Presented())
+		}
+	}
+	m, err := readApp(req.AppDir, req.Params.Platform, req.Params.BuildVars)
+	if err != nil {
+		return nil, err
+	}
+	pl, err := makePlan(planInput{
+		ps:       hostSyntax,
+		appDir:   req.AppDir,
+		buildDir: b.buildDir,
+		genDir:   b.genDir,
+		manifest: m,
+		libs:     req.Params.CustomLibLocations,
+		modules:  req.Params.CustomModuleLocations,
+		stat:     statDir,
+	})
+	if err != nil {
+		return nil, err
+	}
+	params := *req.Params
+	params.CustomLibLocations = pl.libs
+	params.CustomModuleLocations = pl.modules
+	res := &Result{IsLib: m.Type == manifest.TypeLib}
+	if res.IsLib {
+		params.BuildTarget = libArchiveTarget(m.Platform)
+	}
+
+	// The context, before anything in build/ changes.
+	sent, err := b.chooseContext(srv, m)
+	if err != nil {
+		return nil, err
+	}
+	res.SentContext = sent
+	stat, err := os.ReadFile(filepath.Join(b.genDir, protocol.BuildStatFile))
+	if err != nil {
+		stat = nil
+	}
+
+	files, content, err := b.stage(ctx, pl)
+	if err != nil {
+		return nil, err
+	}
+	res.Files, res.ContentBytes = len(files), content
+	zipPath, zipSize, err := writeZip(b.tempDir, files)
+	if err != nil {
+		return nil, err
+	}
+	if req.KeepTempFiles {
+		b.logf("Source zip kept at %s", zipPath)
+	} else {
+		defer os.Remove(zipPath)
+	}
+	paramsYAML, err := params.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("encoding build params: %w", err)
+	}
+	body, err := newMultipartBody(zipPath, zipSize, formFields(params.Clean, params.PreferPrebuiltLibs, paramsYAML, sent, stat))
+	if err != nil {
+		return nil, fmt.Errorf("encoding the request: %w", err)
+	}
+	res.UploadBytes = body.size()
+
+	b.logf("Connecting to %s, user %s", srv.base, srv.user)
+	b.logf("Uploading %d files (%s, zip %s)...", len(files), humanBytes(content), humanBytes(zipSize))
+	resp, err := b.post(ctx, srv, body)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	res.Status = resp.StatusCode
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != protocol.StatusBuildFailed {
+		return nil, &ServerError{Status: resp.StatusCode, Body: errorBody(resp.Body)}
+	}
+	resultZip, n, err := spoolResult(b.tempDir, resp.Body)
+	res.DownloadBytes = n
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(resultZip)
+	if err := installResult(resultZip, b.buildDir, req.KeepBuildDir); err != nil {
+		return nil, err
+	}
+	res.BuildLog = filepath.Join(b.buildDir, "build.log")
+	resultGen := filepath.Join(b.buildDir, "gen")
+	if data, err := os.ReadFile(filepath.Join(resultGen, protocol.BuildCtxFile)); err == nil {
+		res.Context = string(data)
+	}
+	b.afterResult(srv, m, res, resultGen)
+	if resp.StatusCode == http.StatusOK {
+		b.logf("Build finished (server context %s, %s received)", orNone(res.Context), humanBytes(n))
+	} else {
+		b.logf("Build failed (server context %s)", orNone(res.Context))
+	}
+	if err := os.WriteFile(filepath.Join(b.buildDir, "build.local.log"), b.localLog.Bytes(), 0o644); err != nil {
+		return res, fmt.Errorf("saving build.local.log: %w", err)
+	}
+	if b.verbose && b.log != nil {
+		if f, err := os.Open(res.BuildLog); err == nil {
+			io.Copy(b.log, f)
+			f.Close()
+		}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return res, fmt.Errorf("%w (see %s)", ErrBuildFailed, res.BuildLog)
+	}
+	return res, nil
+}
+
+func newBuild(req *Request) (*build, error) {
+	if req.Params == nil {
+		return nil, fmt.Errorf("remote build: no build params")
+	}
+	if !filepath.IsAbs(req.AppDir) {
+		return nil, fmt.Errorf("remote build: app dir %q is not absolute", req.AppDir)
+	}
+	b := &build{req: req, log: req.Log, verbose: req.Verbose || req.Params.Verbose}
+	b.buildDir = req.BuildDir
+	if b.buildDir == "" {
+		b.buildDir = filepath.Join(req.AppDir, "build")
+	}
+	b.genDir = req.GenDir
+	if b.genDir == "" {
+		b.genDir = filepath.Join(b.buildDir, "gen")
+	}
+	// Emptying the build dir must never reach the sources.
+	if _, ok := hostSyntax.relInside(hostSyntax.resolve(b.buildDir, "."), hostSyntax.resolve(req.AppDir, ".")); ok {
+		return nil, fmt.Errorf("build dir %s holds the app dir %s; choose another --build-dir", b.buildDir, req.AppDir)
+	}
+	b.tempDir = req.TempDir
+	if b.tempDir == "" {
+		if req.MosDir != "" {
+			b.tempDir = filepath.Join(req.MosDir, "tmp")
+		} else {
+			b.tempDir = os.TempDir()
+		}
+	}
+	if req.MosDir != "" {
+		b.cache = gencache.New(req.MosDir)
+	}
+	return b, nil
+}
+
+// stage collects the upload: the rewritten mos.yml, the out-of-tree dirs,
+// then the app dir's whitelisted files.
+func (b *build) stage(ctx context.Context, pl *plan) ([]*upFile, int64, error) {
+	mosYML, err := marshalManifest(pl.manifest)
+	if err != nil {
+		return nil, 0, err
+	}
+	c := &collector{
+		ctx:  ctx,
+		tree: newUpTree(),
+		modes: execbits.New(execbits.Options{
+			Git: b.req.Git,
+			Log: func(s string) { b.logf("%s", s) },
+		}),
+		logf: func(format string, args ...any) {
+			if b.verbose {
+				b.logf(format, args...)
+			}
+		},
+	}
+	c.tree.addData(manifest.FileName, mosYML, 0o644)
+	for _, t := range pl.trees {
+		if err := c.addDir(t.dir, t.prefix, t.what, nil); err != nil {
+			return nil, 0, err
+		}
+	}
+	if err := c.addDir(b.req.AppDir, "", "app dir", appSkip(pl)); err != nil {
+		return nil, 0, err
+	}
+	files, err := c.tree.sorted()
+	if err != nil {
+		return nil, 0, err
+	}
+	return files, c.tree.bytes, nil
+}
+
+func (b *build) post(ctx context.Context, srv serverURL, body *multipartBody) (*http.Response, error) {
+	u := srv.base + protocol.BuildPath(version.Presented())
+	rc, err := body.open()
+	if err != nil {
+		return nil, err
+	}
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u, rc)
+	if err != nil {
+		rc.Close()
+		return nil, fmt.Errorf("build server request: %w", err)
+	}
+	hr.ContentLength = body.size()
+	hr.GetBody = body.open
+	hr.Header.Set("Content-Type", body.contentType)
+	hr.Header.Set("User-Agent", version.UserAgent())
+	hr.SetBasicAuth(srv.user, srv.pass)
+	client := b.req.HTTPClient
+	if client == nil {
+		client = &http.Client{}
+	}
+	resp, err := client.Do(hr)
+	if err != nil {
+		return nil, fmt.Errorf("build server %s: %w", srv.base, err)
+	}
+	return resp, nil
+}
+
+// statDir tells planning whether path is a dir.
+func statDir(path string) (bool, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return false, err
+	}
+	return fi.IsDir(), nil
+}
+
+// libArchiveTarget is the make target of a lib build, relative to the
+// server's context, as stock sends it.
+func libArchiveTarget(platform string) string {
+	if platform == "esp32" {
+		return "build/objs/moslib/libmoslib.a"
+	}
+	return "build/objs/lib.a"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

@@ -1,0 +1,135 @@
+package remote
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"os"
+
+	"github.com/mongoose-os/mos/common/archive"
+	"github.com/mongoose-os/mos/common/protocol"
+)
+
+// writeZip writes files as a zip into a new file under tempDir and returns
+// its path and size. The caller removes it.
+func writeZip(tempDir string, files []*upFile) (path string, size int64, err error) {
+	if err := os.MkdirAll(tempDir, 0o700); err != nil {
+		return "", 0, fmt.Errorf("creating temp dir: %w", err)
+	}
+	f, err := os.CreateTemp(tempDir, "tmp_mos_src_*.zip")
+	if err != nil {
+		return "", 0, fmt.Errorf("creating the source zip: %w", err)
+	}
+	path = f.Name()
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("writing the source zip: %w", cerr)
+		}
+		if err != nil {
+			os.Remove(path)
+		}
+	}()
+	bw := bufio.NewWriterSize(f, 1<<16)
+	zw := archive.NewWriter(bw)
+	for _, uf := range files {
+		if uf.path != "" {
+			err = zw.AddFileFromDisk(uf.name, uf.path, uf.mode)
+		} else {
+			err = zw.AddFile(uf.name, uf.mode, bytes.NewReader(uf.data))
+		}
+		if err != nil {
+			return "", 0, fmt.Errorf("writing the source zip: %w", err)
+		}
+	}
+	if err = zw.Close(); err != nil {
+		return "", 0, fmt.Errorf("writing the source zip: %w", err)
+	}
+	if err = bw.Flush(); err != nil {
+		return "", 0, fmt.Errorf("writing the source zip: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return "", 0, fmt.Errorf("writing the source zip: %w", err)
+	}
+	return path, fi.Size(), nil
+}
+
+// formField is one text field of the request.
+type formField struct{ name, value string }
+
+// formFields are the text fields after the file, in stock's order:
+// clean (only when cleaning), prefer_prebuilt_libs, build_params,
+// build_ctx (when known), build_stat (when there is one).
+func formFields(clean, preferPrebuilt bool, params []byte, buildCtx string, buildStat []byte) []formField {
+	var ff []formField
+	if clean {
+		ff = append(ff, formField{protocol.FieldClean, "1"})
+	}
+	pb := "0"
+	if preferPrebuilt {
+		pb = "1"
+	}
+	ff = append(ff, formField{protocol.FieldPreferPrebuiltLibs, pb})
+	ff = append(ff, formField{protocol.FieldBuildParams, string(params)})
+	if buildCtx != "" {
+		ff = append(ff, formField{protocol.FieldBuildCtx, buildCtx})
+	}
+	if buildStat != nil {
+		ff = append(ff, formField{protocol.FieldBuildStat, string(buildStat)})
+	}
+	return ff
+}
+
+// multipartBody is a request body made of the bytes before the zip, the
+// zip file, and the bytes after it, so it streams from disk with a known
+// length.
+type multipartBody struct {
+	prefix, suffix []byte
+	zipPath        string
+	zipSize        int64
+	contentType    string
+}
+
+// newMultipartBody frames the zip as the "file" field (source.zip) followed
+// by fields.
+func newMultipartBody(zipPath string, zipSize int64, fields []formField) (*multipartBody, error) {
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	if _, err := mw.CreateFormFile(protocol.FieldFile, protocol.SourceZipName); err != nil {
+		return nil, err
+	}
+	b := &multipartBody{zipPath: zipPath, zipSize: zipSize, contentType: mw.FormDataContentType()}
+	b.prefix = append([]byte(nil), buf.Bytes()...)
+	buf.Reset()
+	for _, f := range fields {
+		if err := mw.WriteField(f.name, f.value); err != nil {
+			return nil, err
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return nil, err
+	}
+	b.suffix = buf.Bytes()
+	return b, nil
+}
+
+func (b *multipartBody) size() int64 {
+	return int64(len(b.prefix)) + b.zipSize + int64(len(b.suffix))
+}
+
+// open returns a fresh reader of the whole body (the request's GetBody).
+func (b *multipartBody) open() (io.ReadCloser, error) {
+	f, err := os.Open(b.zipPath)
+	if err != nil {
+		return nil, fmt.Errorf("reopening the source zip: %w", err)
+	}
+	r := io.MultiReader(bytes.NewReader(b.prefix), io.LimitReader(f, b.zipSize), bytes.NewReader(b.suffix))
+	return readCloser{r, f}, nil
+}
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
