@@ -92,14 +92,14 @@ func TestEvalErrors(t *testing.T) {
 func TestNewCmdEvalExprArgs(t *testing.T) {
 	io, _, _, _ := cmdutil.Test()
 	var got *EvalExprOptions
-	cmd := NewCmdEvalExpr(&cmdutil.Factory{IO: io}, func(_ context.Context, o *EvalExprOptions) error { got = o; return nil })
+	cmd := NewCmdEvalExpr(&cmdutil.Factory{IO: io, WorkDir: func() (string, error) { return "/app", nil }}, func(_ context.Context, o *EvalExprOptions) error { got = o; return nil })
 	cmd.SetArgs([]string{"--platform", "esp32", "build_vars.X"})
 	cmd.SetOut(io.Out)
 	cmd.SetErr(io.ErrOut)
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if got.Expr != "build_vars.X" || got.Platform != "esp32" {
+	if got.Expr != "build_vars.X" || got.Platform != "esp32" || got.Dir != "/app" {
 		t.Errorf("options %+v", got)
 	}
 	cmd.SetArgs([]string{})
