@@ -82,3 +82,45 @@ func TestBuildCommandNoManifest(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// The dry run writes build/gen for an app whose lib comes from a git repo
+// (file://), fetched into deps/ at the requested tag.
+func TestDryRunWithGitLib(t *testing.T) {
+	testenv.RequireTool(t, "git")
+	app, sdk := testenv.Examples(t)
+	repos := t.TempDir()
+	url := testenv.GitRepo(t, filepath.Join(repos, "blinker"), testenv.Tree{
+		"mos.yml":       {Content: "type: lib\nsources: [src]\nconfig_schema:\n  - [\"blinker\", \"o\", {title: \"Blinker\"}]\nmanifest_version: 2020-08-02\n"},
+		"src/blinker.c": {Content: "#include <stdbool.h>\nbool mgos_blinker_init(void) { return true; }\n"},
+	})
+	testenv.Git(t, filepath.Join(repos, "blinker"), "tag", "v1.0")
+	data, _ := os.ReadFile(filepath.Join(app, "mos.yml"))
+	data = []byte(strings.Replace(string(data), "libs:\n", "libs:\n  - location: "+url+"\n    version: v1.0\n", 1))
+	os.WriteFile(filepath.Join(app, "mos.yml"), data, 0o644)
+
+	_, stderr, err := runCmd(t, app, "--local", "--build-dry-run", "--repo", sdk)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	gen := filepath.Join(app, "build", "gen")
+	for _, f := range []string{"mos_final.yml", "mgos_deps_manifest.yml", "mgos_deps_init.c", "mos_conf_schema.yml"} {
+		if _, err := os.Stat(filepath.Join(gen, f)); err != nil {
+			t.Errorf("%s not written: %v", f, err)
+		}
+	}
+	deps, _ := os.ReadFile(filepath.Join(gen, "mgos_deps_manifest.yml"))
+	head := testenv.Git(t, filepath.Join(repos, "blinker"), "rev-parse", "HEAD")
+	if !strings.Contains(string(deps), "name: blinker\n  location: "+url+"\n  version: v1.0\n  repo_version: "+head) {
+		t.Errorf("mgos_deps_manifest.yml:\n%s", deps)
+	}
+	if _, err := os.Stat(filepath.Join(app, "deps", "blinker", "src", "blinker.c")); err != nil {
+		t.Errorf("the lib was not cloned into deps/: %v", err)
+	}
+	init, _ := os.ReadFile(filepath.Join(gen, "mgos_deps_init.c"))
+	if !strings.Contains(string(init), "mgos_blinker_init") {
+		t.Errorf("mgos_deps_init.c does not init the git lib")
+	}
+	if _, err := os.Stat(filepath.Join(app, "build", "objs")); err == nil {
+		t.Error("the dry run ran make")
+	}
+}
