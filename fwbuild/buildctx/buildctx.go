@@ -57,13 +57,22 @@ type Key struct {
 
 func (k Key) String() string { return k.Version + "/" + k.App + "/" + k.Platform }
 
-// Check reports a field that cannot be one plain directory name.
-func (k Key) Check() error {
-	if err := protocol.CheckPathComponent("version", k.Version); err != nil {
+// CheckVersion reports a version segment that cannot be a directory of
+// the volumes dir.
+func CheckVersion(v string) error {
+	if err := protocol.CheckPathComponent("version", v); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadKey, err)
 	}
-	if k.Version == LibCacheDirName || k.Version == TempDirName {
-		return fmt.Errorf("%w: version %q is reserved", ErrBadKey, k.Version)
+	if v == LibCacheDirName || v == TempDirName {
+		return fmt.Errorf("%w: version %q is reserved", ErrBadKey, v)
+	}
+	return nil
+}
+
+// Check reports a field that cannot be one plain directory name.
+func (k Key) Check() error {
+	if err := CheckVersion(k.Version); err != nil {
+		return err
 	}
 	if err := protocol.CheckPathComponent("app name", k.App); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadKey, err)

@@ -56,6 +56,9 @@ type Runner interface {
 }
 
 // Mos runs builds with the mos binary.
+var _ Runner = (*Mos)(nil)
+
+// Mos runs builds with the mos binary.
 type Mos struct {
 	Binary      string        // absolute path of mos
 	BuildRunner string        // --build-runner: docker or native

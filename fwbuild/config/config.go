@@ -93,7 +93,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.BuildRunner, "build-runner", c.BuildRunner, "how mos runs make: docker (one SDK container per build) or native (make on this host)")
 	fs.DurationVar(&c.BuildTimeout, "build-timeout", c.BuildTimeout, "a build running longer is killed and answered 418")
 	fs.DurationVar(&c.BuildKillGrace, "build-kill-grace", c.BuildKillGrace, "time between SIGTERM and SIGKILL when a build is stopped")
-	fs.IntVar(&c.MaxConcurrentBuilds, "max-concurrent-builds", c.MaxConcurrentBuilds, "maximum number of builds running at once (default: number of CPUs)")
+	fs.IntVar(&c.MaxConcurrentBuilds, "max-concurrent-builds", c.MaxConcurrentBuilds, "maximum number of builds running at once; the default is the number of CPUs")
 	fs.StringVar(&c.MosBinary, "mos-binary", c.MosBinary, "mos executable that runs builds (default: the mos next to fwbuild-manager, else mos on PATH)")
 }
 

@@ -1,0 +1,316 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/golang/glog"
+
+	"github.com/mongoose-os/mos/common/archive"
+	"github.com/mongoose-os/mos/common/filetree"
+	"github.com/mongoose-os/mos/common/protocol"
+	"github.com/mongoose-os/mos/fwbuild/buildctx"
+	"github.com/mongoose-os/mos/fwbuild/builder"
+)
+
+// request is one build request as it goes through the steps.
+type request struct {
+	w   http.ResponseWriter
+	r   *http.Request
+	dir string // the request's temp dir under <volumes>/tmp
+	log string // "build ctx=... app=... platform=..." once known
+
+	key    buildctx.Key
+	name   string // context name; "" until chosen
+	clean  bool
+	params []byte
+}
+
+// answer is a packed result ready to be sent.
+type answer struct {
+	status int
+	zip    string
+	files  int
+	size   int64
+}
+
+func (s *Server) handleBuild(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	req := &request{w: w, r: r, log: "build"}
+	ans, err := s.build(req)
+	if req.dir != "" {
+		defer func() {
+			if err := os.RemoveAll(req.dir); err != nil {
+				glog.Warningf("%s: removing request temp dir: %v", req.log, err)
+			}
+		}()
+	}
+	if err != nil {
+		s.fail(w, r, req.log, err)
+		return
+	}
+	if err := s.send(w, ans); err != nil {
+		glog.Infof("%s: sending result: %v", req.log, err)
+		return
+	}
+	glog.Infof("%s: answered %d with %d files (%d bytes) in %v", req.log, ans.status, ans.files, ans.size, time.Since(start).Round(time.Millisecond))
+}
+
+// build runs a request up to a packed result.
+func (s *Server) build(req *request) (*answer, error) {
+	r := req.r
+	if r.Method != http.MethodPost {
+		return nil, errorf(http.StatusMethodNotAllowed, "method %s not allowed: use POST", r.Method)
+	}
+	req.key.Version = r.PathValue("version")
+	if err := buildctx.CheckVersion(req.key.Version); err != nil {
+		return nil, err
+	}
+	if err := s.checkLength(r); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp(s.tempDir, "req_")
+	if err != nil {
+		return nil, fmt.Errorf("creating request temp dir: %w", err)
+	}
+	req.dir = dir
+
+	f, err := s.readForm(req.w, r, dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := req.checkFields(f); err != nil {
+		return nil, err
+	}
+	src, list, err := s.unpack(req, f)
+	if err != nil {
+		return nil, err
+	}
+	return s.buildContext(req, src, list)
+}
+
+// checkFields takes the text fields: build_params (required, YAML),
+// build_ctx (optional, a valid name), clean (any non-empty value, as
+// stock). prefer_prebuilt_libs is left to build_params, as stock mos does
+// with --build-params; build_stat is only logged.
+func (req *request) checkFields(f *form) error {
+	if f.zipPath == "" {
+		return errorf(http.StatusBadRequest, "missing %q field (the source zip)", protocol.FieldFile)
+	}
+	params := f.fields[protocol.FieldBuildParams]
+	if strings.TrimSpace(params) == "" {
+		return errorf(http.StatusBadRequest, "missing %q field", protocol.FieldBuildParams)
+	}
+	if _, err := protocol.ParseBuildParams([]byte(params)); err != nil {
+		return errorf(http.StatusBadRequest, "%s: %w", protocol.FieldBuildParams, err)
+	}
+	req.params = []byte(params)
+	if name := strings.TrimSpace(f.fields[protocol.FieldBuildCtx]); name != "" {
+		if err := buildctx.CheckName(name); err != nil {
+			return errorf(http.StatusBadRequest, "%s: %w", protocol.FieldBuildCtx, err)
+		}
+		req.name = name
+	}
+	req.clean = f.fields[protocol.FieldClean] != ""
+	if st := f.fields[protocol.FieldBuildStat]; st != "" {
+		glog.V(1).Infof("build: client's last build_stat: %s", strings.TrimSpace(st))
+	}
+	return nil
+}
+
+// unpack extracts the upload into <request dir>/src, checks it, reads the
+// app name and platform from its mos.yml and lists it.
+func (s *Server) unpack(req *request, f *form) (string, []filetree.Entry, error) {
+	src := filepath.Join(req.dir, "src")
+	zf, err := os.Open(f.zipPath)
+	if err != nil {
+		return "", nil, fmt.Errorf("opening spooled upload: %w", err)
+	}
+	defer zf.Close()
+	st, err := archive.ExtractReaderAt(zf, f.zipSize, src, archive.ExtractOptions{
+		MaxEntries:    s.cfg.MaxUploadFiles,
+		MaxTotalBytes: s.cfg.MaxUnpackedSize,
+		ModeLess:      archive.ShebangMode,
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", protocol.SourceZipName, err)
+	}
+	tops, err := os.ReadDir(src)
+	if err != nil {
+		return "", nil, fmt.Errorf("reading unpacked upload: %w", err)
+	}
+	for _, e := range tops {
+		if buildctx.Reserved(e.Name()) {
+			return "", nil, errorf(http.StatusBadRequest, "%s: %q is reserved for what the server writes into a build context; do not upload it", protocol.SourceZipName, e.Name())
+		}
+	}
+	bp, _ := protocol.ParseBuildParams(req.params) // checked before
+	app, platform, err := readAppManifest(src, bp.Platform)
+	if err != nil {
+		return "", nil, err
+	}
+	req.key.App, req.key.Platform = app, platform
+	if err := req.key.Check(); err != nil {
+		return "", nil, errorf(http.StatusBadRequest, "mos.yml: %w", err)
+	}
+	req.setLog()
+	list, err := filetree.List(src, filetree.ListOptions{})
+	if err != nil {
+		return "", nil, fmt.Errorf("listing unpacked upload: %w", err)
+	}
+	glog.Infof("%s: received %s: %d bytes, %d files, %d bytes unpacked (clean=%v)", req.log, protocol.SourceZipName, f.zipSize, st.Files, st.Bytes, req.clean)
+	return src, list, nil
+}
+
+func (req *request) setLog() {
+	name := req.name
+	if name == "" {
+		name = "(new)"
+	}
+	req.log = fmt.Sprintf("build ctx=%s app=%s platform=%s", name, req.key.App, req.key.Platform)
+}
+
+// buildContext waits for the context's turn, syncs the upload into it,
+// waits for a build slot, builds, and packs the result, then lets the next
+// request of the context go.
+func (s *Server) buildContext(req *request, src string, list []filetree.Entry) (*answer, error) {
+	ctx := req.r.Context()
+	if req.name == "" {
+		name, err := s.store.NewName(req.key)
+		if err != nil {
+			return nil, err
+		}
+		req.name = name
+		req.setLog()
+		glog.Infof("%s: new context %s", req.log, filepath.Join(s.store.ContextsDir(req.key), name))
+	}
+	turnKey := req.key.String() + "/" + req.name
+	unlock, err := s.queue.LockContext(ctx, turnKey)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	c, err := s.store.Lock(ctx, req.key, req.name)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := c.Close(); err != nil {
+			glog.Warningf("%s: %v", req.log, err)
+		}
+	}()
+
+	up, err := c.Update(src, list, req.clean)
+	if err != nil {
+		if errors.Is(err, buildctx.ErrDirty) {
+			glog.Warningf("%s: %v", req.log, err)
+		}
+		return nil, err
+	}
+	if up.Fresh {
+		glog.Infof("%s: started afresh (%s): %d files", req.log, up.Why, up.Files)
+	} else {
+		st := up.Stats
+		glog.Infof("%s: synced %d added, %d changed, %d removed, %d unchanged", req.log, st.Added, st.Changed, st.Removed, st.Unchanged)
+		for _, p := range st.Touched {
+			glog.V(2).Infof("%s: synced %s", req.log, p)
+		}
+	}
+	if err := c.Prepare(req.params); err != nil {
+		return nil, err
+	}
+
+	release, err := s.queue.AcquireSlot(ctx, turnKey)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.runner.Run(ctx, builder.Request{
+		Dir:          c.Dir,
+		ParamsFile:   c.ParamsFile(),
+		LibsCacheDir: s.libCache,
+		TempDir:      c.TempDir(),
+		OutputFile:   c.OutputFile(),
+		Log:          req.log,
+	})
+	release()
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("build stopped: %w", err)
+	}
+	if res.Failed {
+		glog.Infof("%s: failed after %v: %s", req.log, res.Duration.Round(time.Millisecond), res.Reason)
+	} else {
+		glog.Infof("%s: succeeded in %v", req.log, res.Duration.Round(time.Millisecond))
+	}
+	if err := c.Finish(); err != nil {
+		return nil, err
+	}
+	ans, err := s.pack(req, c)
+	if err != nil {
+		return nil, err
+	}
+	ans.status = http.StatusOK
+	if res.Failed {
+		ans.status = protocol.StatusBuildFailed
+	}
+	return ans, nil
+}
+
+// pack writes the result zip of the context into the request dir: the
+// context's build/ as stock sends it (entries build/..., files only, no
+// build/objs/ except its *.elf files).
+func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error) {
+	p := filepath.Join(req.dir, "result.zip")
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("creating result zip: %w", err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("writing result zip: %w", cerr)
+		}
+	}()
+	zw := archive.NewWriter(f)
+	st, err := zw.AddTree(c.BuildDir(), archive.TreeOptions{
+		Prefix: buildctx.BuildDirName + "/",
+		Keep:   archive.ResultFilter,
+		Store:  func(name string) bool { return strings.HasSuffix(name, ".zip") },
+		Skipped: func(name string, mode os.FileMode) {
+			glog.V(1).Infof("%s: result: skipped %s (%v, not a regular file)", req.log, name, mode.Type())
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("packing result: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("packing result: %w", err)
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	return &answer{zip: p, files: st.Files, size: fi.Size()}, nil
+}
+
+// send answers with the packed zip, with its Content-Length.
+func (s *Server) send(w http.ResponseWriter, ans *answer) error {
+	f, err := os.Open(ans.zip)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := w.Header()
+	h.Set("Content-Type", "application/zip")
+	h.Set("Content-Length", fmt.Sprint(ans.size))
+	w.WriteHeader(ans.status)
+	_, err = io.Copy(w, f)
+	return err
+}

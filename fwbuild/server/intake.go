@@ -1,0 +1,126 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+
+	"github.com/mongoose-os/mos/common/protocol"
+	"github.com/mongoose-os/mos/fwbuild/config"
+)
+
+// form is what a build request carried: the source zip, spooled to a file
+// of the request's temp dir, and the text fields (first value wins, as
+// stock).
+type form struct {
+	zipPath string // "" when there was no file field
+	zipSize int64
+	fields  map[string]string
+}
+
+// textFields are the fields read; others are skipped.
+var textFields = map[string]bool{
+	protocol.FieldClean: true, protocol.FieldPreferPrebuiltLibs: true, protocol.FieldBuildParams: true,
+	protocol.FieldBuildCtx: true, protocol.FieldBuildStat: true,
+}
+
+// bodyLimit is the most a request body may hold.
+func (s *Server) bodyLimit() int64 { return s.cfg.PayloadSizeLimit + config.FormAllowance }
+
+// checkLength refuses, before anything is read, a body whose declared
+// length is over the limit.
+func (s *Server) checkLength(r *http.Request) error {
+	if r.ContentLength > s.bodyLimit() {
+		return errorf(http.StatusRequestEntityTooLarge,
+			"request body of %d bytes is over the limit of %d bytes (--payload-size-limit %d for source.zip plus %d for the other form fields)",
+			r.ContentLength, s.bodyLimit(), s.cfg.PayloadSizeLimit, config.FormAllowance)
+	}
+	return nil
+}
+
+// readForm streams the multipart body: the file part goes to
+// <dir>/source.zip through the payload limit, text fields into memory
+// (each up to config.FormAllowance). Nothing else is kept.
+func (s *Server) readForm(w http.ResponseWriter, r *http.Request, dir string) (*form, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, s.bodyLimit())
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, errorf(http.StatusBadRequest, "not a multipart request: %w", err)
+	}
+	f := &form{fields: map[string]string{}}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, s.bodyError("reading multipart form", err)
+		}
+		name := part.FormName()
+		switch {
+		case name == protocol.FieldFile && f.zipPath == "":
+			err = s.spoolZip(f, part, dir)
+		case textFields[name]:
+			if _, seen := f.fields[name]; seen {
+				_, err = io.Copy(io.Discard, part)
+				break
+			}
+			var b []byte
+			b, err = io.ReadAll(io.LimitReader(part, config.FormAllowance+1))
+			if err == nil && len(b) > config.FormAllowance {
+				err = errorf(http.StatusRequestEntityTooLarge, "form field %q is over the limit of %d bytes", name, config.FormAllowance)
+			}
+			f.fields[name] = string(b)
+		default:
+			_, err = io.Copy(io.Discard, part)
+		}
+		part.Close()
+		if err != nil {
+			return nil, s.bodyError(fmt.Sprintf("reading form field %q", name), err)
+		}
+	}
+	return f, nil
+}
+
+func (s *Server) spoolZip(f *form, part *multipart.Part, dir string) error {
+	path := dir + string(os.PathSeparator) + protocol.SourceZipName
+	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("spooling upload: %w", err)
+	}
+	limit := s.cfg.PayloadSizeLimit
+	n, err := io.Copy(out, io.LimitReader(part, limit+1))
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if n > limit {
+		return errorf(http.StatusRequestEntityTooLarge, "%s is over the limit of %d bytes (--payload-size-limit)", protocol.SourceZipName, limit)
+	}
+	f.zipPath, f.zipSize = path, n
+	return nil
+}
+
+// bodyError turns a failure to read the body into the error to answer:
+// the body limit gives 413, a malformed body 400, our own *Error stays.
+func (s *Server) bodyError(what string, err error) error {
+	var se *Error
+	if errors.As(err, &se) {
+		return err
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return errorf(http.StatusRequestEntityTooLarge, "%s: request body is over the limit of %d bytes (--payload-size-limit %d for source.zip plus %d for the other form fields)",
+			what, mbe.Limit, s.cfg.PayloadSizeLimit, config.FormAllowance)
+	}
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("%s: %w", what, err) // our disk, not the client
+	}
+	return errorf(http.StatusBadRequest, "%s: %w", what, err)
+}

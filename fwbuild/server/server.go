@@ -1,0 +1,252 @@
+// Package server is the HTTP face of fwbuild-manager: the stock routes
+// (POST /api/fwbuild/<version>/build), intake of the multipart upload
+// within its limits, safe unpacking, the build of a context through the
+// queue and a builder.Runner, the result zip, and the mapping of errors to
+// 400, 413, 418 and 500 in one place (statusOf).
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/golang/glog"
+
+	"github.com/mongoose-os/mos/common/version"
+	"github.com/mongoose-os/mos/fwbuild/buildctx"
+	"github.com/mongoose-os/mos/fwbuild/builder"
+	"github.com/mongoose-os/mos/fwbuild/config"
+	"github.com/mongoose-os/mos/fwbuild/queue"
+)
+
+// Server serves build requests.
+type Server struct {
+	cfg      config.Config
+	store    *buildctx.Store
+	queue    *queue.Queue
+	runner   builder.Runner
+	tempDir  string // <volumes>/tmp: per-request dirs, same file system as contexts
+	libCache string // <volumes>/libcache
+	mux      *http.ServeMux
+}
+
+// Option changes how New assembles the server.
+type Option func(*options)
+
+type options struct {
+	runner    builder.Runner
+	storeOpts buildctx.Options
+	queueOpts queue.Options
+}
+
+// WithRunner runs builds with r instead of the mos binary.
+func WithRunner(r builder.Runner) Option { return func(o *options) { o.runner = r } }
+
+// WithStoreOptions sets the options of the context store.
+func WithStoreOptions(so buildctx.Options) Option { return func(o *options) { o.storeOpts = so } }
+
+// WithQueueOptions sets the options of the build queue.
+func WithQueueOptions(qo queue.Options) Option { return func(o *options) { o.queueOpts = qo } }
+
+// New assembles a server from a validated config: the context store and
+// the server's dirs under the volumes dir, the queue, and the runner (the
+// mos binary, found now, unless WithRunner gives another).
+func New(cfg config.Config, opts ...Option) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	store, err := buildctx.NewStore(cfg.VolumesDir, o.storeOpts)
+	if err != nil {
+		return nil, err
+	}
+	cfg.VolumesDir = store.Root()
+	s := &Server{
+		cfg:      cfg,
+		store:    store,
+		runner:   o.runner,
+		tempDir:  filepath.Join(store.Root(), buildctx.TempDirName),
+		libCache: filepath.Join(store.Root(), buildctx.LibCacheDirName),
+	}
+	for _, d := range []string{s.tempDir, s.libCache} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("creating %s: %w", d, err)
+		}
+	}
+	if s.runner == nil {
+		bin, err := builder.FindMos(cfg.MosBinary)
+		if err != nil {
+			return nil, err
+		}
+		s.runner = &builder.Mos{Binary: bin, BuildRunner: cfg.BuildRunner, Timeout: cfg.BuildTimeout, KillGrace: cfg.BuildKillGrace}
+		glog.Infof("builds run as: %s build ... --build-runner %s (timeout %v)", bin, cfg.BuildRunner, cfg.BuildTimeout)
+	}
+	onWait := o.queueOpts.OnWait
+	o.queueOpts.OnWait = func(key string, kind queue.WaitKind) {
+		glog.V(1).Infof("build %s: waiting for a %s", key, kind)
+		if onWait != nil {
+			onWait(key, kind)
+		}
+	}
+	s.queue = queue.New(cfg.MaxConcurrentBuilds, o.queueOpts)
+
+	s.mux = http.NewServeMux()
+	s.mux.HandleFunc("/api/fwbuild/{version}/{action}", s.handleAPI)
+	s.mux.HandleFunc("/{$}", s.handleRoot)
+	return s, nil
+}
+
+// Handler returns the HTTP handler of all routes.
+func (s *Server) Handler() http.Handler { return s.logRequests(s.mux) }
+
+// Run listens on the configured port (and TLS port) and serves until ctx
+// ends, then stops accepting requests and waits for running builds to be
+// answered.
+func (s *Server) Run(ctx context.Context) error {
+	var lns []net.Listener
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Address, strconv.Itoa(s.cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("--port %d: %w", s.cfg.Port, err)
+	}
+	lns = append(lns, ln)
+	if s.cfg.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(s.cfg.CertFile, s.cfg.KeyFile)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("--cert-file/--key-file: %w", err)
+		}
+		tln, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Address, strconv.Itoa(s.cfg.PortTLS)))
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("--port-tls %d: %w", s.cfg.PortTLS, err)
+		}
+		lns = append(lns, tls.NewListener(tln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
+	}
+	return s.Serve(ctx, lns...)
+}
+
+// Serve serves on the given listeners until ctx ends or one fails; then it
+// shuts down gracefully: listeners close, requests in flight (queued or
+// building) run to their answer, bounded by the build timeout.
+func (s *Server) Serve(ctx context.Context, lns ...net.Listener) error {
+	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: time.Minute}
+	errc := make(chan error, len(lns))
+	for _, ln := range lns {
+		glog.Infof("listening on %s (volumes %s, up to %d builds at once)", ln.Addr(), s.cfg.VolumesDir, s.queue.Max())
+		go func() { errc <- hs.Serve(ln) }()
+	}
+	select {
+	case err := <-errc:
+		hs.Close()
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	glog.Infof("shutting down: no new requests; waiting for %d running builds and queued requests", s.queue.Running())
+	drain := s.cfg.BuildTimeout + s.cfg.BuildKillGrace + time.Minute
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		hs.Close()
+		return fmt.Errorf("shutting down after %v: %w", drain, err)
+	}
+	for range lns {
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serving: %w", err)
+		}
+	}
+	glog.Infof("shut down")
+	return nil
+}
+
+func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
+	writeText(w, http.StatusOK, "fwbuild-manager (mos "+version.Version+"): POST /api/fwbuild/<version>/build\n")
+}
+
+// handleAPI dispatches /api/fwbuild/<version>/<action> as stock does.
+func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
+	switch action := r.PathValue("action"); action {
+	case "build":
+		s.handleBuild(w, r)
+	case "pull":
+		// Stock pulls its instance and mos images here; this server runs
+		// the mos binary it was given and has nothing to pull.
+		writeText(w, http.StatusOK, "Ok\n")
+	default:
+		s.fail(w, r, "", errorf(http.StatusBadRequest, "wrong action: %q", action))
+	}
+}
+
+// fail answers an error with its status and message, and logs it.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, log string, err error) {
+	status := statusOf(err)
+	if log == "" {
+		log = r.Method + " " + r.URL.Path
+	}
+	switch {
+	case status >= 500 && !errors.Is(err, context.Canceled):
+		glog.Errorf("%s: answered %d: %v", log, status, err)
+	case errors.Is(err, context.Canceled):
+		glog.Infof("%s: client went away: %v", log, err)
+	default:
+		glog.Infof("%s: refused %d: %v", log, status, err)
+	}
+	if status == http.StatusRequestEntityTooLarge {
+		w.Header().Set("Connection", "close") // the rest of the body is not read
+	}
+	if status == http.StatusMethodNotAllowed {
+		w.Header().Set("Allow", http.MethodPost)
+	}
+	writeText(w, status, err.Error())
+}
+
+func writeText(w http.ResponseWriter, status int, text string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(len(text)))
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(text))
+}
+
+// logRequests logs each request at V(1): who, what, status, time.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !glog.V(1) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		from := r.Header.Get("X-Real-Ip")
+		if from == "" {
+			from = r.RemoteAddr
+		}
+		glog.Infof("%s %s from %s (%s): %d in %v", r.Method, r.URL.Path, from, r.UserAgent(), sw.status, time.Since(start).Round(time.Millisecond))
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (sw *statusWriter) WriteHeader(code int) {
+	sw.status = code
+	sw.ResponseWriter.WriteHeader(code)
+}
