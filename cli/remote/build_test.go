@@ -279,7 +279,7 @@ func TestFailuresLeaveBuildDir(t *testing.T) {
 		"gen/build_ctx.txt":   {Content: "build_ctx_42"},
 		"gen/build_stat.json": {Content: `{"app_name":"demo"}`},
 		"fw.zip":              {Content: "old firmware"},
-		"objs/main.o":         {Content: "obj", Mode: 0o600},
+		"objs/main.o":         {Content: "obj"},
 		"empty/":              {},
 	}
 	hostile := func() []byte {

@@ -77,8 +77,8 @@ type Request struct {
 	// Log receives progress lines; nil discards them. They are also saved
 	// as build/build.local.log.
 	Log io.Writer
-	// Verbose also logs each skipped file and copies build/build.log to
-	// Log. Params.Verbose has the same effect.
+	// Verbose copies build/build.log to Log after the build.
+	// Params.Verbose has the same effect.
 	Verbose bool
 }
 
@@ -290,11 +290,7 @@ func (b *build) stage(ctx context.Context, pl *plan) ([]*upFile, int64, error) {
 			Git: b.req.Git,
 			Log: func(s string) { b.logf("%s", s) },
 		}),
-		logf: func(format string, args ...any) {
-			if b.verbose {
-				b.logf(format, args...)
-			}
-		},
+		logf: b.logf,
 	}
 	c.tree.addData(manifest.FileName, mosYML, 0o644)
 	for _, t := range pl.trees {
