@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -113,7 +112,7 @@ func TestStagingTree(t *testing.T) {
 	// An untracked file without #!: its disk mode counts where disks keep
 	// modes.
 	toolMode := os.FileMode(0o755)
-	if runtime.GOOS == "windows" {
+	if !diskHasExecBits {
 		toolMode = 0o644
 	}
 	want := testenv.Tree{
