@@ -33,7 +33,7 @@ fmt:
 	gofmt -w cli common fwbuild
 
 demo: build
-	@if [ -x scripts/demo.sh ]; then scripts/demo.sh; else echo "demo: not available yet"; exit 1; fi
+	$(GO) run ./bench/demo
 
 bench: build
 	@if [ -d bench ]; then $(GO) run ./bench/cmd/bench; else echo "bench: not available yet"; exit 1; fi

@@ -13,6 +13,7 @@ import (
 	"github.com/mongoose-os/mos/cli/buildflags"
 	"github.com/mongoose-os/mos/cli/fwbundle"
 	"github.com/mongoose-os/mos/cli/localbuild"
+	"github.com/mongoose-os/mos/cli/remote"
 	"github.com/mongoose-os/mos/cli/runner"
 	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/common/version"
@@ -132,8 +133,46 @@ func chooseRunner(opts *BuildOptions) string {
 	return "docker"
 }
 
-func runRemote(ctx context.Context, opts *BuildOptions, bp *protocol.BuildParams, d dirs) (bool, error) {
-	return false, errors.New("remote builds are not available yet; use --local")
+// runRemote runs the build on a build server; isLib says it built a lib
+// archive.
+func runRemote(ctx context.Context, opts *BuildOptions, bp *protocol.BuildParams, d dirs) (isLib bool, err error) {
+	client, err := opts.HTTPClient()
+	if err != nil {
+		return false, err
+	}
+	mosDir, err := opts.MosDir()
+	if err != nil {
+		return false, err
+	}
+	tempDir, err := opts.TempDir()
+	if err != nil {
+		return false, err
+	}
+	res, err := remote.Build(ctx, &remote.Request{
+		AppDir:        d.app,
+		BuildDir:      d.build,
+		GenDir:        d.gen,
+		Params:        bp,
+		Server:        opts.Server,
+		KeepBuildDir:  opts.KeepBuildDir,
+		BuildContext:  opts.BuildContext,
+		MosDir:        mosDir,
+		TempDir:       tempDir,
+		KeepTempFiles: opts.KeepTempFiles,
+		HTTPClient:    client,
+		Log:           opts.IO.ErrOut,
+		Verbose:       opts.Verbose,
+	})
+	if errors.Is(err, remote.ErrBuildFailed) && !(opts.Verbose || bp.Verbose) && res != nil {
+		// As upstream: the server's build log goes to stdout on failure.
+		if data, rerr := os.ReadFile(res.BuildLog); rerr == nil {
+			opts.IO.Out.Write(data)
+		}
+	}
+	if err != nil {
+		return false, err
+	}
+	return res.IsLib, nil
 }
 
 // reportOutcome prints what was built and saves build_stat.json, for local

@@ -278,6 +278,14 @@ def cmd_create_fw(args):
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    if args.versioned_dir:
+        # The copy named with the version, made here rather than by a second
+        # run of this script: every interpreter start costs a build time.
+        copy = os.path.join(args.versioned_dir, "%s-%s-%s.zip" % (manifest["name"], manifest["platform"], manifest["version"]))
+        shutil.copyfile(args.output, copy + ".tmp")
+        make_public(copy + ".tmp")
+        os.replace(copy + ".tmp", copy)
+        print("Built %s/%s version %s" % (manifest["name"], manifest["platform"], manifest["version"]))
 
 
 # ---- get ---------------------------------------------------------------------
@@ -326,6 +334,7 @@ def main():
     p.add_argument("--manifest", "-m", required=True)
     p.add_argument("--output", "-o", required=True)
     p.add_argument("--src_dir", help="where the staged parts are (default: manifest's dir)")
+    p.add_argument("--versioned_dir", help="also copy the zip there as <name>-<platform>-<version>.zip")
     p.set_defaults(func=cmd_create_fw)
 
     p = sub.add_parser("get", help="print values from a JSON file")

@@ -1,0 +1,259 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Binaries are the programs the harness runs.
+type Binaries struct {
+	Mos     string // bin/mos
+	Manager string // bin/fwbuild-manager
+}
+
+// RepoBinaries returns the binaries `make build` puts in <root>/bin,
+// checking that they exist.
+func RepoBinaries(root string) (Binaries, error) {
+	b := Binaries{Mos: filepath.Join(root, "bin", "mos"), Manager: filepath.Join(root, "bin", "fwbuild-manager")}
+	for _, p := range []string{b.Mos, b.Manager} {
+		if _, err := os.Stat(p); err != nil {
+			return b, fmt.Errorf("%s is missing; run make build first: %w", p, err)
+		}
+	}
+	return b, nil
+}
+
+// ServerOptions start a build server.
+type ServerOptions struct {
+	Manager    string   // fwbuild-manager binary
+	Mos        string   // mos binary the server runs builds with
+	VolumesDir string   // the server's --volumes-dir
+	Runner     string   // --build-runner (native here)
+	LogFile    string   // the server's stderr
+	Extra      []string // more flags
+}
+
+// Server is a running fwbuild-manager behind a counting proxy.
+type Server struct {
+	cmd    *exec.Cmd
+	exited chan error // receives cmd.Wait's result once
+	log    *os.File
+	proxy  *Proxy
+	addr   string // the server's own address
+}
+
+// StartServer starts fwbuild-manager on a free 127.0.0.1 port and waits
+// until it accepts connections.
+func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	logf, err := os.Create(o.LogFile)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{
+		"--port", fmt.Sprint(port), "--volumes-dir", o.VolumesDir, "--build-runner", o.Runner,
+		"--mos-binary", o.Mos, "--logtostderr", "--v", "1",
+	}
+	args = append(args, o.Extra...)
+	cmd := exec.Command(o.Manager, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("starting %s: %w", o.Manager, err)
+	}
+	s := &Server{cmd: cmd, log: logf, addr: fmt.Sprintf("127.0.0.1:%d", port), exited: make(chan error, 1)}
+	go func() { s.exited <- cmd.Wait() }()
+	// Wait for the external process to come up, bounded by a deadline.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if c, err := net.DialTimeout("tcp", s.addr, time.Second); err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case err := <-s.exited:
+			logf.Close()
+			out, _ := os.ReadFile(o.LogFile)
+			return nil, fmt.Errorf("fwbuild-manager exited at start (%v):\n%s", err, out)
+		case <-ctx.Done():
+			s.kill()
+			<-s.exited
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.kill()
+			<-s.exited
+			return nil, fmt.Errorf("fwbuild-manager did not listen on %s within 30s; see %s", s.addr, o.LogFile)
+		}
+	}
+	s.proxy, err = NewProxy(s.addr)
+	if err != nil {
+		s.kill()
+		<-s.exited
+		return nil, err
+	}
+	return s, nil
+}
+
+// URL is the server's URL through the counting proxy.
+func (s *Server) URL() string { return "http://" + s.proxy.Addr() }
+
+// Counts are the bytes sent to and received from the server so far.
+func (s *Server) Counts() (up, down int64) { return s.proxy.Counts() }
+
+// Stop ends the server (SIGTERM, as an operator would) and the proxy.
+func (s *Server) Stop() error {
+	s.proxy.Close()
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(30 * time.Second):
+		s.kill()
+		<-s.exited
+	}
+	return s.log.Close()
+}
+
+func (s *Server) kill() { _ = s.cmd.Process.Kill() }
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// Result is what one build cost.
+type Result struct {
+	Seconds   float64
+	BytesUp   int64
+	BytesDown int64
+	Compiled  int    // "CC <file>" lines in build/build.log
+	Output    string // mos's stdout and stderr
+}
+
+// Build runs `mos <args>` in dir with env added to the environment; with a
+// server it counts the bytes that crossed the proxy during the build.
+func Build(ctx context.Context, mos, dir string, env, args []string, srv *Server) (Result, error) {
+	var up0, down0 int64
+	if srv != nil {
+		up0, down0 = srv.Counts()
+	}
+	cmd := exec.CommandContext(ctx, mos, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	r := Result{Seconds: time.Since(start).Seconds(), Output: out.String()}
+	if srv != nil {
+		up, down := srv.Counts()
+		r.BytesUp, r.BytesDown = up-up0, down-down0
+	}
+	if err != nil {
+		return r, fmt.Errorf("mos %s: %w\n%s", strings.Join(args, " "), err, out.String())
+	}
+	n, err := CountCompiled(filepath.Join(dir, "build", "build.log"))
+	if err != nil {
+		return r, err
+	}
+	r.Compiled = n
+	return r, nil
+}
+
+// CountCompiled counts the "CC <file>" lines of a build log.
+func CountCompiled(buildLog string) (int, error) {
+	f, err := os.Open(buildLog)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	n := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "CC ") {
+			n++
+		}
+	}
+	return n, sc.Err()
+}
+
+// CopyTree copies src to dst (files with their modes, dirs, links as links),
+// skipping top-level entries named in skip.
+func CopyTree(src, dst string, skip ...string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		for _, s := range skip {
+			if rel == s {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+		}
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, 0o755)
+		case info.Mode()&fs.ModeSymlink != 0:
+			l, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(l, target)
+		case info.Mode().IsRegular():
+			return copyFile(p, target, info.Mode().Perm())
+		}
+		return nil
+	})
+}
+
+func copyFile(src, dst string, mode fs.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Chmod(dst, mode)
+}
+
+// ErrNotRepoRoot means the working dir is not the repository's root.
+var ErrNotRepoRoot = errors.New("run this from the repository's root (where go.mod is)")
