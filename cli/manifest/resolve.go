@@ -219,10 +219,7 @@ func (r *Request) ApplyParams(bp *protocol.BuildParams) {
 	r.CDefs = bp.CDefs
 	r.CFlagsExtra = bp.CFlags
 	r.CXXFlagsExtra = bp.CXXFlags
-	r.ExtraLibs = make([]Dep, len(bp.ExtraLibs))
-	for i, l := range bp.ExtraLibs {
-		r.ExtraLibs[i] = Dep(l)
-	}
+	r.ExtraLibs = append([]Dep(nil), bp.ExtraLibs...)
 	r.DepsVersions = bp.DepsVersions
 	r.StrictDepsVersions = bp.StrictDepsVersions
 	r.PreferPrebuiltLibs = bp.PreferPrebuiltLibs

@@ -1,6 +1,10 @@
 package manifest
 
-import "context"
+import (
+	"context"
+
+	"github.com/mongoose-os/mos/common/protocol"
+)
 
 // Manifest is one mos.yml (or a mos_<platform>.yml, a cond's apply block,
 // the root manifest, or the final merged result). Field order and yaml tags
@@ -58,17 +62,10 @@ type Manifest struct {
 	Origin string `yaml:"-" json:"-"`
 }
 
-// Dep is one entry of `libs:` or `modules:`: a reference to a lib or module.
-type Dep struct {
-	Type     string `yaml:"type,omitempty" json:"type,omitempty"`
-	Name     string `yaml:"name,omitempty" json:"name,omitempty"`
-	Location string `yaml:"location,omitempty" json:"location,omitempty"`
-	// Origin is the deprecated spelling of Location.
-	Origin   string `yaml:"origin,omitempty" json:"origin,omitempty"`
-	Version  string `yaml:"version,omitempty" json:"version,omitempty"`
-	Variant  string `yaml:"variant,omitempty" json:"variant,omitempty"`
-	AssetAPI string `yaml:"asset_api,omitempty" json:"asset_api,omitempty"`
-}
+// Dep is one entry of `libs:` or `modules:`: a reference to a lib or
+// module (type, name, location, origin, version, variant, asset_api). It is
+// the same type the build params carry for --lib-extra.
+type Dep = protocol.LibSpec
 
 // Cond is one `conds:` entry.
 type Cond struct {

@@ -3,8 +3,8 @@ package filetree
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
-	"strings"
+
+	"github.com/mongoose-os/mos/common/relpath"
 )
 
 // Sentinels wrapped by the errors of this package; test with errors.Is.
@@ -36,35 +36,8 @@ func (e *SyncError) Unwrap() error { return e.Err }
 // CheckPath reports whether p is a clean relative slash path that can name
 // a file below a root on this system. The error wraps ErrBadPath.
 func CheckPath(p string) error {
-	if reason := badPathReason(p); reason != "" {
-		return fmt.Errorf("%w: %q: %s", ErrBadPath, p, reason)
+	if err := relpath.Check(p); err != nil {
+		return fmt.Errorf("%w: %q: %v", ErrBadPath, p, err)
 	}
 	return nil
-}
-
-func badPathReason(p string) string {
-	switch {
-	case p == "":
-		return "empty"
-	case strings.ContainsRune(p, '\\'):
-		return "contains a backslash"
-	case strings.ContainsRune(p, 0):
-		return "contains a NUL byte"
-	case strings.HasPrefix(p, "/"):
-		return "absolute"
-	case len(p) >= 2 && p[1] == ':' && (p[0]|0x20) >= 'a' && (p[0]|0x20) <= 'z':
-		return "starts with a drive letter"
-	}
-	for _, c := range strings.Split(p, "/") {
-		switch c {
-		case "..":
-			return `".." component`
-		case ".", "":
-			return `empty or "." component`
-		}
-	}
-	if _, err := filepath.Localize(p); err != nil {
-		return "not a valid file name on this system"
-	}
-	return ""
 }

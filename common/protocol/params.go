@@ -50,8 +50,8 @@ type Credentials struct {
 	Pass string
 }
 
-// LibSpec is a lib entry as mos.yml writes it (--lib-extra). Its fields
-// match manifest.Dep, so one converts to the other.
+// LibSpec is a lib or module entry as mos.yml writes it (--lib-extra
+// carries them); the manifest engine's Dep is this type.
 type LibSpec struct {
 	Type     string `yaml:"type,omitempty" json:"type,omitempty"`
 	Name     string `yaml:"name,omitempty" json:"name,omitempty"`
