@@ -377,3 +377,9 @@ func (f runnerFunc) Run(_ context.Context, req builder.Request) (builder.Result,
 func httptestRequest(method, path string) *http.Request {
 	return httptest.NewRequest(method, path, nil)
 }
+
+func httptestPost(contentType string, b []byte) *http.Request {
+	req := httptest.NewRequest(http.MethodPost, protocol.BuildPath(testVersion), bytes.NewReader(b))
+	req.Header.Set("Content-Type", contentType)
+	return req
+}
