@@ -41,7 +41,11 @@ func main() {
 		<-ctx.Done()
 		stop() // a second signal ends the process at once
 	}()
-	if err := srv.Run(ctx); err != nil {
+	err = srv.Run(ctx)
+	if cerr := srv.Close(); cerr != nil {
+		glog.Warningf("removing temp area: %v", cerr)
+	}
+	if err != nil {
 		glog.Exitf("%v", err)
 	}
 }

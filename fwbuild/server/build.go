@@ -75,7 +75,7 @@ func (s *Server) build(req *request) (*answer, error) {
 	if err := s.checkLength(r); err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp(s.tempDir, "req_")
+	dir, err := os.MkdirTemp(s.scratch.dir, "req_")
 	if err != nil {
 		return nil, fmt.Errorf("creating request temp dir: %w", err)
 	}

@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/mongoose-os/mos/common/protocol"
+	"github.com/mongoose-os/mos/fwbuild/buildctx"
 	"github.com/mongoose-os/mos/fwbuild/builder"
 	"github.com/mongoose-os/mos/fwbuild/queue"
 )
@@ -152,5 +154,45 @@ func TestMaxConcurrentBuildsMakesTheThirdWait(t *testing.T) {
 	defer fr.mu.Unlock()
 	if fr.maxRunning != 2 {
 		t.Errorf("at most %d builds ran at once, want 2", fr.maxRunning)
+	}
+}
+
+func TestTwoServersSharingVolumesSerialiseAContext(t *testing.T) {
+	cfg := testConfig(t)
+	a := newFakeRunner()
+	a.block = true
+	a.started = make(chan builder.Request, 1)
+	srvA := newServer(t, cfg, WithRunner(a))
+
+	b := newFakeRunner()
+	b.started = make(chan builder.Request, 1)
+	lockWaits := make(chan string, 1)
+	srvB := newServer(t, cfg, WithRunner(b), WithStoreOptions(buildctx.Options{
+		OnLockWait: func(_ buildctx.Key, name string) { lockWaits <- name },
+		LockPoll:   time.Millisecond,
+	}))
+
+	named := field{protocol.FieldBuildCtx, "ci_main"}
+	first := post(t, srvA, stockRequest(t, stockZip(t, helloApp(nil)), named))
+	<-a.started
+	second := post(t, srvB, stockRequest(t, stockZip(t, helloApp(nil)), named))
+	select {
+	case name := <-lockWaits:
+		if name != "ci_main" {
+			t.Fatalf("server B waited for %q", name)
+		}
+	case <-b.started:
+		t.Fatal("server B built a context server A is building")
+	}
+	a.release <- struct{}{}
+	if rec := <-first; rec.Code != http.StatusOK {
+		t.Fatalf("server A: %d %s", rec.Code, rec.Body)
+	}
+	<-b.started
+	if rec := <-second; rec.Code != http.StatusOK || buildCtx(t, resultFiles(t, rec)) != "ci_main" {
+		t.Fatalf("server B: %d %s", rec.Code, rec.Body)
+	}
+	if calls := b.snapshot(); len(calls) != 1 || !calls[0].sawObjects {
+		t.Errorf("server B did not build on server A's result: %+v", calls)
 	}
 }

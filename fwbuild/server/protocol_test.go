@@ -75,7 +75,7 @@ func TestStockClientBuild(t *testing.T) {
 		}
 	}
 	// Nothing is left in the server's temp dir.
-	if ents, _ := os.ReadDir(filepath.Join(cfg.VolumesDir, "tmp")); len(ents) != 0 {
+	if ents, err := os.ReadDir(s.scratch.dir); err != nil || len(ents) != 0 {
 		t.Errorf("request temp files left: %v", ents)
 	}
 }

@@ -32,8 +32,8 @@ type Server struct {
 	store    *buildctx.Store
 	queue    *queue.Queue
 	runner   builder.Runner
-	tempDir  string // <volumes>/tmp: per-request dirs, same file system as contexts
-	libCache string // <volumes>/libcache
+	scratch  *scratch // per-request dirs under <volumes>/tmp, same file system as contexts
+	libCache string   // <volumes>/libcache
 	mux      *http.ServeMux
 }
 
@@ -66,6 +66,13 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	onLockWait := o.storeOpts.OnLockWait
+	o.storeOpts.OnLockWait = func(key buildctx.Key, name string) {
+		glog.V(1).Infof("build ctx=%s app=%s platform=%s: waiting for the context's lock file (held by another process)", name, key.App, key.Platform)
+		if onLockWait != nil {
+			onLockWait(key, name)
+		}
+	}
 	store, err := buildctx.NewStore(cfg.VolumesDir, o.storeOpts)
 	if err != nil {
 		return nil, err
@@ -75,13 +82,10 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 		cfg:      cfg,
 		store:    store,
 		runner:   o.runner,
-		tempDir:  filepath.Join(store.Root(), buildctx.TempDirName),
 		libCache: filepath.Join(store.Root(), buildctx.LibCacheDirName),
 	}
-	for _, d := range []string{s.tempDir, s.libCache} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, fmt.Errorf("creating %s: %w", d, err)
-		}
+	if err := os.MkdirAll(s.libCache, 0o755); err != nil {
+		return nil, fmt.Errorf("creating %s: %w", s.libCache, err)
 	}
 	if s.runner == nil {
 		bin, err := builder.FindMos(cfg.MosBinary)
@@ -99,12 +103,19 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 		}
 	}
 	s.queue = queue.New(cfg.MaxConcurrentBuilds, o.queueOpts)
+	if s.scratch, err = openScratch(filepath.Join(store.Root(), buildctx.TempDirName)); err != nil {
+		return nil, err
+	}
 
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/api/fwbuild/{version}/{action}", s.handleAPI)
 	s.mux.HandleFunc("/{$}", s.handleRoot)
 	return s, nil
 }
+
+// Close releases the server's temp area; call it when the server is done
+// (Run and Serve do not).
+func (s *Server) Close() error { return s.scratch.close() }
 
 // Handler returns the HTTP handler of all routes.
 func (s *Server) Handler() http.Handler { return s.logRequests(s.mux) }
@@ -144,7 +155,7 @@ func (s *Server) Run(ctx context.Context) error {
 // shuts down gracefully: listeners close, requests in flight (queued or
 // building) run to their answer, bounded by the build timeout.
 func (s *Server) Serve(ctx context.Context, lns ...net.Listener) error {
-	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: time.Minute}
+	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, len(lns))
 	for _, ln := range lns {
 		glog.Infof("listening on %s (volumes %s, up to %d builds at once)", ln.Addr(), s.cfg.VolumesDir, s.queue.Max())
