@@ -105,18 +105,18 @@ func FindMos(explicit string) (string, error) {
 // Run runs one build; see the package comment.
 func (m *Mos) Run(ctx context.Context, req Request) (Result, error) {
 	argv := m.Args(req)
-	out := io.Discard
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Dir = req.Dir
+	// A file (not a pipe): Wait returns when mos does, even if something
+	// it started still holds its stdout. Without one, the null device.
 	if req.OutputFile != "" {
 		f, err := os.OpenFile(req.OutputFile, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 		if err != nil {
 			return Result{}, fmt.Errorf("%s: creating output file: %w", req.Log, err)
 		}
 		defer f.Close()
-		out = f
+		cmd.Stdout, cmd.Stderr = f, f
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Dir = req.Dir
-	cmd.Stdout, cmd.Stderr = out, out
 	setProcessGroup(cmd)
 	glog.Infof("%s: running %s", req.Log, shellLine(argv))
 	start := time.Now()

@@ -274,3 +274,16 @@ func TestLastLines(t *testing.T) {
 		}
 	}
 }
+
+func TestRunWithoutOutputFile(t *testing.T) {
+	req := request(t)
+	req.OutputFile = ""
+	bin := fakeMos(t, "echo lost; exit 4\n")
+	res, err := (&Mos{Binary: bin, BuildRunner: "native"}).Run(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, filepath.Join(req.Dir, "build", "build.log")); !res.Failed || got != "build failed: mos exited with status 4\n" {
+		t.Errorf("result %+v, build.log %q", res, got)
+	}
+}
