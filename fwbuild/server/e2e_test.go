@@ -81,6 +81,29 @@ func TestEndToEndWithRealMos(t *testing.T) {
 	for _, tool := range []string{"make", "gcc", "python3"} {
 		testenv.RequireTool(t, tool)
 	}
+	endToEnd(t, config.RunnerNative)
+}
+
+// TestEndToEndDockerRunner is the same with --build-runner docker: mos
+// starts one container of the host SDK image per build.
+func TestEndToEndDockerRunner(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end build; skipped with -short")
+	}
+	testenv.RequireDocker(t)
+	root := testenv.RepoRoot(t)
+	b, err := os.ReadFile(filepath.Join(root, "examples", "sdk-host", "platforms", "host", "sdk.version"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	image := strings.TrimSpace(string(b))
+	if err := exec.Command("docker", "image", "inspect", image).Run(); err != nil {
+		t.Skipf("SDK image %s is absent (scripts/sdk-image.sh makes it); skipping", image)
+	}
+	endToEnd(t, config.RunnerDocker)
+}
+
+func endToEnd(t *testing.T, runner string) {
 	root := testenv.RepoRoot(t)
 	mos := filepath.Join(t.TempDir(), "mos")
 	build := exec.Command("go", "build", "-o", mos, "./cli")
@@ -106,7 +129,7 @@ func TestEndToEndWithRealMos(t *testing.T) {
 
 	cfg := config.Default()
 	cfg.VolumesDir = filepath.Join(t.TempDir(), "volumes")
-	cfg.BuildRunner = config.RunnerNative
+	cfg.BuildRunner = runner
 	cfg.MosBinary = mos
 	cfg.BuildTimeout = 5 * time.Minute
 	s := newServer(t, cfg)
