@@ -14,10 +14,10 @@ all: build
 build:
 	@mkdir -p $(BIN)
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/mos ./cli
-	@if [ -d fwbuild/manager ]; then $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/fwbuild-manager ./fwbuild/manager; fi
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/fwbuild-manager ./fwbuild/manager
 
 vet:
-	@test -z "$$(gofmt -l cli common fwbuild bench 2>/dev/null)" || { echo "gofmt needed:"; gofmt -l cli common fwbuild bench; exit 1; }
+	@test -z "$$(gofmt -l cli common fwbuild bench e2e examples 2>/dev/null)" || { echo "gofmt needed:"; gofmt -l cli common fwbuild bench e2e examples; exit 1; }
 	$(GO) vet ./...
 
 # Every test, plus a Windows build of the client: its paths must stay
@@ -30,7 +30,7 @@ test-short: vet
 	$(GO) test -short ./...
 
 fmt:
-	gofmt -w cli common fwbuild
+	gofmt -w cli common fwbuild bench e2e examples
 
 demo: build
 	$(GO) run ./bench/demo
