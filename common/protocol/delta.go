@@ -11,7 +11,7 @@ import "github.com/mongoose-os/mos/common/filetree"
 //  1. POST /api/fwbuild/<version>/plan, a JSON PlanRequest (the body may be
 //     gzip-compressed, with Content-Encoding: gzip): the staged files with
 //     size, mode and SHA-256. The server checks the listing like an upload
-//     (paths, counts, sizes), keeps it for PlanTTL and answers a
+//     (paths, counts, sizes), keeps it for a while (an hour) and answers a
 //     PlanResponse: the plan's id and the contents its content-addressed
 //     store (shared by all contexts) lacks.
 //  2. POST /api/fwbuild/<version>/build, the stock form minus the `file`
