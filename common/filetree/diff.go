@@ -47,3 +47,22 @@ func Diff(old, new []Entry) Changes {
 }
 
 func sameContent(a, b Entry) bool { return a.SHA256 == b.SHA256 && a.Size == b.Size }
+
+// NeedContent returns the entries of new whose content dst must receive to
+// go from old to new: added files and files whose content changed (a
+// mode-only change needs no content), in path order.
+func NeedContent(old, new []Entry) []Entry {
+	ch := Diff(old, new)
+	prev := make(map[string]Entry, len(old))
+	for _, e := range old {
+		prev[e.Path] = e
+	}
+	need := append([]Entry{}, ch.Added...)
+	for _, e := range ch.Changed {
+		if !sameContent(prev[e.Path], e) {
+			need = append(need, e)
+		}
+	}
+	sort.Slice(need, func(i, j int) bool { return need[i].Path < need[j].Path })
+	return need
+}

@@ -55,3 +55,26 @@ func TestDiff(t *testing.T) {
 		t.Errorf("Diff(nil, new) added %d, want %d", len(all.Added), len(new))
 	}
 }
+
+func TestNeedContent(t *testing.T) {
+	h := func(c byte) string { return strings.Repeat(string(c), 64) }
+	old := []Entry{
+		{Path: "a", Size: 1, Mode: 0o644, SHA256: h('a')},
+		{Path: "b", Size: 1, Mode: 0o644, SHA256: h('b')},
+		{Path: "c", Size: 1, Mode: 0o644, SHA256: h('c')},
+		{Path: "gone", Size: 1, Mode: 0o644, SHA256: h('d')},
+	}
+	new := []Entry{
+		{Path: "a", Size: 1, Mode: 0o644, SHA256: h('a')}, // unchanged
+		{Path: "b", Size: 1, Mode: 0o755, SHA256: h('b')}, // mode only
+		{Path: "c", Size: 2, Mode: 0o644, SHA256: h('e')}, // content
+		{Path: "new", Size: 1, Mode: 0o644, SHA256: h('f')},
+	}
+	got := NeedContent(old, new)
+	if len(got) != 2 || got[0].Path != "c" || got[1].Path != "new" {
+		t.Errorf("NeedContent = %+v, want c and new", got)
+	}
+	if all := NeedContent(nil, new); len(all) != len(new) {
+		t.Errorf("from nothing, every file needs content: %+v", all)
+	}
+}

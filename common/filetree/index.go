@@ -22,7 +22,7 @@ type indexFile struct {
 // a reader sees the old index or the new one, never a mix. Entries are
 // checked (paths, duplicates, hashes, modes) and written sorted by path.
 func WriteIndex(path string, entries []Entry) error {
-	sorted, err := checkList(entries)
+	sorted, err := CheckList(entries)
 	if err != nil {
 		return fmt.Errorf("writing index %s: %w", path, err)
 	}
@@ -51,16 +51,17 @@ func ReadIndex(path string) ([]Entry, error) {
 	if f.Version != indexVersion {
 		return nil, fmt.Errorf("index %s: %w: version %d, want %d", path, ErrBadIndex, f.Version, indexVersion)
 	}
-	sorted, err := checkList(f.Files)
+	sorted, err := CheckList(f.Files)
 	if err != nil {
 		return nil, fmt.Errorf("index %s: %w: %w", path, ErrBadIndex, err)
 	}
 	return sorted, nil
 }
 
-// checkList validates a listing (paths, duplicates, file/directory clashes,
-// hashes, sizes, modes) and returns a copy sorted by path.
-func checkList(entries []Entry) ([]Entry, error) {
+// CheckList validates a listing received from a peer (paths, duplicates,
+// file/directory clashes, hashes, sizes, modes) and returns a copy sorted
+// by path.
+func CheckList(entries []Entry) ([]Entry, error) {
 	sorted := append([]Entry{}, entries...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
 	files := make(map[string]bool, len(sorted))

@@ -65,11 +65,11 @@ type SyncStats struct {
 // followed.
 func Sync(src, dst string, srcList, dstList []Entry) (SyncStats, error) {
 	var st SyncStats
-	newList, err := checkList(srcList)
+	newList, err := CheckList(srcList)
 	if err != nil {
 		return st, fmt.Errorf("source listing: %w", err)
 	}
-	oldList, err := checkList(dstList)
+	oldList, err := CheckList(dstList)
 	if err != nil {
 		return st, fmt.Errorf("destination listing: %w", err)
 	}
