@@ -241,17 +241,46 @@ type UpdateResult struct {
 	Files int // files in the upload
 }
 
-// Update brings the unpacked upload in src, listed as list, into the
-// context; see the package comment. src is consumed. With clean, or when
-// the context is dirty, has no usable index or no dir, the context is
-// replaced by the upload as a whole (build/ and fetched deps go too).
-func (c *Context) Update(src string, list []filetree.Entry, clean bool) (UpdateResult, error) {
+// FillFunc puts into the upload dir the files of need (their content, with
+// their mode) before Update reads them. A delta upload has only a listing
+// and fills src from the blob store; an unpacked zip needs no filling.
+type FillFunc func(need []filetree.Entry) error
+
+// Update brings the upload in src, listed as list, into the context; see
+// the package comment. src is consumed. With clean, or when the context is
+// dirty, has no usable index or no dir, the context is replaced by the
+// upload as a whole (build/ and fetched deps go too). A non-nil fill is
+// asked for the files Update needs from src before it changes anything;
+// its error is returned as is, with the context untouched.
+func (c *Context) Update(src string, list []filetree.Entry, clean bool, fill FillFunc) (UpdateResult, error) {
 	res := UpdateResult{Files: len(list)}
 	why, old, err := c.freshReason(clean)
 	if err != nil {
 		return res, err
 	}
+	filled := map[string]bool{}
+	fillFor := func(need []filetree.Entry) error {
+		if fill == nil {
+			return nil
+		}
+		var todo []filetree.Entry
+		for _, e := range need {
+			if !filled[e.Path] {
+				todo = append(todo, e)
+			}
+		}
+		if err := fill(todo); err != nil {
+			return err
+		}
+		for _, e := range todo {
+			filled[e.Path] = true
+		}
+		return nil
+	}
 	if why == "" {
+		if err := fillFor(filetree.NeedContent(old, list)); err != nil {
+			return res, err
+		}
 		st, err := c.store.opts.Sync(src, c.Dir, list, old)
 		res.Stats = st
 		switch {
@@ -271,6 +300,9 @@ func (c *Context) Update(src string, list []filetree.Entry, clean bool) (UpdateR
 		}
 	}
 	res.Fresh, res.Why, res.Stats = true, why, filetree.SyncStats{}
+	if err := fillFor(list); err != nil {
+		return res, err
+	}
 	return res, c.replace(src, list, why)
 }
 

@@ -51,7 +51,7 @@ func lock(t *testing.T, s *Store, name string) *Context {
 func update(t *testing.T, c *Context, tree testenv.Tree, clean bool) UpdateResult {
 	t.Helper()
 	src, list := upload(t, tree)
-	res, err := c.Update(src, list, clean)
+	res, err := c.Update(src, list, clean, nil)
 	if err != nil {
 		t.Fatalf("Update: %v", err)
 	}
@@ -271,7 +271,7 @@ func TestSyncFailurePartWayMarksDirtyAndNextUpdateIsClean(t *testing.T) {
 	c, _ := setup(t, s)
 	fail = true
 	src, list := upload(t, testenv.Tree{"mos.yml": {Content: "name: hello\n"}, "src/main.c": {Content: "v2"}, "src/util.c": {Content: "u2"}})
-	_, err := c.Update(src, list, false)
+	_, err := c.Update(src, list, false, nil)
 	if !errors.Is(err, ErrDirty) {
 		t.Fatalf("Update = %v, want ErrDirty", err)
 	}
@@ -313,7 +313,7 @@ func TestSyncFailureBeforeChangesKeepsTheContext(t *testing.T) {
 	c, _ := setup(t, s)
 	refuse = true
 	src, list := upload(t, testenv.Tree{"mos.yml": {Content: "x"}})
-	_, err := c.Update(src, list, false)
+	_, err := c.Update(src, list, false, nil)
 	if err == nil || errors.Is(err, ErrDirty) || !errors.Is(err, filetree.ErrSourceChanged) {
 		t.Fatalf("Update = %v", err)
 	}
@@ -441,5 +441,70 @@ func TestLockChecksNames(t *testing.T) {
 	entries, err := os.ReadDir(s.Root())
 	if err != nil || len(entries) != 0 {
 		t.Errorf("refused locks wrote %v (%v)", entries, err)
+	}
+}
+
+// fillFrom makes a FillFunc that writes the asked files from tree into dir
+// and records what was asked.
+func fillFrom(t *testing.T, dir string, tree testenv.Tree, asked *[]string) FillFunc {
+	return func(need []filetree.Entry) error {
+		for _, e := range need {
+			*asked = append(*asked, e.Path)
+			testenv.WriteTree(t, dir, testenv.Tree{e.Path: tree[e.Path]})
+		}
+		return nil
+	}
+}
+
+// listing lists tree without keeping the files: a plan's view.
+func listing(t *testing.T, tree testenv.Tree) []filetree.Entry {
+	t.Helper()
+	_, list := upload(t, tree)
+	return list
+}
+
+func TestUpdateFillsOnlyWhatItNeeds(t *testing.T) {
+	c := lock(t, newStore(t, Options{}), "ctx")
+	v1 := testenv.Tree{"mos.yml": {Content: "name: hello"}, "src/a.c": {Content: "a"}, "src/b.c": {Content: "b"}, "tools/x.py": {Content: "#!", Mode: 0o644}}
+	var asked []string
+	src := filepath.Join(t.TempDir(), "src")
+	os.MkdirAll(src, 0o755)
+	res, err := c.Update(src, listing(t, v1), false, fillFrom(t, src, v1, &asked))
+	if err != nil || !res.Fresh {
+		t.Fatalf("first update: %+v, %v", res, err)
+	}
+	if len(asked) != 4 {
+		t.Errorf("a new context asked for %v, want every file", asked)
+	}
+
+	v2 := testenv.Tree{"mos.yml": {Content: "name: hello"}, "src/a.c": {Content: "a changed"}, "src/b.c": {Content: "b"},
+		"tools/x.py": {Content: "#!", Mode: 0o755}, "src/new.c": {Content: "new"}}
+	asked = nil
+	src = filepath.Join(t.TempDir(), "src")
+	os.MkdirAll(src, 0o755)
+	if _, err := c.Update(src, listing(t, v2), false, fillFrom(t, src, v2, &asked)); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(asked, " ") != "src/a.c src/new.c" {
+		t.Errorf("an incremental update asked for %v, want only the changed and new contents", asked)
+	}
+	testenv.CheckTree(t, c.Dir, v2)
+}
+
+func TestUpdateFillErrorLeavesContext(t *testing.T) {
+	c := lock(t, newStore(t, Options{}), "ctx")
+	v1 := testenv.Tree{"mos.yml": {Content: "name: hello"}, "src/a.c": {Content: "a"}}
+	update(t, c, v1, false)
+	boom := errors.New("blob missing")
+	src := filepath.Join(t.TempDir(), "src")
+	os.MkdirAll(src, 0o755)
+	v2 := testenv.Tree{"mos.yml": {Content: "name: hello"}, "src/a.c": {Content: "a2"}}
+	_, err := c.Update(src, listing(t, v2), false, func([]filetree.Entry) error { return boom })
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want the fill's error", err)
+	}
+	testenv.CheckTree(t, c.Dir, v1)
+	if c.Dirty() {
+		t.Error("a fill error marked the context dirty")
 	}
 }

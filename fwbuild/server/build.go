@@ -206,7 +206,7 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry) (
 		}
 	}()
 
-	up, err := c.Update(src, list, req.clean)
+	up, err := c.Update(src, list, req.clean, nil)
 	if err != nil {
 		if errors.Is(err, buildctx.ErrDirty) {
 			glog.Warningf("%s: %v", req.log, err)
