@@ -34,6 +34,7 @@ var (
 const (
 	LibCacheDirName = "libcache"
 	TempDirName     = "tmp"
+	CASDirName      = "cas" // blobs of delta uploads
 )
 
 // Files and dirs of a context that are written by the server or the build,
@@ -63,7 +64,7 @@ func CheckVersion(v string) error {
 	if err := protocol.CheckPathComponent("version", v); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadKey, err)
 	}
-	if v == LibCacheDirName || v == TempDirName {
+	if v == LibCacheDirName || v == TempDirName || v == CASDirName {
 		return fmt.Errorf("%w: version %q is reserved", ErrBadKey, v)
 	}
 	return nil

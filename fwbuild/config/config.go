@@ -54,6 +54,8 @@ type Config struct {
 	// MosBinary is the mos executable that runs builds; "" means the mos
 	// next to the fwbuild-manager executable, else the one on PATH.
 	MosBinary string
+	// CASMaxSize bounds the blob store of delta uploads, in bytes.
+	CASMaxSize int64
 }
 
 // FormAllowance is how many bytes a request body may carry besides the
@@ -74,6 +76,7 @@ func Default() Config {
 		BuildTimeout:        15 * time.Minute,
 		BuildKillGrace:      10 * time.Second,
 		MaxConcurrentBuilds: runtime.NumCPU(),
+		CASMaxSize:          10 << 30,
 	}
 }
 
@@ -95,6 +98,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.BuildKillGrace, "build-kill-grace", c.BuildKillGrace, "time between SIGTERM and SIGKILL when a build is stopped")
 	fs.IntVar(&c.MaxConcurrentBuilds, "max-concurrent-builds", c.MaxConcurrentBuilds, "maximum number of builds running at once; the default is the number of CPUs")
 	fs.StringVar(&c.MosBinary, "mos-binary", c.MosBinary, "mos executable that runs builds (default: the mos next to fwbuild-manager, else mos on PATH)")
+	fs.Int64Var(&c.CASMaxSize, "cas-max-size", c.CASMaxSize, "maximum size of the blob store of delta uploads, in bytes (least recently used blobs are evicted)")
 }
 
 // Validate reports every setting that cannot work, each message naming its
@@ -135,6 +139,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BuildKillGrace < 0 {
 		bad("--build-kill-grace %v: must not be negative", c.BuildKillGrace)
+	}
+	if c.CASMaxSize <= 0 {
+		bad("--cas-max-size %d: must be positive", c.CASMaxSize)
 	}
 	if c.MaxConcurrentBuilds < 1 {
 		bad("--max-concurrent-builds %d: must be at least 1", c.MaxConcurrentBuilds)

@@ -28,7 +28,7 @@ func TestRegisterParsesFlags(t *testing.T) {
 		"--volumes-dir=/srv/v", "--port=9000", "--payload-size-limit=1024",
 		"--build-runner", "native", "--build-timeout=2m", "--max-concurrent-builds=3",
 		"--mos-binary=/opt/mos", "--cert-file=c.pem", "--key-file=k.pem", "--port-tls=8443",
-		"--max-unpacked-size=2048", "--max-upload-files=10", "--build-kill-grace=1s",
+		"--max-unpacked-size=2048", "--max-upload-files=10", "--build-kill-grace=1s", "--cas-max-size=4096",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +37,7 @@ func TestRegisterParsesFlags(t *testing.T) {
 		VolumesDir: "/srv/v", Port: 9000, PortTLS: 8443, CertFile: "c.pem", KeyFile: "k.pem",
 		PayloadSizeLimit: 1024, MaxUnpackedSize: 2048, MaxUploadFiles: 10,
 		BuildRunner: "native", BuildTimeout: 2 * time.Minute, BuildKillGrace: time.Second,
-		MaxConcurrentBuilds: 3, MosBinary: "/opt/mos",
+		MaxConcurrentBuilds: 3, MosBinary: "/opt/mos", CASMaxSize: 4096,
 	}
 	if c != want {
 		t.Errorf("parsed\n %+v\nwant\n %+v", c, want)
@@ -77,6 +77,7 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{"timeout", func(c *Config) { c.BuildTimeout = 0 }, "--build-timeout 0s: must be positive"},
 		{"grace", func(c *Config) { c.BuildKillGrace = -time.Second }, "--build-kill-grace -1s"},
 		{"concurrency", func(c *Config) { c.MaxConcurrentBuilds = 0 }, "--max-concurrent-builds 0: must be at least 1"},
+		{"cas size", func(c *Config) { c.CASMaxSize = 0 }, "--cas-max-size 0: must be positive"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,12 +1,15 @@
 package server
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
 
@@ -30,6 +33,7 @@ type request struct {
 	name   string // context name; "" until chosen
 	clean  bool
 	params []byte
+	have   map[string]string // the client's build dir (path -> sha256), for a delta result; nil: full result
 }
 
 // answer is a packed result ready to be sent.
@@ -38,6 +42,7 @@ type answer struct {
 	zip    string
 	files  int
 	size   int64
+	delta  bool // only what differs from the client's build dir
 }
 
 func (s *Server) handleBuild(w http.ResponseWriter, r *http.Request) {
@@ -50,6 +55,12 @@ func (s *Server) handleBuild(w http.ResponseWriter, r *http.Request) {
 				glog.Warningf("%s: removing request temp dir: %v", req.log, err)
 			}
 		}()
+	}
+	var ce *conflictError
+	if errors.As(err, &ce) {
+		glog.Infof("%s: answered 409: %v", req.log, err)
+		writeJSON(w, protocol.StatusConflict, ce.resp)
+		return
 	}
 	if err != nil {
 		s.fail(w, r, req.log, err)
@@ -88,11 +99,23 @@ func (s *Server) build(req *request) (*answer, error) {
 	if err := req.checkFields(f); err != nil {
 		return nil, err
 	}
+	if f.fields[protocol.FieldHave] != "" {
+		if req.have, err = parseHave(f.fields[protocol.FieldHave]); err != nil {
+			return nil, err
+		}
+	}
+	if f.fields[protocol.FieldPlan] != "" {
+		src, list, fill, err := s.deltaUpload(req, f)
+		if err != nil {
+			return nil, err
+		}
+		return s.buildContext(req, src, list, fill)
+	}
 	src, list, err := s.unpack(req, f)
 	if err != nil {
 		return nil, err
 	}
-	return s.buildContext(req, src, list)
+	return s.buildContext(req, src, list, nil)
 }
 
 // checkFields takes the text fields: build_params (required, YAML),
@@ -100,7 +123,7 @@ func (s *Server) build(req *request) (*answer, error) {
 // stock). prefer_prebuilt_libs is left to build_params, as stock mos does
 // with --build-params; build_stat is only logged.
 func (req *request) checkFields(f *form) error {
-	if f.zipPath == "" {
+	if f.zipPath == "" && f.fields[protocol.FieldPlan] == "" {
 		return errorf(http.StatusBadRequest, "missing %q field (the source zip)", protocol.FieldFile)
 	}
 	params := f.fields[protocol.FieldBuildParams]
@@ -179,7 +202,7 @@ func (req *request) setLog() {
 // buildContext waits for the context's turn, syncs the upload into it,
 // waits for a build slot, builds, and packs the result, then lets the next
 // request of the context go.
-func (s *Server) buildContext(req *request, src string, list []filetree.Entry) (*answer, error) {
+func (s *Server) buildContext(req *request, src string, list []filetree.Entry, fill buildctx.FillFunc) (*answer, error) {
 	ctx := req.r.Context()
 	if req.name == "" {
 		name, err := s.store.NewName(req.key)
@@ -206,7 +229,7 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry) (
 		}
 	}()
 
-	up, err := c.Update(src, list, req.clean, nil)
+	up, err := c.Update(src, list, req.clean, fill)
 	if err != nil {
 		if errors.Is(err, buildctx.ErrDirty) {
 			glog.Warningf("%s: %v", req.log, err)
@@ -279,9 +302,35 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 		}
 	}()
 	zw := archive.NewWriter(f)
+	keep := archive.ResultFilter
+	inResult := map[string]bool{}
+	var hashErr error
+	if req.have != nil {
+		// A delta result: only what differs from what the client has.
+		keep = func(name string, isDir bool) bool {
+			if !archive.ResultFilter(name, isDir) {
+				return false
+			}
+			if isDir {
+				return true
+			}
+			rel := strings.TrimPrefix(name, buildctx.BuildDirName+"/")
+			inResult[rel] = true
+			want, ok := req.have[rel]
+			if !ok {
+				return true
+			}
+			got, err := fileSHA256(filepath.Join(c.BuildDir(), filepath.FromSlash(rel)))
+			if err != nil {
+				hashErr = err
+				return true
+			}
+			return got != want
+		}
+	}
 	st, err := zw.AddTree(c.BuildDir(), archive.TreeOptions{
 		Prefix: buildctx.BuildDirName + "/",
-		Keep:   archive.ResultFilter,
+		Keep:   keep,
 		Store:  func(name string) bool { return strings.HasSuffix(name, ".zip") },
 		Skipped: func(name string, mode os.FileMode) {
 			glog.V(1).Infof("%s: result: skipped %s (%v, not a regular file)", req.log, name, mode.Type())
@@ -290,6 +339,25 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 	if err != nil {
 		return nil, fmt.Errorf("packing result: %w", err)
 	}
+	if hashErr != nil {
+		return nil, fmt.Errorf("packing result: %w", hashErr)
+	}
+	if req.have != nil {
+		var dl protocol.DeltaList
+		for p := range req.have {
+			if !inResult[p] {
+				dl.Deleted = append(dl.Deleted, p)
+			}
+		}
+		sort.Strings(dl.Deleted)
+		b, err := json.Marshal(dl)
+		if err != nil {
+			return nil, err
+		}
+		if err := zw.AddFile(protocol.DeltaListName, 0o644, bytes.NewReader(b)); err != nil {
+			return nil, fmt.Errorf("packing result: %w", err)
+		}
+	}
 	if err := zw.Close(); err != nil {
 		return nil, fmt.Errorf("packing result: %w", err)
 	}
@@ -297,7 +365,7 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 	if err != nil {
 		return nil, err
 	}
-	return &answer{zip: p, files: st.Files, size: fi.Size()}, nil
+	return &answer{zip: p, files: st.Files, size: fi.Size(), delta: req.have != nil}, nil
 }
 
 // send answers with the packed zip, with its Content-Length.
@@ -309,6 +377,9 @@ func (s *Server) send(w http.ResponseWriter, ans *answer) error {
 	defer f.Close()
 	h := w.Header()
 	h.Set("Content-Type", "application/zip")
+	if ans.delta {
+		h.Set(protocol.HeaderDelta, "1")
+	}
 	h.Set("Content-Length", fmt.Sprint(ans.size))
 	w.WriteHeader(ans.status)
 	_, err = io.Copy(w, f)

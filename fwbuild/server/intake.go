@@ -16,15 +16,18 @@ import (
 // of the request's temp dir, and the text fields (first value wins, as
 // stock).
 type form struct {
-	zipPath string // "" when there was no file field
-	zipSize int64
-	fields  map[string]string
+	zipPath   string // "" when there was no file field
+	zipSize   int64
+	blobsPath string // delta uploads: the blobs zip, "" when none was sent
+	blobsSize int64
+	fields    map[string]string
 }
 
 // textFields are the fields read; others are skipped.
 var textFields = map[string]bool{
 	protocol.FieldClean: true, protocol.FieldPreferPrebuiltLibs: true, protocol.FieldBuildParams: true,
 	protocol.FieldBuildCtx: true, protocol.FieldBuildStat: true,
+	protocol.FieldPlan: true, protocol.FieldHave: true,
 }
 
 // bodyLimit is the most a request body may hold.
@@ -62,7 +65,9 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request, dir string) (*
 		name := part.FormName()
 		switch {
 		case name == protocol.FieldFile && f.zipPath == "":
-			err = s.spoolZip(f, part, dir)
+			f.zipPath, f.zipSize, err = s.spool(part, dir, protocol.SourceZipName)
+		case name == protocol.FieldBlobs && f.blobsPath == "":
+			f.blobsPath, f.blobsSize, err = s.spool(part, dir, protocol.BlobsZipName)
 		case textFields[name]:
 			if _, seen := f.fields[name]; seen {
 				_, err = io.Copy(io.Discard, part)
@@ -85,11 +90,12 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request, dir string) (*
 	return f, nil
 }
 
-func (s *Server) spoolZip(f *form, part *multipart.Part, dir string) error {
-	path := dir + string(os.PathSeparator) + protocol.SourceZipName
+// spool copies a file part to <dir>/<name> through the payload limit.
+func (s *Server) spool(part *multipart.Part, dir, name string) (string, int64, error) {
+	path := dir + string(os.PathSeparator) + name
 	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return fmt.Errorf("spooling upload: %w", err)
+		return "", 0, fmt.Errorf("spooling upload: %w", err)
 	}
 	limit := s.cfg.PayloadSizeLimit
 	n, err := io.Copy(out, io.LimitReader(part, limit+1))
@@ -97,13 +103,12 @@ func (s *Server) spoolZip(f *form, part *multipart.Part, dir string) error {
 		err = cerr
 	}
 	if err != nil {
-		return err
+		return "", 0, err
 	}
 	if n > limit {
-		return errorf(http.StatusRequestEntityTooLarge, "%s is over the limit of %d bytes (--payload-size-limit)", protocol.SourceZipName, limit)
+		return "", 0, errorf(http.StatusRequestEntityTooLarge, "%s is over the limit of %d bytes (--payload-size-limit)", name, limit)
 	}
-	f.zipPath, f.zipSize = path, n
-	return nil
+	return path, n, nil
 }
 
 // bodyError turns a failure to read the body into the error to answer:

@@ -26,7 +26,11 @@ const maxManifestSize = 4 << 20
 // the unpacked upload: platform, else arch, else the platform of the build
 // params, lower-cased as stock mos does.
 func readAppManifest(srcDir, paramsPlatform string) (app, platform string, err error) {
-	p := filepath.Join(srcDir, "mos.yml")
+	return readManifestFile(filepath.Join(srcDir, "mos.yml"), paramsPlatform)
+}
+
+// readManifestFile is readAppManifest for the mos.yml at p.
+func readManifestFile(p, paramsPlatform string) (app, platform string, err error) {
 	fi, err := os.Lstat(p)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -19,9 +19,11 @@ import (
 
 	"github.com/golang/glog"
 
+	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/common/version"
 	"github.com/mongoose-os/mos/fwbuild/buildctx"
 	"github.com/mongoose-os/mos/fwbuild/builder"
+	"github.com/mongoose-os/mos/fwbuild/cas"
 	"github.com/mongoose-os/mos/fwbuild/config"
 	"github.com/mongoose-os/mos/fwbuild/queue"
 )
@@ -32,8 +34,10 @@ type Server struct {
 	store    *buildctx.Store
 	queue    *queue.Queue
 	runner   builder.Runner
-	scratch  *scratch // per-request dirs under <volumes>/tmp, same file system as contexts
-	libCache string   // <volumes>/libcache
+	scratch  *scratch   // per-request dirs under <volumes>/tmp, same file system as contexts
+	libCache string     // <volumes>/libcache
+	cas      *cas.Store // blobs of delta uploads, <volumes>/cas
+	plans    plans
 	mux      *http.ServeMux
 }
 
@@ -103,6 +107,9 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 		}
 	}
 	s.queue = queue.New(cfg.MaxConcurrentBuilds, o.queueOpts)
+	if s.cas, err = cas.Open(filepath.Join(store.Root(), buildctx.CASDirName), cfg.CASMaxSize); err != nil {
+		return nil, err
+	}
 	if s.scratch, err = openScratch(filepath.Join(store.Root(), buildctx.TempDirName)); err != nil {
 		return nil, err
 	}
@@ -193,6 +200,8 @@ func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
 	switch action := r.PathValue("action"); action {
 	case "build":
 		s.handleBuild(w, r)
+	case protocol.ActionPlan:
+		s.handlePlan(w, r)
 	case "pull":
 		// Stock pulls its instance and mos images here; this server runs
 		// the mos binary it was given and has nothing to pull.

@@ -1,0 +1,332 @@
+package server
+
+import (
+	"archive/zip"
+	"compress/gzip"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/golang/glog"
+
+	"github.com/mongoose-os/mos/common/filetree"
+	"github.com/mongoose-os/mos/common/protocol"
+	"github.com/mongoose-os/mos/fwbuild/buildctx"
+	"github.com/mongoose-os/mos/fwbuild/cas"
+)
+
+// Delta uploads (see common/protocol/delta.go): a plan lists the staged
+// files; the build request names the plan and carries only the contents
+// the blob store lacks; the upload tree is then made from the store, only
+// for the files the context does not already hold.
+
+// planTTL is how long a plan is kept; planMax bounds how many are.
+const (
+	planTTL = time.Hour
+	planMax = 1000
+)
+
+type plan struct {
+	files   []filetree.Entry // checked, sorted, modes masked
+	created time.Time
+}
+
+// plans holds plans in memory: a restart loses them and clients plan
+// again (409 with Replan).
+type plans struct {
+	mu sync.Mutex
+	m  map[string]*plan
+}
+
+func (ps *plans) add(p *plan) (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	id := hex.EncodeToString(b[:])
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.m == nil {
+		ps.m = map[string]*plan{}
+	}
+	now := time.Now()
+	var oldestID string
+	for k, v := range ps.m {
+		if now.Sub(v.created) > planTTL {
+			delete(ps.m, k)
+		} else if oldestID == "" || v.created.Before(ps.m[oldestID].created) {
+			oldestID = k
+		}
+	}
+	if len(ps.m) >= planMax {
+		delete(ps.m, oldestID)
+	}
+	ps.m[id] = p
+	return id, nil
+}
+
+func (ps *plans) get(id string) *plan {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	p := ps.m[id]
+	if p != nil && time.Since(p.created) > planTTL {
+		delete(ps.m, id)
+		return nil
+	}
+	return p
+}
+
+// conflictError is answered 409 with a protocol.ConflictResponse.
+type conflictError struct {
+	resp protocol.ConflictResponse
+}
+
+func (e *conflictError) Error() string {
+	if e.resp.Replan {
+		return "unknown or expired plan: plan again"
+	}
+	return fmt.Sprintf("%d contents are missing from the blob store: send them", len(e.resp.Missing))
+}
+
+// uploadMode is the mode a file of an upload gets: permission bits without
+// group/other write, as unpacked zips get.
+func uploadMode(m fs.FileMode) fs.FileMode { return m.Perm() &^ 0o022 }
+
+func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request) {
+	p, missing, err := s.plan(r)
+	if err != nil {
+		s.fail(w, r, "plan", err)
+		return
+	}
+	id, err := s.plans.add(p)
+	if err != nil {
+		s.fail(w, r, "plan", err)
+		return
+	}
+	glog.V(1).Infof("plan %s: %d files, %d contents missing", id, len(p.files), len(missing))
+	writeJSON(w, http.StatusOK, protocol.PlanResponse{Plan: id, Missing: missing})
+}
+
+// plan reads and checks a PlanRequest as strictly as an unpacked upload.
+func (s *Server) plan(r *http.Request) (*plan, []string, error) {
+	if r.Method != http.MethodPost {
+		return nil, nil, errorf(http.StatusMethodNotAllowed, "method %s not allowed: use POST", r.Method)
+	}
+	if err := buildctx.CheckVersion(r.PathValue("version")); err != nil {
+		return nil, nil, err
+	}
+	if err := s.checkLength(r); err != nil {
+		return nil, nil, err
+	}
+	var body io.Reader = http.MaxBytesReader(nil, r.Body, s.bodyLimit())
+	if r.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(body)
+		if err != nil {
+			return nil, nil, errorf(http.StatusBadRequest, "plan: %w", err)
+		}
+		body = zr
+	}
+	// A listing entry takes well under 1 KiB of JSON.
+	limit := int64(s.cfg.MaxUploadFiles) << 10
+	var req protocol.PlanRequest
+	dec := json.NewDecoder(io.LimitReader(body, limit+1))
+	if err := dec.Decode(&req); err != nil {
+		return nil, nil, s.bodyError("plan", err)
+	}
+	if len(req.Files) > s.cfg.MaxUploadFiles {
+		return nil, nil, errorf(http.StatusBadRequest, "plan: %d files is over the limit of %d (--max-upload-files)", len(req.Files), s.cfg.MaxUploadFiles)
+	}
+	for i := range req.Files {
+		req.Files[i].Mode = uploadMode(req.Files[i].Mode)
+	}
+	files, err := filetree.CheckList(req.Files)
+	if err != nil {
+		return nil, nil, errorf(http.StatusBadRequest, "plan: %w", err)
+	}
+	var total int64
+	hasManifest := false
+	hashes := make([]string, 0, len(files))
+	for _, e := range files {
+		if buildctx.Reserved(buildctx.TopLevel(e.Path)) {
+			return nil, nil, errorf(http.StatusBadRequest, "plan: %q is reserved for what the server writes into a build context; do not upload it", buildctx.TopLevel(e.Path))
+		}
+		total += e.Size
+		hasManifest = hasManifest || e.Path == "mos.yml"
+		hashes = append(hashes, e.SHA256)
+	}
+	if total > s.cfg.MaxUnpackedSize {
+		return nil, nil, errorf(http.StatusBadRequest, "plan: %d bytes in all is over the limit of %d (--max-unpacked-size)", total, s.cfg.MaxUnpackedSize)
+	}
+	if !hasManifest {
+		return nil, nil, errorf(http.StatusBadRequest, "plan: no mos.yml at the top level")
+	}
+	return &plan{files: files, created: time.Now()}, s.cas.Missing(hashes), nil
+}
+
+// deltaUpload prepares a build from a plan: it stores the blobs sent,
+// reads the app's name and platform from the plan's mos.yml, and returns
+// the (empty) upload dir, the listing and the fill func that puts into
+// the upload dir what the context needs.
+func (s *Server) deltaUpload(req *request, f *form) (string, []filetree.Entry, func([]filetree.Entry) error, error) {
+	p := s.plans.get(f.fields[protocol.FieldPlan])
+	if p == nil {
+		return "", nil, nil, &conflictError{protocol.ConflictResponse{Replan: true}}
+	}
+	byHash := make(map[string]int64, len(p.files))
+	var manifest filetree.Entry
+	for _, e := range p.files {
+		byHash[e.SHA256] = e.Size
+		if e.Path == "mos.yml" {
+			manifest = e
+		}
+	}
+	if f.blobsPath != "" {
+		n, err := s.storeBlobs(f.blobsPath, byHash)
+		if err != nil {
+			return "", nil, nil, err
+		}
+		glog.V(1).Infof("%s: stored %d blobs (%d bytes sent)", req.log, n, f.blobsSize)
+	}
+
+	// The app's name and platform, from the plan's mos.yml.
+	mf := filepath.Join(req.dir, "plan-mos.yml")
+	if err := s.cas.CopyTo(manifest.SHA256, mf, 0o600); err != nil {
+		if errors.Is(err, cas.ErrMissing) {
+			// Without mos.yml the context is unknown, so is what it holds:
+			// ask for every content the store lacks.
+			hs := make([]string, 0, len(p.files))
+			for _, e := range p.files {
+				hs = append(hs, e.SHA256)
+			}
+			return "", nil, nil, &conflictError{protocol.ConflictResponse{Missing: s.cas.Missing(hs)}}
+		}
+		return "", nil, nil, err
+	}
+	bp, _ := protocol.ParseBuildParams(req.params) // checked before
+	app, platform, err := readManifestFile(mf, bp.Platform)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	req.key.App, req.key.Platform = app, platform
+	if err := req.key.Check(); err != nil {
+		return "", nil, nil, errorf(http.StatusBadRequest, "mos.yml: %w", err)
+	}
+	req.setLog()
+
+	src := filepath.Join(req.dir, "src")
+	if err := os.Mkdir(src, 0o755); err != nil {
+		return "", nil, nil, err
+	}
+	fill := func(need []filetree.Entry) error {
+		hs := make([]string, len(need))
+		for i, e := range need {
+			hs[i] = e.SHA256
+		}
+		if missing := s.cas.Missing(hs); len(missing) > 0 {
+			return &conflictError{protocol.ConflictResponse{Missing: missing}}
+		}
+		for _, e := range need {
+			dst := filepath.Join(src, filepath.FromSlash(e.Path))
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return err
+			}
+			if err := s.cas.CopyTo(e.SHA256, dst, e.Mode); err != nil {
+				if errors.Is(err, cas.ErrMissing) {
+					return &conflictError{protocol.ConflictResponse{Missing: []string{e.SHA256}}}
+				}
+				return err
+			}
+		}
+		glog.V(1).Infof("%s: made %d files of the upload from the blob store", req.log, len(need))
+		return nil
+	}
+	glog.Infof("%s: plan of %d files (clean=%v)", req.log, len(p.files), req.clean)
+	return src, p.files, fill, nil
+}
+
+// storeBlobs puts every entry of the blobs zip into the store after
+// checking that it is a content the plan lists and that it hashes to its
+// name.
+func (s *Server) storeBlobs(zipPath string, sizes map[string]int64) (int, error) {
+	zr, err := zip.OpenReader(zipPath)
+	if err != nil {
+		return 0, errorf(http.StatusBadRequest, "%s: not a zip: %w", protocol.BlobsZipName, err)
+	}
+	defer zr.Close()
+	if len(zr.File) > len(sizes) {
+		return 0, errorf(http.StatusBadRequest, "%s: %d entries for a plan of %d contents", protocol.BlobsZipName, len(zr.File), len(sizes))
+	}
+	for _, zf := range zr.File {
+		size, ok := sizes[zf.Name]
+		if !ok {
+			return 0, errorf(http.StatusBadRequest, "%s: entry %q is not a content of the plan", protocol.BlobsZipName, zf.Name)
+		}
+		rc, err := zf.Open()
+		if err != nil {
+			return 0, errorf(http.StatusBadRequest, "%s: entry %q: %w", protocol.BlobsZipName, zf.Name, err)
+		}
+		err = s.cas.Put(zf.Name, size, rc)
+		rc.Close()
+		if errors.Is(err, cas.ErrMismatch) || errors.Is(err, zip.ErrChecksum) || errors.Is(err, zip.ErrFormat) {
+			return 0, errorf(http.StatusBadRequest, "%s: entry %q: %w", protocol.BlobsZipName, zf.Name, err)
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	return len(zr.File), nil
+}
+
+// parseHave reads the have field: the client's build dir, path -> sha256.
+func parseHave(field string) (map[string]string, error) {
+	var have []protocol.HaveEntry
+	if err := json.Unmarshal([]byte(field), &have); err != nil {
+		return nil, errorf(http.StatusBadRequest, "%s: %w", protocol.FieldHave, err)
+	}
+	m := make(map[string]string, len(have))
+	for _, h := range have {
+		if err := filetree.CheckPath(h.Path); err != nil {
+			return nil, errorf(http.StatusBadRequest, "%s: %w", protocol.FieldHave, err)
+		}
+		m[h.Path] = h.SHA256
+	}
+	return m, nil
+}
+
+// fileSHA256 hashes a file of the result.
+func fileSHA256(p string) (string, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeText(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
