@@ -92,8 +92,12 @@ func TestSecondBuildReusesContext(t *testing.T) {
 	if res1.Status != 200 || res1.Context != first.context || res1.SentContext != "" {
 		t.Errorf("first result %+v, server context %s", res1, first.context)
 	}
-	if res1.UploadBytes != first.bodyBytes || res1.UploadBytes != first.contentLength {
-		t.Errorf("UploadBytes %d, server read %d with Content-Length %d", res1.UploadBytes, first.bodyBytes, first.contentLength)
+	// A stock server refuses the plan action; the client then sends the zip.
+	if srv.otherAsked != 1 || res1.Delta {
+		t.Errorf("plan requests %d, delta %v: want one refused plan and a full upload", srv.otherAsked, res1.Delta)
+	}
+	if res1.UploadBytes != first.bodyBytes+srv.otherBytes || first.bodyBytes != first.contentLength {
+		t.Errorf("UploadBytes %d, server read %d+%d with Content-Length %d", res1.UploadBytes, first.bodyBytes, srv.otherBytes, first.contentLength)
 	}
 	if res1.DownloadBytes != first.sentBytes || res1.DownloadBytes == 0 {
 		t.Errorf("DownloadBytes %d, server sent %d", res1.DownloadBytes, first.sentBytes)

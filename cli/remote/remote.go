@@ -80,6 +80,9 @@ type Request struct {
 	// Verbose copies build/build.log to Log after the build.
 	// Params.Verbose has the same effect.
 	Verbose bool
+	// NoDelta always sends the whole source zip, as stock does, even to a
+	// server that offers delta uploads.
+	NoDelta bool
 }
 
 // Result tells what a remote build did. Build returns it with nil error
@@ -90,8 +93,11 @@ type Result struct {
 	Context       string // the server's context, from the result's build/gen/build_ctx.txt
 	Files         int    // files in the upload
 	ContentBytes  int64  // their total size
-	UploadBytes   int64  // request body size
-	DownloadBytes int64  // response body size
+	UploadBytes   int64  // request body sizes, all requests
+	DownloadBytes int64  // size of the result zip
+	Delta         bool   // the upload was a delta (plan and missing contents)
+	BlobsSent     int    // delta: contents sent
+	BlobBytes     int64  // delta: their size
 	IsLib         bool   // the app is a lib (type: lib); the target was its archive
 	BuildLog      string // path of build/build.log
 }
@@ -177,30 +183,29 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 		return nil, err
 	}
 	res.Files, res.ContentBytes = len(files), content
-	zipPath, zipSize, err := writeZip(b.tempDir, files)
-	if err != nil {
-		return nil, err
-	}
-	if req.KeepTempFiles {
-		b.logf("Source zip kept at %s", zipPath)
-	} else {
-		defer os.Remove(zipPath)
-	}
 	paramsYAML, err := params.Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("encoding build params: %w", err)
 	}
-	body, err := newMultipartBody(zipPath, zipSize, formFields(params.Clean, params.PreferPrebuiltLibs, paramsYAML, sent, stat))
-	if err != nil {
-		return nil, fmt.Errorf("encoding the request: %w", err)
-	}
-	res.UploadBytes = body.size()
+	fields := formFields(params.Clean, params.PreferPrebuiltLibs, paramsYAML, sent, stat)
 
 	b.logf("Connecting to %s, user %s", srv.base, srv.user)
-	b.logf("Uploading %d files (%s, zip %s)...", len(files), humanBytes(content), humanBytes(zipSize))
-	resp, err := b.post(ctx, srv, body)
-	if err != nil {
-		return nil, err
+	var resp *http.Response
+	if !req.NoDelta {
+		resp, err = b.deltaBuild(ctx, srv, files, fields, res)
+		switch {
+		case errors.Is(err, ErrNoDeltaEndpoint):
+			if b.verbose {
+				b.logf("No delta upload on this server (%v): sending the whole source zip", err)
+			}
+		case err != nil:
+			return nil, err
+		}
+	}
+	if resp == nil {
+		if resp, err = b.fullBuild(ctx, srv, files, content, fields, res); err != nil {
+			return nil, err
+		}
 	}
 	defer resp.Body.Close()
 	res.Status = resp.StatusCode
@@ -213,7 +218,12 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 		return nil, err
 	}
 	defer os.Remove(resultZip)
-	if err := installResult(resultZip, b.buildDir, req.KeepBuildDir); err != nil {
+	if resp.Header.Get(protocol.HeaderDelta) == "1" {
+		err = installDelta(resultZip, b.buildDir, req.KeepBuildDir)
+	} else {
+		err = installResult(resultZip, b.buildDir, req.KeepBuildDir)
+	}
+	if err != nil {
 		return nil, err
 	}
 	res.BuildLog = filepath.Join(b.buildDir, "build.log")
@@ -308,6 +318,26 @@ func (b *build) stage(ctx context.Context, pl *plan) ([]*upFile, int64, error) {
 	return files, c.tree.bytes, nil
 }
 
+// fullBuild sends the build request with the whole source zip, as stock.
+func (b *build) fullBuild(ctx context.Context, srv serverURL, files []*upFile, content int64, fields []formField, res *Result) (*http.Response, error) {
+	zipPath, zipSize, err := writeZip(b.tempDir, files)
+	if err != nil {
+		return nil, err
+	}
+	if b.req.KeepTempFiles {
+		b.logf("Source zip kept at %s", zipPath)
+	} else {
+		defer os.Remove(zipPath)
+	}
+	body, err := newMultipartBody(sourceZip(zipPath, zipSize), fields)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the request: %w", err)
+	}
+	res.UploadBytes += body.size()
+	b.logf("Uploading %d files (%s, zip %s)...", len(files), humanBytes(content), humanBytes(zipSize))
+	return b.post(ctx, srv, body)
+}
+
 func (b *build) post(ctx context.Context, srv serverURL, body *multipartBody) (*http.Response, error) {
 	u := srv.base + protocol.BuildPath(version.Presented())
 	rc, err := body.open()
@@ -324,15 +354,18 @@ func (b *build) post(ctx context.Context, srv serverURL, body *multipartBody) (*
 	hr.Header.Set("Content-Type", body.contentType)
 	hr.Header.Set("User-Agent", version.UserAgent())
 	hr.SetBasicAuth(srv.user, srv.pass)
-	client := b.req.HTTPClient
-	if client == nil {
-		client = &http.Client{}
-	}
-	resp, err := client.Do(hr)
+	resp, err := b.client().Do(hr)
 	if err != nil {
 		return nil, fmt.Errorf("build server %s: %w", srv.base, err)
 	}
 	return resp, nil
+}
+
+func (b *build) client() *http.Client {
+	if b.req.HTTPClient != nil {
+		return b.req.HTTPClient
+	}
+	return &http.Client{}
 }
 
 // statDir tells planning whether path is a dir.

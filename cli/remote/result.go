@@ -49,26 +49,11 @@ func spoolResult(tempDir string, body io.Reader) (path string, n int64, err erro
 // everything else in buildDir is removed, and the result is moved in
 // (over what is there, with keep).
 func installResult(zipPath, buildDir string, keep bool) error {
-	if err := os.MkdirAll(buildDir, 0o755); err != nil {
-		return fmt.Errorf("creating build dir: %w", err)
-	}
-	stage, err := os.MkdirTemp(buildDir, ".mos-result-")
+	stage, err := unpackResult(zipPath, buildDir)
 	if err != nil {
-		return fmt.Errorf("unpacking the build result: %w", err)
+		return err
 	}
 	defer os.RemoveAll(stage)
-	f, err := os.Open(zipPath)
-	if err != nil {
-		return fmt.Errorf("unpacking the build result: %w", err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("unpacking the build result: %w", err)
-	}
-	if _, err := archive.ExtractReaderAt(f, fi.Size(), stage, archive.ExtractOptions{StripComponents: 1}); err != nil {
-		return fmt.Errorf("unpacking the build result: %w", err)
-	}
 	if !keep {
 		ents, err := os.ReadDir(buildDir)
 		if err != nil {
@@ -87,6 +72,40 @@ func installResult(zipPath, buildDir string, keep bool) error {
 		return fmt.Errorf("installing the build result: %w", err)
 	}
 	return nil
+}
+
+// resultStagePrefix names the dir in the build dir where a result is
+// unpacked before it is moved in.
+const resultStagePrefix = ".mos-result-"
+
+// unpackResult unpacks the result zip (entries build/...), safely, into a
+// fresh dir inside buildDir and returns it; the caller removes it.
+func unpackResult(zipPath, buildDir string) (stage string, err error) {
+	if err := os.MkdirAll(buildDir, 0o755); err != nil {
+		return "", fmt.Errorf("creating build dir: %w", err)
+	}
+	dir, err := os.MkdirTemp(buildDir, resultStagePrefix)
+	if err != nil {
+		return "", fmt.Errorf("unpacking the build result: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			os.RemoveAll(dir)
+		}
+	}()
+	f, err := os.Open(zipPath)
+	if err != nil {
+		return "", fmt.Errorf("unpacking the build result: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("unpacking the build result: %w", err)
+	}
+	if _, err := archive.ExtractReaderAt(f, fi.Size(), dir, archive.ExtractOptions{StripComponents: 1}); err != nil {
+		return "", fmt.Errorf("unpacking the build result: %w", err)
+	}
+	return dir, nil
 }
 
 // moveInto moves the contents of src into dst, merging into dst's real

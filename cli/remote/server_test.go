@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path"
 	"sync"
 	"testing"
 
@@ -53,9 +54,11 @@ type stockServer struct {
 	rawReply []byte // answer 200 with these bytes instead of a result zip
 	extra    map[string]string
 
-	mu       sync.Mutex
-	contexts map[string]int // context -> builds run in it
-	reqs     []*received
+	mu         sync.Mutex
+	contexts   map[string]int // context -> builds run in it
+	reqs       []*received
+	otherBytes int64 // bytes of requests for other actions (refused, as stock)
+	otherAsked int
 }
 
 func newStockServer(t *testing.T) (*stockServer, *httptest.Server) {
@@ -92,6 +95,16 @@ func (c *countingReader) Read(p []byte) (int, error) {
 }
 
 func (s *stockServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if action := path.Base(r.URL.Path); action != "build" {
+		// Stock knows build and pull only.
+		n, _ := io.Copy(io.Discard, r.Body)
+		s.mu.Lock()
+		s.otherBytes += n
+		s.otherAsked++
+		s.mu.Unlock()
+		http.Error(w, fmt.Sprintf("wrong action: %q", action), http.StatusBadRequest)
+		return
+	}
 	rec := &received{path: r.URL.Path, userAgent: r.UserAgent(), contentLength: r.ContentLength, fields: map[string]string{}}
 	rec.user, rec.pass, rec.hasAuth = r.BasicAuth()
 	body := &countingReader{r: r.Body}

@@ -87,20 +87,35 @@ func formFields(clean, preferPrebuilt bool, params []byte, buildCtx string, buil
 // length.
 type multipartBody struct {
 	prefix, suffix []byte
-	zipPath        string
+	zipPath        string // "" for a body of text fields only
 	zipSize        int64
 	contentType    string
 }
 
-// newMultipartBody frames the zip as the "file" field (source.zip) followed
-// by fields.
-func newMultipartBody(zipPath string, zipSize int64, fields []formField) (*multipartBody, error) {
+// zipPart is a zip file sent as a file field.
+type zipPart struct {
+	field, filename string
+	path            string
+	size            int64
+}
+
+// sourceZip is the stock "file" field.
+func sourceZip(path string, size int64) *zipPart {
+	return &zipPart{protocol.FieldFile, protocol.SourceZipName, path, size}
+}
+
+// newMultipartBody frames the zip (if any) as its file field, followed by
+// fields.
+func newMultipartBody(zp *zipPart, fields []formField) (*multipartBody, error) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
-	if _, err := mw.CreateFormFile(protocol.FieldFile, protocol.SourceZipName); err != nil {
-		return nil, err
+	b := &multipartBody{contentType: mw.FormDataContentType()}
+	if zp != nil {
+		if _, err := mw.CreateFormFile(zp.field, zp.filename); err != nil {
+			return nil, err
+		}
+		b.zipPath, b.zipSize = zp.path, zp.size
 	}
-	b := &multipartBody{zipPath: zipPath, zipSize: zipSize, contentType: mw.FormDataContentType()}
 	b.prefix = append([]byte(nil), buf.Bytes()...)
 	buf.Reset()
 	for _, f := range fields {
@@ -121,6 +136,9 @@ func (b *multipartBody) size() int64 {
 
 // open returns a fresh reader of the whole body (the request's GetBody).
 func (b *multipartBody) open() (io.ReadCloser, error) {
+	if b.zipPath == "" {
+		return io.NopCloser(io.MultiReader(bytes.NewReader(b.prefix), bytes.NewReader(b.suffix))), nil
+	}
 	f, err := os.Open(b.zipPath)
 	if err != nil {
 		return nil, fmt.Errorf("reopening the source zip: %w", err)

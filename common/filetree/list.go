@@ -150,3 +150,10 @@ func openRegular(path string) (*os.File, error) {
 	}
 	return f, nil
 }
+
+// Describe lists the one regular file at path under the name rel, from
+// cache when it can (nil: always hashed). Callers that pick files one by
+// one (an upload assembled from several roots) use it instead of List.
+func Describe(path, rel string, cache *HashCache) (Entry, error) {
+	return listFile(path, rel, cache)
+}

@@ -47,6 +47,7 @@ type BuildOptions struct {
 	Server       string
 	KeepBuildDir bool
 	BuildContext string
+	NoDelta      bool
 }
 
 // NewCmdBuild returns the build command; runF replaces the run in tests.
@@ -108,6 +109,7 @@ before anything in build/ is touched, and build/gen is also cached under
 	fl.StringVar(&opts.Server, "server", defaultServer, "build server URL (user:password@ in it sets basic auth)")
 	fl.BoolVar(&opts.KeepBuildDir, "keep-build-dir", false, "remote build: do not wipe build/ first; unzip the server's result over it")
 	fl.StringVar(&opts.BuildContext, "build-context", "", "remote build: build in the named server context (letters, digits, _)")
+	fl.BoolVar(&opts.NoDelta, "no-delta", false, "remote build: always upload the whole source zip, as stock mos does, even to a server that takes delta uploads")
 
 	// Accepted for compatibility with stock invocations; they change nothing.
 	fl.Bool("migrate", false, "no effect (stock compatibility)")

@@ -162,6 +162,7 @@ func runRemote(ctx context.Context, opts *BuildOptions, bp *protocol.BuildParams
 		HTTPClient:    client,
 		Log:           opts.IO.ErrOut,
 		Verbose:       opts.Verbose,
+		NoDelta:       opts.NoDelta,
 	})
 	if errors.Is(err, remote.ErrBuildFailed) && !(opts.Verbose || bp.Verbose) && res != nil {
 		// As upstream: the server's build log goes to stdout on failure.

@@ -1,0 +1,82 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mongoose-os/mos/common/archive"
+	"github.com/mongoose-os/mos/common/testenv"
+)
+
+// Delta transfer against our server: only what changed goes up, only what
+// differs comes down, and build/ ends as a full download leaves it.
+func TestDeltaTransfer(t *testing.T) {
+	e := newEnv(t)
+	app := e.checkout("a")
+	args := []string{"--repo", "../sdk-host", "--build-context", "delta_ctx", "--verbose"}
+	cold := e.build(app, args...)
+	e.wantCompiled("cold", cold, full)
+	unchanged := e.build(app, args...)
+	e.wantCompiled("unchanged", unchanged, 0)
+	if !strings.Contains(unchanged.Output, "Uploading 0 of ") {
+		t.Errorf("an unchanged tree uploaded contents:\n%s", unchanged.Output)
+	}
+	appendTo(t, filepath.Join(app, "src", "hello.c"), "/* edited */\n")
+	one := e.build(app, args...)
+	e.wantCompiled("one file edited", one, 1)
+	if !strings.Contains(one.Output, "Uploading 1 of ") {
+		t.Errorf("a one-file change did not upload exactly one content:\n%s", one.Output)
+	}
+
+	// The same change as a stock upload, for scale.
+	appendTo(t, filepath.Join(app, "src", "hello.c"), "/* again */\n")
+	stock := e.build(app, append(args, "--no-delta")...)
+	e.wantCompiled("one file edited, full upload", stock, 1)
+	if one.BytesUp*3 > stock.BytesUp || unchanged.BytesDown*3 > stock.BytesDown {
+		t.Errorf("delta moved up %d / down %d bytes (unchanged: down %d), a full upload %d / %d",
+			one.BytesUp, one.BytesDown, unchanged.BytesDown, stock.BytesUp, stock.BytesDown)
+	}
+
+	// After a delta build, build/ holds exactly what the server's result is.
+	appendTo(t, filepath.Join(app, "src", "hello.c"), "/* and again */\n")
+	os.WriteFile(filepath.Join(app, "build", "gen", "stale.h"), []byte("gone after the build"), 0o644)
+	e.wantCompiled("delta after a full upload", e.build(app, args...), 1)
+	ctxBuild := filepath.Join(e.work, "volumes", "2.20.0", "apps", "hello", "host", "build_contexts", "delta_ctx", "build")
+	want := testenv.Tree{}
+	for p, f := range testenv.ReadTree(t, ctxBuild) {
+		if archive.ResultFilter("build/"+p, false) {
+			want[p] = testenv.File{Content: f.Content}
+		}
+	}
+	got := testenv.ReadTree(t, filepath.Join(app, "build"))
+	// The client's own files: its log, and its build_stat.json written
+	// over the server's (as stock does).
+	delete(got, "build.local.log")
+	delete(want, "gen/build_stat.json")
+	if _, ok := got["gen/build_stat.json"]; !ok {
+		t.Error("no build/gen/build_stat.json")
+	}
+	delete(got, "gen/build_stat.json")
+	for p := range got {
+		f := got[p]
+		f.Mode = 0
+		got[p] = f
+	}
+	if len(got) != len(want) {
+		t.Errorf("client build/ has %d files, the server's result %d", len(got), len(want))
+	}
+	for p, w := range want {
+		if got[p].Content != w.Content {
+			t.Errorf("build/%s differs from the server's", p)
+		}
+	}
+	if _, ok := got["gen/stale.h"]; ok {
+		t.Error("a file the result does not hold survived the delta")
+	}
+	caches, _ := filepath.Glob(filepath.Join(e.work, "mos-home", "remote-cache", "hashes-*.json"))
+	if len(caches) != 1 {
+		t.Errorf("hash caches %v, want one for the app", caches)
+	}
+}
