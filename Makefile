@@ -36,7 +36,7 @@ demo: build
 	$(GO) run ./bench/demo
 
 bench: build
-	@if [ -d bench ]; then $(GO) run ./bench/cmd/bench; else echo "bench: not available yet"; exit 1; fi
+	$(GO) run ./bench/run
 
 clean:
 	rm -rf $(BIN)

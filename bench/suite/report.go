@@ -1,0 +1,140 @@
+package suite
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// Target is one of issue 6's targets, checked against results.
+type Target struct {
+	Name   string
+	Pass   bool
+	Detail string // the numbers compared
+}
+
+// Check evaluates the targets. A target whose figures are missing fails,
+// saying so.
+func Check(r *Results) []Target {
+	stock := r.Find(Stock, ChangeClean)
+	deltaOne := r.Find(Delta, ChangeOneC)
+	deltaNone := r.Find(Delta, ChangeNone)
+	localOne := r.Find(Local, ChangeOneC)
+	missing := func(name string) Target { return Target{Name: name, Detail: "not measured"} }
+	var ts []Target
+
+	name := "delta one-file change: median <= local one-file change + 0.5 s"
+	if deltaOne == nil || localOne == nil {
+		ts = append(ts, missing(name))
+	} else {
+		ts = append(ts, Target{name, deltaOne.MedianS <= localOne.MedianS+0.5,
+			fmt.Sprintf("%.2f s vs %.2f s + 0.5 s", deltaOne.MedianS, localOne.MedianS)})
+	}
+
+	name = "stock / delta (one-file change) >= 20x"
+	if stock == nil || deltaOne == nil || deltaOne.MedianS <= 0 {
+		ts = append(ts, missing(name))
+	} else {
+		ratio := stock.MedianS / deltaOne.MedianS
+		ts = append(ts, Target{name, ratio >= 20, fmt.Sprintf("%.2f s / %.2f s = %.1fx", stock.MedianS, deltaOne.MedianS, ratio)})
+	}
+
+	name = "delta one-file change uploads <= 1% of stock's bytes"
+	if stock == nil || deltaOne == nil || stock.BytesUp <= 0 {
+		ts = append(ts, missing(name))
+	} else {
+		pct := 100 * float64(deltaOne.BytesUp) / float64(stock.BytesUp)
+		ts = append(ts, Target{name, pct <= 1, fmt.Sprintf("%d of %d bytes = %.3f%%", deltaOne.BytesUp, stock.BytesUp, pct)})
+	}
+
+	name = "delta unchanged: median <= 0.5 s"
+	if deltaNone == nil {
+		ts = append(ts, missing(name))
+	} else {
+		ts = append(ts, Target{name, deltaNone.MedianS <= 0.5, fmt.Sprintf("%.2f s", deltaNone.MedianS)})
+	}
+	return ts
+}
+
+// Machine describes where the benchmark ran.
+type Machine struct {
+	CPUs    int
+	CPU     string
+	Memory  string
+	Go      string
+	Date    string
+	LoadAvg string // at the start: the machine may be shared
+}
+
+// ThisMachine reads the machine's description (Linux /proc where there).
+func ThisMachine() Machine {
+	m := Machine{CPUs: runtime.NumCPU(), Go: runtime.Version(), Date: time.Now().UTC().Format("2006-01-02 15:04 UTC")}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPU = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "MemTotal:"); ok {
+				m.Memory = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		m.LoadAvg = strings.Join(strings.Fields(string(b))[:3], " ")
+	}
+	return m
+}
+
+// Markdown is bench/RESULTS.md.
+func Markdown(r *Results, m Machine, command string, runs int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Benchmark results\n\nWritten by `%s` on %s. Each figure is the median of %d runs (time: median, min, max); bytes are what crossed the network (all requests of a build), counted by a proxy in front of the server.\n\n", command, m.Date, runs)
+	fmt.Fprintf(&b, "## Machine\n\n- CPUs: %d (%s)\n- Memory: %s\n- Go: %s\n- Load average at the start: %s\n\n", m.CPUs, m.CPU, m.Memory, m.Go, m.LoadAvg)
+	fmt.Fprintf(&b, "## Tree\n\nA generated app for the host SDK (`bench/gen`): %d files, %.1f MB (C sources of the libs in `deps/`, plus binary files uploaded but not linked).\n\n", r.Tree.Files, float64(r.Tree.Bytes)/(1<<20))
+	fmt.Fprintf(&b, "## Scenarios\n\n")
+	cmds := Commands()
+	for _, s := range All {
+		fmt.Fprintf(&b, "- **%s**: `%s`\n", s, cmds[s])
+	}
+	fmt.Fprintf(&b, "\nThe server: `fwbuild-manager --build-runner native` on 127.0.0.1. A one-file change appends a comment line to one lib `.c` file before each run; reuse, delta and local have one untimed warm-up build first.\n\n")
+	fmt.Fprintf(&b, "| scenario | change | median | min | max | uploaded | downloaded | compiled |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, s := range r.Scenarios {
+		fmt.Fprintf(&b, "| %s | %s | %.2f s | %.2f s | %.2f s | %s | %s | %d |\n", s.Name, s.Change, s.MedianS, s.MinS, s.MaxS, human(s.BytesUp), human(s.BytesDown), s.Compiled)
+	}
+	fmt.Fprintf(&b, "\n## Targets\n\n")
+	for _, t := range Check(r) {
+		verdict := "FAIL"
+		if t.Pass {
+			verdict = "PASS"
+		}
+		fmt.Fprintf(&b, "- %s: **%s** (%s)\n", t.Name, verdict, t.Detail)
+	}
+	stock, deltaOne, reuseOne := r.Find(Stock, ChangeClean), r.Find(Delta, ChangeOneC), r.Find(Reuse, ChangeOneC)
+	if stock != nil && deltaOne != nil && reuseOne != nil && deltaOne.MedianS > 0 && reuseOne.MedianS > 0 {
+		fmt.Fprintf(&b, "\n## Ratios\n\n- stock / reuse (one-file change): %.1fx\n- stock / delta (one-file change): %.1fx\n- reuse / delta (one-file change): %.1fx\n",
+			stock.MedianS/reuseOne.MedianS, stock.MedianS/deltaOne.MedianS, reuseOne.MedianS/deltaOne.MedianS)
+		if stock.BytesUp > 0 {
+			fmt.Fprintf(&b, "- bytes uploaded, delta / stock: %.3f%%; reuse / stock: %.1f%%\n",
+				100*float64(deltaOne.BytesUp)/float64(stock.BytesUp), 100*float64(reuseOne.BytesUp)/float64(stock.BytesUp))
+		}
+	}
+	return b.String()
+}
+
+func human(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

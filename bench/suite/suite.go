@@ -1,0 +1,238 @@
+// Package suite is the benchmark of `make bench`: it generates a large app
+// (package gen), starts the build server with the native runner, and times
+// the scenarios of issue 6 — stock (fresh context, full upload), reuse
+// (context reuse, full upload), delta (context reuse, delta transfer) and
+// local (mos build --local, the compiler's floor) — each run several times,
+// with the bytes that crossed the network and the files compiled.
+package suite
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/mongoose-os/mos/bench/gen"
+	"github.com/mongoose-os/mos/bench/harness"
+)
+
+// Changes between the builds of a scenario.
+const (
+	ChangeNone  = "none"       // the same tree again
+	ChangeOneC  = "one_c_file" // one lib .c file's content changed
+	ChangeClean = "clean"      // a fresh context, everything built
+)
+
+// Scenario names.
+const (
+	Stock = "stock"
+	Reuse = "reuse"
+	Delta = "delta"
+	Local = "local"
+)
+
+// All is every scenario, in the order they run.
+var All = []string{Stock, Reuse, Delta, Local}
+
+// Results is bench/results.json.
+type Results struct {
+	Tree      TreeSize   `json:"tree"`
+	Scenarios []Scenario `json:"scenarios"`
+}
+
+// TreeSize is the generated app's size.
+type TreeSize struct {
+	Files int   `json:"files"`
+	Bytes int64 `json:"bytes"`
+}
+
+// Scenario is the figures of one scenario and change: medians over the
+// runs (time also min and max).
+type Scenario struct {
+	Name      string  `json:"name"`
+	Change    string  `json:"change"`
+	MedianS   float64 `json:"median_s"`
+	MinS      float64 `json:"min_s"`
+	MaxS      float64 `json:"max_s"`
+	BytesUp   int64   `json:"bytes_up"`
+	BytesDown int64   `json:"bytes_down"`
+	Compiled  int     `json:"compiled"`
+}
+
+// Find returns the figures of name/change, or nil.
+func (r *Results) Find(name, change string) *Scenario {
+	for i := range r.Scenarios {
+		if r.Scenarios[i].Name == name && r.Scenarios[i].Change == change {
+			return &r.Scenarios[i]
+		}
+	}
+	return nil
+}
+
+// Options are a benchmark run.
+type Options struct {
+	Bins      harness.Binaries
+	SDK       string // the host SDK to copy (examples/sdk-host)
+	Work      string // scratch dir (created)
+	Gen       gen.Options
+	Runs      int      // timed runs per scenario and change
+	Scenarios []string // subset of All; nil: all
+	Log       io.Writer
+}
+
+// Commands are the mos command lines of each scenario, for the report.
+func Commands() map[string]string {
+	return map[string]string{
+		Stock: "mos build --server URL --repo ../sdk-host --build-context bench_stock --clean --no-delta",
+		Reuse: "mos build --server URL --repo ../sdk-host --build-context bench_reuse --no-delta",
+		Delta: "mos build --server URL --repo ../sdk-host --build-context bench_delta",
+		Local: "mos build --local --build-runner native --repo ../sdk-host",
+	}
+}
+
+// Run runs the benchmark.
+func Run(ctx context.Context, o Options) (*Results, error) {
+	if o.Runs < 1 {
+		return nil, fmt.Errorf("runs %d: want at least 1", o.Runs)
+	}
+	if o.Log == nil {
+		o.Log = io.Discard
+	}
+	want := map[string]bool{}
+	for _, s := range o.Scenarios {
+		want[s] = true
+	}
+	if len(want) == 0 {
+		for _, s := range All {
+			want[s] = true
+		}
+	}
+	template := filepath.Join(o.Work, "template")
+	fmt.Fprintf(o.Log, "Generating the app (%d libs x %d C files, %d lines each, %d MB of binaries)...\n",
+		o.Gen.Libs, o.Gen.FilesPerLib, o.Gen.LinesPerFile, o.Gen.BinaryBytes>>20)
+	tree, err := gen.Write(filepath.Join(template, "app"), "../sdk-host/libs/core", o.Gen)
+	if err != nil {
+		return nil, fmt.Errorf("generating the app: %w", err)
+	}
+	res := &Results{Tree: TreeSize{Files: tree.Files, Bytes: tree.Bytes}}
+	edited := tree.CFiles[len(tree.CFiles)/2]
+
+	var srv *harness.Server
+	if want[Stock] || want[Reuse] || want[Delta] {
+		srv, err = harness.StartServer(ctx, harness.ServerOptions{
+			Manager: o.Bins.Manager, Mos: o.Bins.Mos, Runner: "native",
+			VolumesDir: filepath.Join(o.Work, "volumes"), LogFile: filepath.Join(o.Work, "server.log"),
+		})
+		if err != nil {
+			return nil, err
+		}
+		defer srv.Stop()
+	}
+	env := []string{"MOS_DIR=" + filepath.Join(o.Work, "mos-home")}
+	remote := func(ctxName string, extra ...string) []string {
+		return append([]string{"build", "--server", srv.URL(), "--repo", "../sdk-host", "--build-context", ctxName}, extra...)
+	}
+	local := []string{"build", "--local", "--build-runner", "native", "--repo", "../sdk-host"}
+
+	type plan struct {
+		name    string
+		args    []string
+		server  *harness.Server
+		warm    bool     // one build before the timed ones
+		changes []string // in order
+	}
+	plans := []plan{
+		{Stock, nil, srv, false, []string{ChangeClean}},
+		{Reuse, nil, srv, true, []string{ChangeNone, ChangeOneC}},
+		{Delta, nil, srv, true, []string{ChangeNone, ChangeOneC}},
+		{Local, local, nil, true, []string{ChangeNone, ChangeOneC}},
+	}
+	if srv != nil {
+		plans[0].args = remote("bench_stock", "--clean", "--no-delta")
+		plans[1].args = remote("bench_reuse", "--no-delta")
+		plans[2].args = remote("bench_delta")
+	}
+	for _, p := range plans {
+		if !want[p.name] {
+			continue
+		}
+		dir := filepath.Join(o.Work, p.name)
+		if err := harness.CopyTree(filepath.Join(template, "app"), filepath.Join(dir, "app")); err != nil {
+			return nil, err
+		}
+		if err := harness.CopyTree(o.SDK, filepath.Join(dir, "sdk-host"), "build", "deps"); err != nil {
+			return nil, err
+		}
+		app := filepath.Join(dir, "app")
+		build := func(what string) (harness.Result, error) {
+			r, err := harness.Build(ctx, o.Bins.Mos, app, env, p.args, p.server)
+			if err != nil {
+				return r, fmt.Errorf("%s, %s: %w", p.name, what, err)
+			}
+			fmt.Fprintf(o.Log, "  %-6s %-10s %7.2f s  up %9d  down %9d  compiled %4d\n", p.name, what, r.Seconds, r.BytesUp, r.BytesDown, r.Compiled)
+			return r, nil
+		}
+		if p.warm {
+			if _, err := build("warm-up"); err != nil {
+				return nil, err
+			}
+		}
+		for _, change := range p.changes {
+			var runs []harness.Result
+			for i := 0; i < o.Runs; i++ {
+				if change == ChangeOneC {
+					if err := appendLine(filepath.Join(app, filepath.FromSlash(edited)), fmt.Sprintf("/* bench edit %d */\n", i)); err != nil {
+						return nil, err
+					}
+				}
+				r, err := build(change)
+				if err != nil {
+					return nil, err
+				}
+				runs = append(runs, r)
+			}
+			res.Scenarios = append(res.Scenarios, summarize(p.name, change, runs))
+		}
+	}
+	return res, nil
+}
+
+func appendLine(file, line string) error {
+	f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.WriteString(line); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// summarize takes medians over runs (time min and max too).
+func summarize(name, change string, runs []harness.Result) Scenario {
+	secs := make([]float64, len(runs))
+	up := make([]float64, len(runs))
+	down := make([]float64, len(runs))
+	comp := make([]float64, len(runs))
+	for i, r := range runs {
+		secs[i], up[i], down[i], comp[i] = r.Seconds, float64(r.BytesUp), float64(r.BytesDown), float64(r.Compiled)
+	}
+	s := Scenario{Name: name, Change: change, MedianS: median(secs), BytesUp: int64(median(up)),
+		BytesDown: int64(median(down)), Compiled: int(median(comp))}
+	sort.Float64s(secs)
+	s.MinS, s.MaxS = secs[0], secs[len(secs)-1]
+	return s
+}
+
+func median(v []float64) float64 {
+	c := append([]float64(nil), v...)
+	sort.Float64s(c)
+	n := len(c)
+	if n%2 == 1 {
+		return c[n/2]
+	}
+	return (c[n/2-1] + c[n/2]) / 2
+}

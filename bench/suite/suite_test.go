@@ -1,0 +1,122 @@
+package suite
+
+import (
+	"context"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mongoose-os/mos/bench/gen"
+	"github.com/mongoose-os/mos/bench/harness"
+	"github.com/mongoose-os/mos/common/testenv"
+)
+
+// TestTinyBench runs the whole benchmark at a tiny size, to keep it
+// working: generator, server, all scenarios, results.json's shape.
+func TestTinyBench(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binaries and runs a server; skipped with -short")
+	}
+	testenv.RequireTool(t, "make")
+	testenv.RequireTool(t, "gcc")
+	root := testenv.RepoRoot(t)
+	bin := t.TempDir()
+	bins := harness.Binaries{Mos: filepath.Join(bin, "mos"), Manager: filepath.Join(bin, "fwbuild-manager")}
+	for out, pkg := range map[string]string{bins.Mos: "./cli", bins.Manager: "./fwbuild/manager"} {
+		cmd := exec.Command("go", "build", "-o", out, pkg)
+		cmd.Dir = root
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+		}
+	}
+	g := gen.Options{Libs: 2, FilesPerLib: 3, LinesPerFile: 40, BinaryBytes: 64 << 10, Seed: 7}
+	res, err := Run(context.Background(), Options{
+		Bins: bins, SDK: filepath.Join(root, "examples", "sdk-host"), Work: t.TempDir(), Gen: g, Runs: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The JSON has exactly the documented keys.
+	data, _ := json.Marshal(res)
+	var doc map[string]any
+	json.Unmarshal(data, &doc)
+	if len(doc) != 2 || doc["tree"] == nil || doc["scenarios"] == nil {
+		t.Errorf("results.json keys: %v", doc)
+	}
+	for _, s := range doc["scenarios"].([]any) {
+		keys := []string{}
+		for k := range s.(map[string]any) {
+			keys = append(keys, k)
+		}
+		if len(keys) != 8 {
+			t.Errorf("scenario keys %v", keys)
+		}
+	}
+
+	// app: 6 lib files + 2 entry files + main.c, core, SDK sources, deps init, config.
+	wantFiles := 2*3 + 2 + 1
+	stock := res.Find(Stock, ChangeClean)
+	if stock == nil || stock.Compiled < wantFiles || stock.BytesUp <= 0 || stock.BytesDown <= 0 {
+		t.Fatalf("stock: %+v", stock)
+	}
+	for _, c := range []struct {
+		name, change string
+		compiled     int
+	}{
+		{Reuse, ChangeNone, 0}, {Reuse, ChangeOneC, 1}, {Delta, ChangeNone, 0}, {Delta, ChangeOneC, 1},
+		{Local, ChangeNone, 0}, {Local, ChangeOneC, 1},
+	} {
+		s := res.Find(c.name, c.change)
+		if s == nil || s.Compiled != c.compiled || s.MedianS <= 0 || s.MinS > s.MedianS || s.MaxS < s.MedianS {
+			t.Errorf("%s/%s: %+v, want %d compiled", c.name, c.change, s, c.compiled)
+		}
+	}
+	if d, r := res.Find(Delta, ChangeOneC), res.Find(Reuse, ChangeOneC); d != nil && r != nil && d.BytesUp*4 > r.BytesUp {
+		t.Errorf("delta uploaded %d bytes for one file, a full upload %d", d.BytesUp, r.BytesUp)
+	}
+	if res.Tree.Files == 0 || res.Tree.Bytes < 64<<10 {
+		t.Errorf("tree %+v", res.Tree)
+	}
+	md := Markdown(res, ThisMachine(), "go test", 1)
+	for _, want := range []string{"| delta | one_c_file |", "## Targets", "mos build --server URL"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("RESULTS.md lacks %q", want)
+		}
+	}
+}
+
+func TestCheckTargets(t *testing.T) {
+	r := &Results{Scenarios: []Scenario{
+		{Name: Stock, Change: ChangeClean, MedianS: 60, BytesUp: 50_000_000},
+		{Name: Delta, Change: ChangeNone, MedianS: 0.3},
+		{Name: Delta, Change: ChangeOneC, MedianS: 2.0, BytesUp: 400_000},
+		{Name: Local, Change: ChangeOneC, MedianS: 1.6},
+	}}
+	got := Check(r)
+	want := []bool{true, true, true, true}
+	for i, tg := range got {
+		if tg.Pass != want[i] {
+			t.Errorf("%s: pass %v (%s)", tg.Name, tg.Pass, tg.Detail)
+		}
+	}
+	// Each target can fail.
+	r.Scenarios[2] = Scenario{Name: Delta, Change: ChangeOneC, MedianS: 3.5, BytesUp: 600_000}
+	r.Scenarios[1].MedianS = 0.7
+	for _, tg := range Check(r) {
+		if tg.Pass {
+			t.Errorf("%s passes with failing figures (%s)", tg.Name, tg.Detail)
+		}
+	}
+	if !strings.Contains(Check(r)[2].Detail, "1.200%") {
+		t.Errorf("detail %q", Check(r)[2].Detail)
+	}
+	// Missing figures fail, saying so.
+	for _, tg := range Check(&Results{}) {
+		if tg.Pass || tg.Detail != "not measured" {
+			t.Errorf("%s with no figures: %+v", tg.Name, tg)
+		}
+	}
+}
