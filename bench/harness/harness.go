@@ -23,16 +23,22 @@ type Binaries struct {
 	Manager string // bin/fwbuild-manager
 }
 
-// RepoBinaries returns the binaries `make build` puts in <root>/bin,
-// checking that they exist.
-func RepoBinaries(root string) (Binaries, error) {
-	b := Binaries{Mos: filepath.Join(root, "bin", "mos"), Manager: filepath.Join(root, "bin", "fwbuild-manager")}
+// RepoBinaries finds bin/mos and bin/fwbuild-manager below the repository
+// root, which must be the working dir (make demo and make bench run from it).
+func RepoBinaries() (root string, b Binaries, err error) {
+	if root, err = os.Getwd(); err != nil {
+		return "", b, err
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		return "", b, ErrNotRepoRoot
+	}
+	b = Binaries{Mos: filepath.Join(root, "bin", "mos"), Manager: filepath.Join(root, "bin", "fwbuild-manager")}
 	for _, p := range []string{b.Mos, b.Manager} {
 		if _, err := os.Stat(p); err != nil {
-			return b, fmt.Errorf("%s is missing; run make build first: %w", p, err)
+			return "", b, fmt.Errorf("%s is missing; run make build first: %w", p, err)
 		}
 	}
-	return b, nil
+	return root, b, nil
 }
 
 // ServerOptions start a build server.

@@ -45,14 +45,7 @@ func main() {
 }
 
 func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, work string) error {
-	root, err := os.Getwd()
-	if err != nil {
-		return err
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		return harness.ErrNotRepoRoot
-	}
-	bins, err := harness.RepoBinaries(root)
+	root, bins, err := harness.RepoBinaries()
 	if err != nil {
 		return err
 	}
