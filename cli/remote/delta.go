@@ -313,6 +313,11 @@ func installDelta(zipPath, buildDir string, keep bool) error {
 	if err := os.Remove(listFile); err != nil {
 		return err
 	}
+	for _, c := range dl.Copies {
+		if err := copyInStage(stage, buildDir, c); err != nil {
+			return fmt.Errorf("unpacking the build result: %s: copy %s of %s: %w", protocol.DeltaListName, c.Path, c.From, err)
+		}
+	}
 	if err := moveInto(stage, buildDir); err != nil {
 		return fmt.Errorf("installing the build result: %w", err)
 	}
@@ -336,4 +341,65 @@ func installDelta(zipPath, buildDir string, keep bool) error {
 		}
 	}
 	return nil
+}
+
+// copyInStage writes the copy c into the stage, from the stage's file From
+// or, where the result did not carry From, the build dir's. Its content
+// must have the SHA-256 the server stated.
+func copyInStage(stage, buildDir string, c protocol.DeltaCopy) error {
+	for _, p := range []string{c.Path, c.From} {
+		if err := filetree.CheckPath(p); err != nil {
+			return err
+		}
+	}
+	src, err := openIn(stage, c.From)
+	if errors.Is(err, fs.ErrNotExist) {
+		src, err = openIn(buildDir, c.From)
+	}
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst := filepath.Join(stage, filepath.FromSlash(c.Path))
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, c.Mode.Perm()|0o200)
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	_, err = io.Copy(io.MultiWriter(out, h), src)
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != c.SHA256 {
+		return fmt.Errorf("content has SHA-256 %s, the server said %s", got, c.SHA256)
+	}
+	return os.Chmod(dst, c.Mode.Perm())
+}
+
+// openIn opens the regular file rel below dir, never following a link out
+// of dir.
+func openIn(dir, rel string) (*os.File, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	f, err := root.Open(filepath.FromSlash(rel))
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("%s is not a regular file", rel)
+		}
+		return nil, err
+	}
+	return f, nil
 }

@@ -3,6 +3,8 @@ package remote
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -14,9 +16,18 @@ import (
 	"github.com/mongoose-os/mos/common/testenv"
 )
 
-// resultZip writes a result zip with files (names relative to build/) and,
-// when deleted is not nil, the delta list.
+// resultZip is deltaZip with a list of deletions only (nil: no list).
 func resultZip(t *testing.T, files map[string]string, deleted []string) string {
+	t.Helper()
+	if deleted == nil {
+		return deltaZip(t, files, nil)
+	}
+	return deltaZip(t, files, &protocol.DeltaList{Deleted: deleted})
+}
+
+// deltaZip writes a result zip with files (names relative to build/) and,
+// when dl is not nil, the delta list.
+func deltaZip(t *testing.T, files map[string]string, dl *protocol.DeltaList) string {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := zip.NewWriter(&buf)
@@ -24,9 +35,9 @@ func resultZip(t *testing.T, files map[string]string, deleted []string) string {
 		w, _ := zw.Create("build/" + name)
 		w.Write([]byte(c))
 	}
-	if deleted != nil {
+	if dl != nil {
 		w, _ := zw.Create(protocol.DeltaListName)
-		json.NewEncoder(w).Encode(protocol.DeltaList{Deleted: deleted})
+		json.NewEncoder(w).Encode(dl)
 	}
 	zw.Close()
 	p := filepath.Join(t.TempDir(), "result.zip")
@@ -133,4 +144,54 @@ func TestDescribeAndHave(t *testing.T) {
 	if none, err := haveList(filepath.Join(dir, "nope"), cache); err != nil || len(none) != 0 {
 		t.Errorf("no build dir: %v %v", none, err)
 	}
+}
+
+func TestInstallDeltaCopies(t *testing.T) {
+	fw := "PK firmware"
+	fwSum := sha256Hex(fw)
+	logSum := sha256Hex("kept log")
+	dir := filepath.Join(t.TempDir(), "build")
+	os.MkdirAll(dir, 0o755)
+	testenv.WriteTree(t, dir, testenv.Tree{"build.log": {Content: "kept log"}, "fw.zip": {Content: "old"}})
+	dl := &protocol.DeltaList{Deleted: []string{}, Copies: []protocol.DeltaCopy{
+		{Path: "fw.zip", From: "fw/app-last.zip", Mode: 0o644, SHA256: fwSum},   // from the result
+		{Path: "logs/copy.log", From: "build.log", Mode: 0o755, SHA256: logSum}, // from what the client kept
+	}}
+	if err := installDelta(deltaZip(t, map[string]string{"fw/app-last.zip": fw}, dl), dir, false); err != nil {
+		t.Fatal(err)
+	}
+	testenv.CheckTree(t, dir, testenv.Tree{
+		"build.log": {Content: "kept log"}, "fw/app-last.zip": {Content: fw},
+		"fw.zip": {Content: fw, Mode: 0o644}, "logs/copy.log": {Content: "kept log", Mode: 0o755},
+	})
+
+	for name, c := range map[string]protocol.DeltaCopy{
+		"wrong hash":   {Path: "fw.zip", From: "build.log", Mode: 0o644, SHA256: fwSum},
+		"path outside": {Path: "../victim", From: "build.log", Mode: 0o644, SHA256: logSum},
+		"from outside": {Path: "x", From: "../../etc/passwd", Mode: 0o644, SHA256: logSum},
+		"from nothing": {Path: "x", From: "absent", Mode: 0o644, SHA256: logSum},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dl := &protocol.DeltaList{Deleted: []string{"build.log"}, Copies: []protocol.DeltaCopy{c}}
+			err := installDelta(deltaZip(t, map[string]string{"gen/new.h": "n"}, dl), dir, false)
+			if err == nil || !strings.Contains(err.Error(), "copy "+c.Path) {
+				t.Fatalf("err = %v, want a refused copy", err)
+			}
+			// Nothing was applied: not the files, not the deletions.
+			if _, err := os.Stat(filepath.Join(dir, "gen", "new.h")); err == nil {
+				t.Error("the delta's files were installed despite a bad copy")
+			}
+			if _, err := os.Stat(filepath.Join(dir, "build.log")); err != nil {
+				t.Error("deletions were applied despite a bad copy")
+			}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "victim")); err == nil {
+				t.Error("a copy was written outside the build dir")
+			}
+		})
+	}
+}
+
+func sha256Hex(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
 }

@@ -1,6 +1,10 @@
 package protocol
 
-import "github.com/mongoose-os/mos/common/filetree"
+import (
+	"io/fs"
+
+	"github.com/mongoose-os/mos/common/filetree"
+)
 
 // Delta transfer: an extension of the build action that only our server
 // has. A stock server answers the plan action with 400 ("wrong action"),
@@ -28,8 +32,11 @@ import "github.com/mongoose-os/mos/common/filetree"
 //
 // With FieldHave, the 200/418 result zip holds only the files of build/
 // that differ from what the client has, plus DeltaListName listing what the
-// client must delete, and the answer carries HeaderDelta. Applying both
-// leaves the client's build dir as a full download would.
+// client must delete and which files are copies of others (a build writes
+// the firmware zip twice, as build/fw.zip and build/fw/<app>-...-last.zip:
+// it crosses the network once). The answer carries HeaderDelta. Applying
+// the files, then the copies, then the deletions leaves the client's build
+// dir as a full download would.
 const (
 	ActionPlan = "plan"
 
@@ -76,8 +83,20 @@ type HaveEntry struct {
 	SHA256 string `json:"sha256"`
 }
 
-// DeltaList is DeltaListName's content: build dir paths (relative to it)
-// that the client holds and the result does not.
+// DeltaList is DeltaListName's content. Paths are relative to the build
+// dir.
 type DeltaList struct {
+	// Deleted: what the client holds and the result does not.
 	Deleted []string `json:"deleted"`
+	// Copies: files of the result sent as copies of others.
+	Copies []DeltaCopy `json:"copies,omitempty"`
+}
+
+// DeltaCopy is a result file whose content is that of another file of the
+// result (From), which the client has once the zip's files are installed.
+type DeltaCopy struct {
+	Path   string      `json:"path"`
+	From   string      `json:"from"`
+	Mode   fs.FileMode `json:"mode"` // permission bits
+	SHA256 string      `json:"sha256"`
 }

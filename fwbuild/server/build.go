@@ -304,9 +304,13 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 	zw := archive.NewWriter(f)
 	keep := archive.ResultFilter
 	inResult := map[string]bool{}
+	var copies []protocol.DeltaCopy
 	var hashErr error
 	if req.have != nil {
-		// A delta result: only what differs from what the client has.
+		// A delta result: only what differs from what the client has, and
+		// a content already in the result (earlier in walk order, sent or
+		// kept by the client) is sent as a copy of it.
+		final := map[string]string{} // sha256 -> a path of the final build dir
 		keep = func(name string, isDir bool) bool {
 			if !archive.ResultFilter(name, isDir) {
 				return false
@@ -316,16 +320,27 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 			}
 			rel := strings.TrimPrefix(name, buildctx.BuildDirName+"/")
 			inResult[rel] = true
-			want, ok := req.have[rel]
-			if !ok {
-				return true
-			}
-			got, err := fileSHA256(filepath.Join(c.BuildDir(), filepath.FromSlash(rel)))
+			full := filepath.Join(c.BuildDir(), filepath.FromSlash(rel))
+			got, err := fileSHA256(full)
 			if err != nil {
 				hashErr = err
 				return true
 			}
-			return got != want
+			if req.have[rel] == got {
+				final[got] = rel
+				return false
+			}
+			if from, ok := final[got]; ok {
+				fi, err := os.Stat(full)
+				if err != nil {
+					hashErr = err
+					return true
+				}
+				copies = append(copies, protocol.DeltaCopy{Path: rel, From: from, Mode: fi.Mode().Perm(), SHA256: got})
+				return false
+			}
+			final[got] = rel
+			return true
 		}
 	}
 	st, err := zw.AddTree(c.BuildDir(), archive.TreeOptions{
@@ -343,7 +358,7 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 		return nil, fmt.Errorf("packing result: %w", hashErr)
 	}
 	if req.have != nil {
-		var dl protocol.DeltaList
+		dl := protocol.DeltaList{Copies: copies}
 		for p := range req.have {
 			if !inResult[p] {
 				dl.Deleted = append(dl.Deleted, p)

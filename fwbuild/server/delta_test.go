@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -357,6 +358,16 @@ func TestDeltaResultEqualsFull(t *testing.T) {
 					got[strings.TrimPrefix(name, "build/")] = c
 				}
 			}
+			for _, c := range dl.Copies {
+				from, ok := got[c.From]
+				if !ok {
+					t.Fatalf("copy %s of %s: the client has no %s", c.Path, c.From, c.From)
+				}
+				if sha(from) != c.SHA256 {
+					t.Errorf("copy %s of %s: sha256 %s, the content has %s", c.Path, c.From, c.SHA256, sha(from))
+				}
+				got[c.Path] = from
+			}
 			for _, p := range dl.Deleted {
 				delete(got, p)
 			}
@@ -369,8 +380,20 @@ func TestDeltaResultEqualsFull(t *testing.T) {
 					t.Errorf("%s = %q, want %q", p, got[p], want[p])
 				}
 			}
-			if name == "the same" && len(delta) != 1 {
-				t.Errorf("the client had it all, yet the delta holds %v", names(delta))
+			if name == "the same" && (len(delta) != 1 || len(dl.Copies) != 0) {
+				t.Errorf("the client had it all, yet the delta holds %v and copies %v", names(delta), dl.Copies)
+			}
+			// The fake build writes the firmware zip twice, identical: it is
+			// sent once, the other is a copy.
+			if name == "nothing" {
+				_, zipSent := delta["build/fw/hello-esp32-last.zip"]
+				want := []protocol.DeltaCopy{{Path: "fw.zip", From: "fw/hello-esp32-last.zip", Mode: 0o644, SHA256: sha("PK fake firmware")}}
+				if !zipSent || !reflect.DeepEqual(dl.Copies, want) {
+					t.Errorf("firmware zip sent: %v; copies %+v, want %+v", zipSent, dl.Copies, want)
+				}
+				if _, ok := delta["build/fw.zip"]; ok {
+					t.Error("build/fw.zip was sent although it is a copy")
+				}
 			}
 		})
 	}
