@@ -8,7 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 )
 
@@ -47,13 +49,14 @@ func SkipNames(names ...string) func(path string, d fs.DirEntry) bool {
 }
 
 // List returns the regular files below root, sorted by path, with size,
-// permission bits and SHA-256. Symbolic links are never followed.
+// permission bits and SHA-256. Symbolic links are never followed. Files
+// are hashed on all CPUs: a build dir's firmware and ELF are tens of MB.
 func List(root string, opts ListOptions) ([]Entry, error) {
 	abs, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", root, err)
 	}
-	var out []Entry
+	var todo []string // slash paths relative to abs
 	err = filepath.WalkDir(abs, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -86,15 +89,34 @@ func List(root string, opts ListOptions) ([]Entry, error) {
 			}
 			return nil
 		}
-		e, err := listFile(p, rel, opts.Cache)
-		if err != nil {
-			return err
-		}
-		out = append(out, e)
+		todo = append(todo, rel)
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("listing %s: %w", root, err)
+	}
+	out := make([]Entry, len(todo))
+	errs := make([]error, len(todo))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(todo)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i], errs[i] = listFile(filepath.Join(abs, filepath.FromSlash(todo[i])), todo[i], opts.Cache)
+			}
+		}()
+	}
+	for i := range todo {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil { // the first in path order
+			return nil, fmt.Errorf("listing %s: %w", root, err)
+		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -305,11 +306,22 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 	keep := archive.ResultFilter
 	inResult := map[string]bool{}
 	var copies []protocol.DeltaCopy
-	var hashErr error
 	if req.have != nil {
 		// A delta result: only what differs from what the client has, and
 		// a content already in the result (earlier in walk order, sent or
 		// kept by the client) is sent as a copy of it.
+		listed, err := filetree.List(c.BuildDir(), filetree.ListOptions{
+			Skip: func(rel string, d fs.DirEntry) bool {
+				return !archive.ResultFilter(buildctx.BuildDirName+"/"+rel, d.IsDir())
+			},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("packing result: %w", err)
+		}
+		sums := make(map[string]filetree.Entry, len(listed))
+		for _, e := range listed {
+			sums[e.Path] = e
+		}
 		final := map[string]string{} // sha256 -> a path of the final build dir
 		keep = func(name string, isDir bool) bool {
 			if !archive.ResultFilter(name, isDir) {
@@ -320,26 +332,19 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 			}
 			rel := strings.TrimPrefix(name, buildctx.BuildDirName+"/")
 			inResult[rel] = true
-			full := filepath.Join(c.BuildDir(), filepath.FromSlash(rel))
-			got, err := fileSHA256(full)
-			if err != nil {
-				hashErr = err
+			e, ok := sums[rel]
+			switch {
+			case !ok: // not listed: sent as it is
 				return true
-			}
-			if req.have[rel] == got {
-				final[got] = rel
+			case req.have[rel] == e.SHA256:
+				final[e.SHA256] = rel
 				return false
 			}
-			if from, ok := final[got]; ok {
-				fi, err := os.Stat(full)
-				if err != nil {
-					hashErr = err
-					return true
-				}
-				copies = append(copies, protocol.DeltaCopy{Path: rel, From: from, Mode: fi.Mode().Perm(), SHA256: got})
+			if from, ok := final[e.SHA256]; ok {
+				copies = append(copies, protocol.DeltaCopy{Path: rel, From: from, Mode: e.Mode, SHA256: e.SHA256})
 				return false
 			}
-			final[got] = rel
+			final[e.SHA256] = rel
 			return true
 		}
 	}
@@ -353,9 +358,6 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 	})
 	if err != nil {
 		return nil, fmt.Errorf("packing result: %w", err)
-	}
-	if hashErr != nil {
-		return nil, fmt.Errorf("packing result: %w", hashErr)
 	}
 	if req.have != nil {
 		dl := protocol.DeltaList{Copies: copies}

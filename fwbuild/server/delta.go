@@ -4,7 +4,6 @@ import (
 	"archive/zip"
 	"compress/gzip"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -302,20 +301,6 @@ func parseHave(field string) (map[string]string, error) {
 		m[h.Path] = h.SHA256
 	}
 	return m, nil
-}
-
-// fileSHA256 hashes a file of the result.
-func fileSHA256(p string) (string, error) {
-	f, err := os.Open(p)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
