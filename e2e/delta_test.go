@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -88,6 +90,16 @@ func TestDeltaTransfer(t *testing.T) {
 	}
 	caches, _ := filepath.Glob(filepath.Join(e.work, "mos-home", "remote-cache", "hashes-*.json"))
 	if len(caches) != 1 {
-		t.Errorf("hash caches %v, want one for the app", caches)
+		t.Fatalf("hash caches %v, want one for the app", caches)
+	}
+	// It holds the build dir's files too (the firmware is the largest), so
+	// the next build's listing of build/ does not read them again.
+	b, err := os.ReadFile(caches[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	fwZip, _ := json.Marshal(filepath.Join(app, "build", "fw.zip"))
+	if !bytes.Contains(b, fwZip) {
+		t.Errorf("the hash cache has no entry for build/fw.zip")
 	}
 }

@@ -44,16 +44,18 @@ func (b *build) deltaBuild(ctx context.Context, srv serverURL, files []*upFile, 
 	if err != nil {
 		return nil, err
 	}
+	have, err := haveList(b.buildDir, cache)
+	if err != nil {
+		return nil, err
+	}
+	// Saved with the build dir's hashes too: the firmware and ELF are the
+	// largest files to hash.
 	if cacheFile != "" {
 		if err := os.MkdirAll(filepath.Dir(cacheFile), 0o755); err == nil {
 			if err := cache.Save(cacheFile); err != nil {
 				b.logf("Warning: %v", err)
 			}
 		}
-	}
-	have, err := haveList(b.buildDir, cache)
-	if err != nil {
-		return nil, err
 	}
 	res.Delta = true
 	for attempt := 0; ; attempt++ {
