@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -103,19 +104,30 @@ func TestEndToEndDockerRunner(t *testing.T) {
 	endToEnd(t, config.RunnerDocker)
 }
 
-func endToEnd(t *testing.T, runner string) {
-	root := testenv.RepoRoot(t)
+// realServer serves with runner and a mos built from this tree.
+func realServer(t *testing.T, runner string) *Server {
+	t.Helper()
 	mos := filepath.Join(t.TempDir(), "mos")
 	build := exec.Command("go", "build", "-o", mos, "./cli")
-	build.Dir = root
+	build.Dir = testenv.RepoRoot(t)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cli: %v\n%s", err, out)
 	}
+	cfg := config.Default()
+	cfg.VolumesDir = filepath.Join(t.TempDir(), "volumes")
+	cfg.BuildRunner = runner
+	cfg.MosBinary = mos
+	cfg.BuildTimeout = 5 * time.Minute
+	return newServer(t, cfg)
+}
 
-	// The upload a stock client makes of examples/hello with --repo
-	// ../sdk-host: the app, its in-tree libs, the out-of-tree core lib
-	// under local_libs/ (mos.yml rewritten to point there), and the SDK as
-	// the mongoose-os module under deps/modules/.
+// helloUpload is the upload a stock client makes of examples/hello with
+// --repo ../sdk-host: the app, its in-tree libs, the out-of-tree core lib
+// under local_libs/ (mos.yml rewritten to point there), and the SDK as the
+// mongoose-os module under deps/modules/.
+func helloUpload(t *testing.T) map[string]string {
+	t.Helper()
+	root := testenv.RepoRoot(t)
 	files := map[string]string{}
 	readUpload(t, filepath.Join(root, "examples", "hello"), "", files)
 	readUpload(t, filepath.Join(root, "examples", "sdk-host", "libs", "core"), "local_libs/core/", files)
@@ -126,28 +138,38 @@ func endToEnd(t *testing.T, runner string) {
 	}
 	files["mos.yml"] = strings.Replace(files["mos.yml"], coreLoc, "location: local_libs/core", 1)
 	delete(files, ".gitignore")
+	return files
+}
 
-	cfg := config.Default()
-	cfg.VolumesDir = filepath.Join(t.TempDir(), "volumes")
-	cfg.BuildRunner = runner
-	cfg.MosBinary = mos
-	cfg.BuildTimeout = 5 * time.Minute
-	s := newServer(t, cfg)
+// postHost posts files as a stock client does for a host build and
+// returns the result's files; anything but 200 fails the test.
+func postHost(t *testing.T, s *Server, step string, files map[string]string, extra ...field) map[string]string {
+	t.Helper()
+	// Stock field order, with the build params of a host build.
+	fields := append([]field{{protocol.FieldPreferPrebuiltLibs, "0"}, {protocol.FieldBuildParams, hostParams(t)}}, extra...)
+	ct, b := body(t, stockZip(t, files), fields...)
+	rec := do(t, s, httptestPost(ct, b))
+	if rec.Code != http.StatusOK {
+		out := rec.Body.String()
+		if rec.Code == protocol.StatusBuildFailed {
+			out = resultFiles(t, rec)["build/build.log"]
+		}
+		t.Errorf("%s: status %d:\n%s", step, rec.Code, out)
+		return nil
+	}
+	return resultFiles(t, rec)
+}
 
+func endToEnd(t *testing.T, runner string) {
+	s := realServer(t, runner)
+	files := helloUpload(t)
 	post := func(step string, files map[string]string, extra ...field) map[string]string {
 		t.Helper()
-		// Stock field order, with the build params of a host build.
-		fields := append([]field{{protocol.FieldPreferPrebuiltLibs, "0"}, {protocol.FieldBuildParams, hostParams(t)}}, extra...)
-		ct, b := body(t, stockZip(t, files), fields...)
-		rec := do(t, s, httptestPost(ct, b))
-		if rec.Code != http.StatusOK {
-			out := rec.Body.String()
-			if rec.Code == protocol.StatusBuildFailed {
-				out = resultFiles(t, rec)["build/build.log"]
-			}
-			t.Fatalf("%s: status %d:\n%s", step, rec.Code, out)
+		res := postHost(t, s, step, files, extra...)
+		if res == nil {
+			t.FailNow()
 		}
-		return resultFiles(t, rec)
+		return res
 	}
 
 	first := post("first build", files)
@@ -181,4 +203,63 @@ func endToEnd(t *testing.T, runner string) {
 	if len(clean) != len(all) {
 		t.Errorf("clean build compiled %d files, the first %d", len(clean), len(all))
 	}
+}
+
+// TestConcurrentRealBuilds posts real builds at once: two clients with
+// different sources to one context (serialized: each gets the firmware of
+// its own sources), and four different contexts (in parallel: all build).
+func TestConcurrentRealBuilds(t *testing.T) {
+	if testing.Short() {
+		t.Skip("end-to-end build; skipped with -short")
+	}
+	for _, tool := range []string{"make", "gcc", "python3"} {
+		testenv.RequireTool(t, tool)
+	}
+	s := realServer(t, config.RunnerNative)
+	base := helloUpload(t)
+	// variant returns the upload with a marker string compiled in; the
+	// firmware ELF of that upload holds it, and no other variant's.
+	variant := func(v string) map[string]string {
+		files := map[string]string{}
+		for k, c := range base {
+			files[k] = c
+		}
+		files["src/upcase.c"] += "\nconst char *e2e_variant = \"e2e-variant-" + v + "\";\n"
+		return files
+	}
+	type job struct{ variant, ctx string }
+	check := func(jobs []job) {
+		t.Helper()
+		results := make([]map[string]string, len(jobs))
+		var wg sync.WaitGroup
+		for i, j := range jobs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[i] = postHost(t, s, "variant "+j.variant, variant(j.variant), field{protocol.FieldBuildCtx, j.ctx})
+			}()
+		}
+		wg.Wait()
+		for i, j := range jobs {
+			res := results[i]
+			if res == nil {
+				continue // postHost reported it
+			}
+			if got := buildCtx(t, res); got != j.ctx {
+				t.Errorf("variant %s: context %q, want %q", j.variant, got, j.ctx)
+			}
+			elf := res["build/objs/hello.elf"]
+			for _, other := range jobs {
+				has := strings.Contains(elf, "e2e-variant-"+other.variant)
+				if want := other.variant == j.variant; has != want {
+					t.Errorf("variant %s: firmware holds variant %s: %v, want %v", j.variant, other.variant, has, want)
+				}
+			}
+			if _, ok := res["build/fw.zip"]; !ok {
+				t.Errorf("variant %s: no build/fw.zip in %v", j.variant, names(res))
+			}
+		}
+	}
+	check([]job{{"A", "shared"}, {"B", "shared"}})
+	check([]job{{"C", "ctx1"}, {"D", "ctx2"}, {"E", "ctx3"}, {"F", "ctx4"}})
 }
