@@ -36,18 +36,30 @@ const maxDeltaRetries = 2
 // the answer holds only what changed.
 func (b *build) deltaBuild(ctx context.Context, srv serverURL, files []*upFile, fields []formField, res *Result) (*http.Response, error) {
 	cache, cacheFile := b.hashCache()
+	// build/ is listed while the upload is described and planned: after
+	// a build, its new firmware files are the largest to hash.
+	type listing struct {
+		have []protocol.HaveEntry
+		err  error
+	}
+	listed := make(chan listing, 1)
+	go func() {
+		have, err := haveList(b.buildDir, cache)
+		listed <- listing{have, err}
+	}()
 	entries, byHash, err := describe(files, cache)
+	var pr *protocol.PlanResponse
+	if err == nil {
+		pr, err = b.postPlan(ctx, srv, entries, res)
+	}
+	l := <-listed
 	if err != nil {
 		return nil, err
 	}
-	pr, err := b.postPlan(ctx, srv, entries, res)
-	if err != nil {
-		return nil, err
+	if l.err != nil {
+		return nil, l.err
 	}
-	have, err := haveList(b.buildDir, cache)
-	if err != nil {
-		return nil, err
-	}
+	have := l.have
 	// Saved with the build dir's hashes too: the firmware and ELF are the
 	// largest files to hash.
 	if cacheFile != "" {
