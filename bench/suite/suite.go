@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"github.com/mongoose-os/mos/bench/gen"
@@ -154,6 +155,17 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		plans[1].args = remote("bench_reuse", "--no-delta")
 		plans[2].args = remote("bench_delta")
 	}
+	// Every scenario is set up and warmed up first; then the timed runs
+	// go round robin over the scenarios (run 1 of each, run 2 of each...),
+	// so that a drift in the machine's speed during the long benchmark
+	// hits all scenarios alike instead of the ones that run last.
+	type live struct {
+		plan
+		build func(what string) (harness.Result, error)
+		app   string
+		runs  map[string][]harness.Result
+	}
+	var lives []*live
 	for _, p := range plans {
 		if !want[p.name] {
 			continue
@@ -165,35 +177,44 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		if err := harness.CopyTree(o.SDK, filepath.Join(dir, "sdk-host"), "build", "deps"); err != nil {
 			return nil, err
 		}
-		app := filepath.Join(dir, "app")
-		build := func(what string) (harness.Result, error) {
-			r, err := harness.Build(ctx, o.Bins.Mos, app, env, p.args, p.server)
+		l := &live{plan: p, app: filepath.Join(dir, "app"), runs: map[string][]harness.Result{}}
+		l.build = func(what string) (harness.Result, error) {
+			r, err := harness.Build(ctx, o.Bins.Mos, l.app, env, l.args, l.server)
 			if err != nil {
-				return r, fmt.Errorf("%s, %s: %w", p.name, what, err)
+				return r, fmt.Errorf("%s, %s: %w", l.name, what, err)
 			}
-			fmt.Fprintf(o.Log, "  %-6s %-10s %7.2f s  up %9d  down %9d  compiled %4d\n", p.name, what, r.Seconds, r.BytesUp, r.BytesDown, r.Compiled)
+			fmt.Fprintf(o.Log, "  %-6s %-10s %7.2f s  up %9d  down %9d  compiled %4d\n", l.name, what, r.Seconds, r.BytesUp, r.BytesDown, r.Compiled)
 			return r, nil
 		}
 		if p.warm {
-			if _, err := build("warm-up"); err != nil {
+			if _, err := l.build("warm-up"); err != nil {
 				return nil, err
 			}
 		}
-		for _, change := range p.changes {
-			var runs []harness.Result
-			for i := 0; i < o.Runs; i++ {
+		lives = append(lives, l)
+	}
+	for _, change := range []string{ChangeClean, ChangeNone, ChangeOneC} {
+		for i := 0; i < o.Runs; i++ {
+			for _, l := range lives {
+				if !slices.Contains(l.changes, change) {
+					continue
+				}
 				if change == ChangeOneC {
-					if err := appendLine(filepath.Join(app, filepath.FromSlash(edited)), fmt.Sprintf("/* bench edit %d */\n", i)); err != nil {
+					if err := appendLine(filepath.Join(l.app, filepath.FromSlash(edited)), fmt.Sprintf("/* bench edit %d */\n", i)); err != nil {
 						return nil, err
 					}
 				}
-				r, err := build(change)
+				r, err := l.build(change)
 				if err != nil {
 					return nil, err
 				}
-				runs = append(runs, r)
+				l.runs[change] = append(l.runs[change], r)
 			}
-			res.Scenarios = append(res.Scenarios, summarize(p.name, change, runs))
+		}
+	}
+	for _, l := range lives {
+		for _, change := range l.changes {
+			res.Scenarios = append(res.Scenarios, summarize(l.name, change, l.runs[change]))
 		}
 	}
 	return res, nil
