@@ -163,6 +163,10 @@ func Build(ctx context.Context, mos, dir string, env, args []string, srv *Server
 	if srv != nil {
 		up0, down0 = srv.Counts()
 	}
+	// Dirty pages of earlier builds (hundreds of MB for full uploads) are
+	// written back first, not during the timed build that happens to come
+	// next (as hyperfine --prepare sync does).
+	syncDisks()
 	cmd := exec.CommandContext(ctx, mos, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)

@@ -104,7 +104,7 @@ func Markdown(r *Results, m Machine, command string, runs int) string {
 	for _, s := range All {
 		fmt.Fprintf(&b, "- **%s**: `%s`\n", s, cmds[s])
 	}
-	fmt.Fprintf(&b, "\nThe server: `fwbuild-manager --build-runner native` on 127.0.0.1. A one-file change appends a comment line to one lib `.c` file before each run; reuse, delta and local have one untimed warm-up build first. The timed runs go round robin over the scenarios (run 1 of each, then run 2 of each, ...), so a drift in the machine's speed hits all alike.\n\n")
+	fmt.Fprintf(&b, "\nThe server: `fwbuild-manager --build-runner native` on 127.0.0.1. A one-file change appends a comment line to one lib `.c` file before each run; reuse, delta and local have one untimed warm-up build first. The timed runs go round robin over the scenarios (run 1 of each, then run 2 of each, ...), so a drift in the machine's speed hits all alike; dirty pages are written back (sync) before each build.\n\n")
 	fmt.Fprintf(&b, "| scenario | change | median | min | max | uploaded | downloaded | compiled |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range r.Scenarios {
 		fmt.Fprintf(&b, "| %s | %s | %.2f s | %.2f s | %.2f s | %s | %s | %d |\n", s.Name, s.Change, s.MedianS, s.MinS, s.MaxS, human(s.BytesUp), human(s.BytesDown), s.Compiled)

@@ -33,8 +33,8 @@ import (
 // With FieldHave, the 200/418 result zip holds only the files of build/
 // that differ from what the client has, plus DeltaListName listing what the
 // client must delete and which files are copies of others (a build writes
-// the firmware zip twice, as build/fw.zip and build/fw/<app>-...-last.zip:
-// it crosses the network once). The answer carries HeaderDelta. Applying
+// the firmware zip three times, build/fw.zip and two in build/fw/: it
+// crosses the network once). The answer carries HeaderDelta. Applying
 // the files, then the copies, then the deletions leaves the client's build
 // dir as a full download would.
 const (

@@ -1,0 +1,7 @@
+//go:build unix
+
+package harness
+
+import "syscall"
+
+func syncDisks() { syscall.Sync() }
