@@ -304,12 +304,8 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 	}()
 	zw := archive.NewWriter(f)
 	keep := archive.ResultFilter
-	inResult := map[string]bool{}
-	var copies []protocol.DeltaCopy
+	var dl *protocol.DeltaList
 	if req.have != nil {
-		// A delta result: only what differs from what the client has, and
-		// a content already in the result (earlier in walk order, sent or
-		// kept by the client) is sent as a copy of it.
 		listed, err := filetree.List(c.BuildDir(), filetree.ListOptions{
 			Skip: func(rel string, d fs.DirEntry) bool {
 				return !archive.ResultFilter(buildctx.BuildDirName+"/"+rel, d.IsDir())
@@ -318,34 +314,13 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 		if err != nil {
 			return nil, fmt.Errorf("packing result: %w", err)
 		}
-		sums := make(map[string]filetree.Entry, len(listed))
-		for _, e := range listed {
-			sums[e.Path] = e
-		}
-		final := map[string]string{} // sha256 -> a path of the final build dir
+		var send map[string]bool
+		send, dl = deltaResult(listed, req.have)
 		keep = func(name string, isDir bool) bool {
-			if !archive.ResultFilter(name, isDir) {
-				return false
-			}
 			if isDir {
-				return true
+				return archive.ResultFilter(name, true)
 			}
-			rel := strings.TrimPrefix(name, buildctx.BuildDirName+"/")
-			inResult[rel] = true
-			e, ok := sums[rel]
-			switch {
-			case !ok: // not listed: sent as it is
-				return true
-			case req.have[rel] == e.SHA256:
-				final[e.SHA256] = rel
-				return false
-			}
-			if from, ok := final[e.SHA256]; ok {
-				copies = append(copies, protocol.DeltaCopy{Path: rel, From: from, Mode: e.Mode, SHA256: e.SHA256})
-				return false
-			}
-			final[e.SHA256] = rel
-			return true
+			return send[strings.TrimPrefix(name, buildctx.BuildDirName+"/")]
 		}
 	}
 	st, err := zw.AddTree(c.BuildDir(), archive.TreeOptions{
@@ -359,14 +334,7 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 	if err != nil {
 		return nil, fmt.Errorf("packing result: %w", err)
 	}
-	if req.have != nil {
-		dl := protocol.DeltaList{Copies: copies}
-		for p := range req.have {
-			if !inResult[p] {
-				dl.Deleted = append(dl.Deleted, p)
-			}
-		}
-		sort.Strings(dl.Deleted)
+	if dl != nil {
 		b, err := json.Marshal(dl)
 		if err != nil {
 			return nil, err
@@ -383,6 +351,44 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 		return nil, err
 	}
 	return &answer{zip: p, files: st.Files, size: fi.Size(), delta: req.have != nil}, nil
+}
+
+// deltaResult chooses what a delta result carries, given the result's
+// files (listed, in path order) and what the client has (path -> sha256):
+// the files to send (those the client lacks or holds with other content,
+// each content once), the files the client makes as copies of another
+// result file, and what it must delete.
+func deltaResult(listed []filetree.Entry, have map[string]string) (send map[string]bool, dl *protocol.DeltaList) {
+	send = map[string]bool{}
+	dl = &protocol.DeltaList{Deleted: []string{}}
+	final := map[string]string{} // sha256 -> the first path holding it, sent or kept
+	inResult := make(map[string]bool, len(listed))
+	for _, e := range listed {
+		inResult[e.Path] = true
+		if have[e.Path] == e.SHA256 {
+			if _, ok := final[e.SHA256]; !ok {
+				final[e.SHA256] = e.Path
+			}
+		}
+	}
+	for _, e := range listed {
+		if have[e.Path] == e.SHA256 {
+			continue
+		}
+		if from, ok := final[e.SHA256]; ok {
+			dl.Copies = append(dl.Copies, protocol.DeltaCopy{Path: e.Path, From: from, Mode: e.Mode, SHA256: e.SHA256})
+			continue
+		}
+		final[e.SHA256] = e.Path
+		send[e.Path] = true
+	}
+	for p := range have {
+		if !inResult[p] {
+			dl.Deleted = append(dl.Deleted, p)
+		}
+	}
+	sort.Strings(dl.Deleted)
+	return send, dl
 }
 
 // send answers with the packed zip, with its Content-Length.

@@ -386,13 +386,14 @@ func TestDeltaResultEqualsFull(t *testing.T) {
 			// The fake build writes the firmware zip twice, identical: it is
 			// sent once, the other is a copy.
 			if name == "nothing" {
-				_, zipSent := delta["build/fw/hello-esp32-last.zip"]
-				want := []protocol.DeltaCopy{{Path: "fw.zip", From: "fw/hello-esp32-last.zip", Mode: 0o644, SHA256: sha("PK fake firmware")}}
+				// The first in path order is sent: "fw.zip" < "fw/...".
+				_, zipSent := delta["build/fw.zip"]
+				want := []protocol.DeltaCopy{{Path: "fw/hello-esp32-last.zip", From: "fw.zip", Mode: 0o644, SHA256: sha("PK fake firmware")}}
 				if !zipSent || !reflect.DeepEqual(dl.Copies, want) {
 					t.Errorf("firmware zip sent: %v; copies %+v, want %+v", zipSent, dl.Copies, want)
 				}
-				if _, ok := delta["build/fw.zip"]; ok {
-					t.Error("build/fw.zip was sent although it is a copy")
+				if _, ok := delta["build/fw/hello-esp32-last.zip"]; ok {
+					t.Error("build/fw/hello-esp32-last.zip was sent although it is a copy")
 				}
 			}
 		})
@@ -417,3 +418,25 @@ func mustJSON(t *testing.T, v any) string {
 }
 
 func httptestBody(b []byte) io.ReadCloser { return io.NopCloser(bytes.NewReader(b)) }
+
+func TestDeltaResultChoice(t *testing.T) {
+	e := func(p, content string) filetree.Entry {
+		return filetree.Entry{Path: p, Size: int64(len(content)), Mode: 0o644, SHA256: sha(content)}
+	}
+	listed := []filetree.Entry{e("a.zip", "fw"), e("fw/last.zip", "fw"), e("kept.h", "k"), e("new.h", "n"), e("z/kept-copy.h", "k")}
+	have := map[string]string{"a.zip": sha("old fw"), "kept.h": sha("k"), "stale.h": sha("s")}
+	send, dl := deltaResult(listed, have)
+	if !reflect.DeepEqual(send, map[string]bool{"a.zip": true, "new.h": true}) {
+		t.Errorf("send %v, want a.zip and new.h", send)
+	}
+	wantCopies := []protocol.DeltaCopy{
+		{Path: "fw/last.zip", From: "a.zip", Mode: 0o644, SHA256: sha("fw")},
+		{Path: "z/kept-copy.h", From: "kept.h", Mode: 0o644, SHA256: sha("k")}, // from what the client kept
+	}
+	if !reflect.DeepEqual(dl.Copies, wantCopies) {
+		t.Errorf("copies %+v, want %+v", dl.Copies, wantCopies)
+	}
+	if !reflect.DeepEqual(dl.Deleted, []string{"stale.h"}) {
+		t.Errorf("deleted %v, want [stale.h]", dl.Deleted)
+	}
+}
