@@ -96,22 +96,13 @@ func run(ctx context.Context, keep bool) error {
 		if err != nil {
 			return fmt.Errorf("%s build: %w", s.name, err)
 		}
-		fmt.Fprintf(tw, "%s\t%.2f s\t%s\t%s\t%d\t\n", s.name, r.Seconds, human(r.BytesUp), human(r.BytesDown), r.Compiled)
+		fmt.Fprintf(tw, "%s\t%.2f s\t%s\t%s\t%d\t\n", s.name, r.Seconds, harness.HumanBytes(r.BytesUp), harness.HumanBytes(r.BytesDown), r.Compiled)
 	}
 	tw.Flush()
 	fmt.Printf("\nEach build: %s %s (in %s)\n", filepath.Base(bins.Mos), joinArgs(args), app)
 	return nil
 }
 
-func human(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
-}
 
 func joinArgs(args []string) string {
 	s := ""

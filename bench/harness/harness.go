@@ -267,3 +267,14 @@ func copyFile(src, dst string, mode fs.FileMode) error {
 
 // ErrNotRepoRoot means the working dir is not the repository's root.
 var ErrNotRepoRoot = errors.New("run this from the repository's root (where go.mod is)")
+
+// HumanBytes formats a byte count for the demo's and the benchmark's tables.
+func HumanBytes(n int64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

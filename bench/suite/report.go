@@ -2,6 +2,7 @@ package suite
 
 import (
 	"fmt"
+	"github.com/mongoose-os/mos/bench/harness"
 	"os"
 	"runtime"
 	"strings"
@@ -107,7 +108,7 @@ func Markdown(r *Results, m Machine, command string, runs int) string {
 	fmt.Fprintf(&b, "\nThe server: `fwbuild-manager --build-runner native` on 127.0.0.1. A one-file change appends a comment line to one lib `.c` file before each run; reuse, delta and local have one untimed warm-up build first. The timed runs go round robin over the scenarios (run 1 of each, then run 2 of each, ...), so a drift in the machine's speed hits all alike; dirty pages are written back (sync) before each build.\n\n")
 	fmt.Fprintf(&b, "| scenario | change | median | min | max | uploaded | downloaded | compiled |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range r.Scenarios {
-		fmt.Fprintf(&b, "| %s | %s | %.2f s | %.2f s | %.2f s | %s | %s | %d |\n", s.Name, s.Change, s.MedianS, s.MinS, s.MaxS, human(s.BytesUp), human(s.BytesDown), s.Compiled)
+		fmt.Fprintf(&b, "| %s | %s | %.2f s | %.2f s | %.2f s | %s | %s | %d |\n", s.Name, s.Change, s.MedianS, s.MinS, s.MaxS, harness.HumanBytes(s.BytesUp), harness.HumanBytes(s.BytesDown), s.Compiled)
 	}
 	fmt.Fprintf(&b, "\n## Targets\n\n")
 	for _, t := range Check(r) {
@@ -127,14 +128,4 @@ func Markdown(r *Results, m Machine, command string, runs int) string {
 		}
 	}
 	return b.String()
-}
-
-func human(n int64) string {
-	switch {
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }
