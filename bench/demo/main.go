@@ -103,7 +103,6 @@ func run(ctx context.Context, keep bool) error {
 	return nil
 }
 
-
 func joinArgs(args []string) string {
 	s := ""
 	for i, a := range args {
