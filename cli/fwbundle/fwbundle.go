@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"sort"
 	"time"
 )
 
@@ -56,5 +57,44 @@ func Read(file string) (*Manifest, error) {
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("reading firmware %s: manifest.json: %w", file, err)
 	}
+	if err := checkParts(m.Parts); err != nil {
+		return nil, fmt.Errorf("reading firmware %s: manifest.json: %w", file, err)
+	}
 	return &m, nil
+}
+
+// checkParts refuses what stock mos cannot read: it decodes every part's
+// src into a string, so a firmware that names anything else there (an
+// object of files, say) builds here but fails in stock's flash and
+// bundle commands.
+func checkParts(parts map[string]map[string]any) error {
+	names := make([]string, 0, len(parts))
+	for n := range parts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if src, ok := parts[n]["src"]; ok {
+			if _, isString := src.(string); !isString {
+				return fmt.Errorf("parts.%s.src is a %s, stock mos reads a file name there", n, jsonKind(src))
+			}
+		}
+	}
+	return nil
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "JSON object"
+	case []any:
+		return "JSON array"
+	case float64:
+		return "number"
+	case bool:
+		return "boolean"
+	case nil:
+		return "null"
+	}
+	return fmt.Sprintf("%T", v)
 }

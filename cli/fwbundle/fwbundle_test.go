@@ -51,6 +51,7 @@ func TestReadErrors(t *testing.T) {
 		"no manifest":   {"a/b.bin": "x"},
 		"bad json":      {"a/manifest.json": "{"},
 		"bad timestamp": {"a/manifest.json": `{"name": "x", "build_timestamp": "yesterday"}`},
+		"object src":    {"a/manifest.json": `{"name": "x", "parts": {"app": {"src": "x.elf"}, "fs": {"type": "fs", "src": {"a.txt": {"size": 1}}}}}`},
 	} {
 		p := writeZip(t, files)
 		if _, err := Read(p); err == nil || !strings.Contains(err.Error(), p) {
@@ -59,5 +60,15 @@ func TestReadErrors(t *testing.T) {
 	}
 	if _, err := Read(filepath.Join(t.TempDir(), "nope.zip")); err == nil {
 		t.Error("a missing file must be an error")
+	}
+}
+
+func TestReadRefusesObjectSrc(t *testing.T) {
+	p := writeZip(t, map[string]string{
+		"a-1/manifest.json": `{"name": "a", "parts": {"app": {"type": "app", "src": "a.elf"}, "fs": {"type": "fs", "src": {"a.txt": {"size": 1}}}}}`,
+	})
+	_, err := Read(p)
+	if err == nil || !strings.Contains(err.Error(), "parts.fs.src is a JSON object") {
+		t.Errorf("err = %v, want one naming parts.fs.src", err)
 	}
 }

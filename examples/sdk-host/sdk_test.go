@@ -6,6 +6,7 @@
 package sdkhost_test
 
 import (
+	"archive/tar"
 	"archive/zip"
 	"bytes"
 	"context"
@@ -373,7 +374,7 @@ func checkTinyFirmware(t *testing.T, p *project) map[string]any {
 	t.Helper()
 	last := filepath.Join(p.fw(), "tiny-host-last.zip")
 	z := readZip(t, last)
-	wantNames := []string{"tiny-1.2.3/manifest.json", "tiny-1.2.3/fs/a.txt", "tiny-1.2.3/fs/b.json", "tiny-1.2.3/tiny.elf"}
+	wantNames := []string{"tiny-1.2.3/manifest.json", "tiny-1.2.3/fs.img", "tiny-1.2.3/tiny.elf"}
 	if strings.Join(z.names, " ") != strings.Join(wantNames, " ") {
 		t.Fatalf("zip entries %q, want %q", z.names, wantNames)
 	}
@@ -431,21 +432,68 @@ func checkTinyFirmware(t *testing.T, p *project) map[string]any {
 	if fmt.Sprint(app) != fmt.Sprint(wantApp) {
 		t.Errorf("parts.app = %v, want %v", app, wantApp)
 	}
-	fsPart, _ := parts["fs"].(map[string]any)
-	wantFS := map[string]any{"type": "fs", "src": map[string]any{}}
-	for _, f := range []string{"a.txt", "b.json"} {
-		b := z.data["tiny-1.2.3/fs/"+f]
-		src, _ := os.ReadFile(filepath.Join(p.app, "fs", f))
-		if !bytes.Equal(b, src) {
-			t.Errorf("zipped fs/%s = %q, want %q", f, b, src)
+	// The fs part is one image file (a tar of the fs files), as a real
+	// platform's fs part is one file.
+	img := z.data["tiny-1.2.3/fs.img"]
+	s1, s256 = digests(img)
+	wantFS := map[string]any{"type": "fs", "src": "fs.img", "size": float64(len(img)), "cs_sha1": s1, "cs_sha256": s256}
+	if fmt.Sprint(parts["fs"]) != fmt.Sprint(wantFS) {
+		t.Errorf("parts.fs = %v, want %v", parts["fs"], wantFS)
+	}
+	tr := tar.NewReader(bytes.NewReader(img))
+	var inImage []string
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
 		}
-		s1, s256 := digests(src)
-		wantFS["src"].(map[string]any)[f] = map[string]any{"size": float64(len(src)), "cs_sha1": s1, "cs_sha256": s256}
+		if err != nil {
+			t.Fatalf("fs.img: %v", err)
+		}
+		b, _ := io.ReadAll(tr)
+		src, _ := os.ReadFile(filepath.Join(p.app, "fs", h.Name))
+		if !bytes.Equal(b, src) {
+			t.Errorf("fs.img: %s = %q, want %q", h.Name, b, src)
+		}
+		inImage = append(inImage, h.Name)
 	}
-	if fmt.Sprint(fsPart) != fmt.Sprint(wantFS) {
-		t.Errorf("parts.fs = %v, want %v", fsPart, wantFS)
+	if got := strings.Join(inImage, " "); got != "a.txt b.json" {
+		t.Errorf("fs.img holds %q, want a.txt b.json", got)
 	}
+	checkStockReadable(t, raw)
 	return m
+}
+
+// stockManifest has the shape stock mos 2.20.0 decodes manifest.json into
+// (its firmware manifest type): parts is a map of objects whose src is a
+// string, so any other src fails to decode there.
+type stockManifest struct {
+	Name     string `json:"name"`
+	Platform string `json:"platform"`
+	Version  string `json:"version"`
+	BuildID  string `json:"build_id"`
+	Parts    map[string]*struct {
+		Type     string `json:"type"`
+		Src      string `json:"src"`
+		Size     int64  `json:"size"`
+		CSSHA1   string `json:"cs_sha1"`
+		CSSHA256 string `json:"cs_sha256"`
+	} `json:"parts"`
+}
+
+// checkStockReadable decodes manifest.json as stock mos does and checks
+// every part's src names a file of the zip's top dir.
+func checkStockReadable(t *testing.T, raw []byte) {
+	t.Helper()
+	var sm stockManifest
+	if err := json.Unmarshal(raw, &sm); err != nil {
+		t.Fatalf("stock mos could not read manifest.json: %v", err)
+	}
+	for name, part := range sm.Parts {
+		if part == nil || part.Src == "" || strings.ContainsAny(part.Src, "/\\") {
+			t.Errorf("parts.%s.src = %+v, want a plain file name", name, part)
+		}
+	}
 }
 
 func TestBuildWithVarsFile(t *testing.T) {
@@ -757,7 +805,7 @@ func TestHelloExample(t *testing.T) {
 		t.Errorf("hello.elf printed %q, want %q", got, want)
 	}
 	z := readZip(t, filepath.Join(p.fw(), "hello-host-last.zip"))
-	wantNames := "hello-1.0/manifest.json hello-1.0/fs/hello.txt hello-1.0/fs/index.html hello-1.0/hello.elf"
+	wantNames := "hello-1.0/manifest.json hello-1.0/fs.img hello-1.0/hello.elf"
 	if got := strings.Join(z.names, " "); got != wantNames {
 		t.Errorf("zip entries %q, want %q", got, wantNames)
 	}

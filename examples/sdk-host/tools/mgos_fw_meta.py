@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 
@@ -177,6 +178,30 @@ def parse_part(spec):
     return name, part
 
 
+def write_image(src_dir, image):
+    """Pack the regular files directly in src_dir into an uncompressed tar."""
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(image)), prefix=".tmp-")
+    os.close(fd)
+    try:
+        with tarfile.open(tmp, "w", format=tarfile.USTAR_FORMAT) as tf:
+            for fn in sorted(os.listdir(src_dir)):
+                p = os.path.join(src_dir, fn)
+                if not os.path.isfile(p):
+                    continue
+                info = tarfile.TarInfo(fn)
+                info.size = os.path.getsize(p)
+                info.mode = 0o644
+                info.mtime = 0
+                with open(p, "rb") as f:
+                    tf.addfile(info, f)
+        make_public(tmp)
+        os.replace(tmp, image)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def cmd_create_manifest(args):
     algos = [a for a in args.checksums.split(",") if a]
     manifest = {"name": args.name, "platform": args.platform}
@@ -218,20 +243,17 @@ def cmd_create_manifest(args):
                 if staging:
                     shutil.copyfile(src, os.path.join(staging, part["src"]))
             elif os.path.isdir(src):
-                # A directory part: its regular files, flat, under <part>/.
-                files = {}
-                dest = os.path.join(staging, name) if staging else None
-                if dest:
-                    shutil.rmtree(dest, ignore_errors=True)
-                    os.makedirs(dest)
-                for fn in sorted(os.listdir(src)):
-                    p = os.path.join(src, fn)
-                    if not os.path.isfile(p):
-                        continue
-                    files[fn] = file_digests(p, algos)
-                    if dest:
-                        shutil.copyfile(p, os.path.join(dest, fn))
-                part["src"] = files
+                # A directory part becomes one image file, as the real
+                # platforms' fs parts are (stock mos reads every part's src
+                # as a file name): an uncompressed tar of its regular files,
+                # flat, sorted, with fixed times so equal files give equal
+                # bytes.
+                if not staging:
+                    fail("part %s: a directory part needs --staging_dir" % name)
+                image = os.path.join(staging, "%s.img" % name)
+                write_image(src, image)
+                part.update(file_digests(image, algos))
+                part["src"] = os.path.basename(image)
             else:
                 fail("part %s: %s does not exist" % (name, src))
         parts[name] = part
@@ -257,9 +279,6 @@ def cmd_create_fw(args):
         src = part.get("src")
         if isinstance(src, str) and src:
             entries[top + "/" + src] = os.path.join(src_dir, src)
-        elif isinstance(src, dict):
-            for fn in src:
-                entries["%s/%s/%s" % (top, name, fn)] = os.path.join(src_dir, name, fn)
     for arc, path in entries.items():
         if not os.path.isfile(path):
             fail("%s: %s is missing (run create_manifest with --staging_dir)" % (arc, path))
@@ -327,7 +346,7 @@ def main():
     p.add_argument("--staging_dir")
     p.add_argument("--output", "-o")
     p.add_argument("--extra-attr", dest="extra_attr", action="append", default=[])
-    p.add_argument("parts", nargs="+", help="name:key=value,... (src=file or dir)")
+    p.add_argument("parts", nargs="+", help="name:key=value,... (src=file, or dir packed as <name>.img)")
     p.set_defaults(func=cmd_create_manifest)
 
     p = sub.add_parser("create_fw", help="write the firmware zip")
