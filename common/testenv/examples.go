@@ -25,8 +25,9 @@ func Examples(t testing.TB) (app, sdk string) {
 	return filepath.Join(dst, "hello"), filepath.Join(dst, "sdk-host")
 }
 
-// CompiledFiles returns the sources the host SDK's make compiled, from the
-// "CC <path>" lines of a build log.
+// CompiledFiles returns the sources make compiled, from the "CC <path>"
+// lines of a build log: the host SDK prints them as they are, the real
+// core's Makefile.build indented and with "CXX <path>" for C++.
 func CompiledFiles(t testing.TB, buildLog string) []string {
 	t.Helper()
 	f, err := os.Open(buildLog)
@@ -37,8 +38,11 @@ func CompiledFiles(t testing.TB, buildLog string) []string {
 	var out []string
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "CC "); ok {
-			out = append(out, strings.TrimSpace(rest))
+		line := strings.TrimSpace(sc.Text())
+		for _, tag := range []string{"CC ", "CXX "} {
+			if rest, ok := strings.CutPrefix(line, tag); ok {
+				out = append(out, strings.TrimSpace(rest))
+			}
 		}
 	}
 	return out
