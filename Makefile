@@ -4,7 +4,15 @@
 GO        ?= go
 BIN       := bin
 BUILD_ID  := $(shell git describe --always --dirty --tags 2>/dev/null || echo nogit)
-LDFLAGS   := -X github.com/mongoose-os/mos/common/version.BuildID=$(shell date -u +%Y%m%d-%H%M%S)/fork@$(BUILD_ID)
+# The build id's time is the commit's (or SOURCE_DATE_EPOCH, which
+# dpkg-buildpackage sets from debian/changelog), not the clock's, so that two
+# builds of one commit give the same bytes (make dist).
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+BUILD_TIME := $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y%m%d-%H%M%S 2>/dev/null)
+# The fork's own release: the first entry of debian/changelog.
+PKG_VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog 2>/dev/null)
+VERSION_PKG := github.com/mongoose-os/mos/common/version
+LDFLAGS   := -X $(VERSION_PKG).BuildID=$(BUILD_TIME)/fork@$(BUILD_ID) -X $(VERSION_PKG).PackageVersion=$(PKG_VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 
 .PHONY: all build test test-short vet fmt demo bench clean

@@ -16,8 +16,14 @@ import (
 const Version = "2.20.0"
 
 // BuildID identifies this build of the fork; the Makefile sets it at link
-// time from `git describe` and the build time.
+// time from the commit time and `git describe` (not the build time, so two
+// builds of one commit are the same bytes).
 var BuildID = "dev"
+
+// PackageVersion is the fork's own release, the version of its Debian
+// packages and release archives (the first entry of debian/changelog); the
+// Makefile sets it at link time. Empty in a plain `go build`.
+var PackageVersion = ""
 
 // Latest is what a non-release version is presented as, as upstream does.
 const Latest = "latest"

@@ -3,6 +3,7 @@ package version
 
 import (
 	"fmt"
+	"io"
 
 	"github.com/spf13/cobra"
 
@@ -32,7 +33,18 @@ func NewCmdVersion(f *cmdutil.Factory, runF func(*VersionOptions) error) *cobra.
 }
 
 func versionRun(opts *VersionOptions) error {
-	_, err := fmt.Fprintf(opts.IO.Out, "The Mongoose OS command line tool\nVersion: %s\nBuild ID: %s\n",
-		ver.Version, ver.BuildID)
+	return writeVersion(opts.IO.Out, ver.Version, ver.PackageVersion, ver.BuildID)
+}
+
+// writeVersion prints stock mos's lines; the fork's package version, when
+// the build has one, goes on its own line so that tools reading
+// "Version: 2.20.0" still see the presented version.
+func writeVersion(w io.Writer, version, pkg, buildID string) error {
+	s := fmt.Sprintf("The Mongoose OS command line tool\nVersion: %s\n", version)
+	if pkg != "" {
+		s += fmt.Sprintf("Package version: %s\n", pkg)
+	}
+	s += fmt.Sprintf("Build ID: %s\n", buildID)
+	_, err := io.WriteString(w, s)
 	return err
 }
