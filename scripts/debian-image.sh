@@ -1,7 +1,10 @@
 #!/bin/sh
-# debian-image.sh IMAGE PACKAGE...: make the Docker image IMAGE, a Debian
-# rootfs (debootstrap --variant=minbase) with PACKAGEs installed, fed to
-# docker import, unless Docker has IMAGE already.
+# debian-image.sh [--force] IMAGE PACKAGE...: make the Docker image IMAGE, a
+# Debian rootfs (debootstrap --variant=minbase) with PACKAGEs installed, fed
+# to docker import, unless Docker has IMAGE already, made with the same
+# package list (the image's label org.mongoose-os.packages records it, so an
+# image made before a package was added is made again). --force makes it
+# even then.
 #
 # No registry is reachable here, so nothing can be pulled: the SDK image
 # (scripts/sdk-image.sh) and the server's base image (fwbuild/base-image.sh)
@@ -17,19 +20,35 @@ name=${IMAGE_SCRIPT:-debian-image}
 say() { echo "$name: $*"; }
 fail() { echo "$name: error: $*" >&2; exit 1; }
 
-[ $# -ge 2 ] || fail "usage: debian-image.sh IMAGE PACKAGE..."
+force=
+if [ "${1:-}" = --force ]; then
+	force=1
+	shift
+fi
+[ $# -ge 2 ] || fail "usage: debian-image.sh [--force] IMAGE PACKAGE..."
 image=$1
 shift
 packages=$*
+label=org.mongoose-os.packages
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 suite=${DEBIAN_SUITE:-bookworm}
 
 command -v docker >/dev/null 2>&1 || fail "docker client not found on PATH (apt-get install -y docker.io)"
 docker info >/dev/null 2>&1 ||
 	fail "no Docker daemon answered; start one, e.g.: dockerd --iptables=false --bridge=none >/tmp/dockerd.log 2>&1 &"
+old_id=
 if docker image inspect "$image" >/dev/null 2>&1; then
-	say "image $image already present, nothing to do"
-	exit 0
+	old_id=$(docker image inspect --format '{{.Id}}' "$image")
+	has=$(docker image inspect --format "{{index .Config.Labels \"$label\"}}" "$image" 2>/dev/null || true)
+	[ "$has" != "<no value>" ] || has=
+	if [ -n "$force" ]; then
+		say "image $image present; --force: building it again"
+	elif [ "$has" = "$packages" ]; then
+		say "image $image already present, nothing to do"
+		exit 0
+	else
+		say "image $image present but made with packages '${has:-unknown}', want '$packages': building it again"
+	fi
 fi
 
 [ "$(id -u)" = 0 ] || fail "building $image needs root (debootstrap and chroot)"
@@ -74,7 +93,12 @@ say "docker import -> $image"
 tar -C "$root" -c . | docker import \
 	-c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
 	-c 'CMD ["/bin/bash"]' \
+	-c "LABEL $label=\"$packages\"" \
 	- "$image" >/dev/null
 docker image inspect "$image" >/dev/null 2>&1 || fail "docker import did not produce $image"
+if [ -n "$old_id" ] && [ "$(docker image inspect --format '{{.Id}}' "$image")" != "$old_id" ]; then
+	# The old image lost its tag; drop it unless a container still uses it.
+	docker image rm "$old_id" >/dev/null 2>&1 || true
+fi
 rm -f "$log"
 say "built $image"
