@@ -62,6 +62,11 @@ type Options struct {
 	Git string
 	// GitEnv is the environment git runs with; nil means os.Environ().
 	GitEnv []string
+	// LocalOnly looks at what is on disk and changes nothing: no lock, no
+	// clone, no pull. A missing clone is an error matching
+	// ErrFetchNotAllowed; an existing one is used as it is. Remote builds
+	// use it to find the libs they can upload.
+	LocalOnly bool
 	// AllowPrompt lets git ask for passwords on the terminal. Off, git
 	// fails instead of waiting for input nobody will type (build servers,
 	// CI); use Credentials.
@@ -319,7 +324,15 @@ func (p *Provider) obtain(ctx context.Context, what, name, typ, loc, version, fo
 		ref = "master"
 	}
 	repoDir := filepath.Join(baseDir, l.RepoName)
-	res, err := p.syncRepo(ctx, name, l, repoDir, ref)
+	var res obtained
+	if p.opts.LocalOnly {
+		if fi, serr := os.Stat(repoDir); serr != nil || !fi.IsDir() {
+			return obtained{}, &fetchNotAllowedError{name: name, dir: repoDir}
+		}
+		res.Dir = repoDir
+	} else {
+		res, err = p.syncRepo(ctx, name, l, repoDir, ref)
+	}
 	if err != nil {
 		return obtained{}, fmt.Errorf("fetching %s %q (%s @ %s): %w", what, name, l.RepoURL, want, err)
 	}

@@ -138,6 +138,9 @@ func (rs *resolver) prepareLib(parent string, i int, p *Manifest) error {
 
 	f, err := rs.req.Provider.Lib(rs.ctx, e, rs.req.AppDir, rs.app.LibsVersion, p.Platform)
 	if err != nil {
+		if rs.req.SkipLib != nil && rs.req.SkipLib(err) {
+			return nil
+		}
 		return &LibError{Name: e.Name, Location: e.Location, Err: err}
 	}
 	dir := absJoin(rs.cwd, f.Dir)

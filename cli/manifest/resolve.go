@@ -61,6 +61,14 @@ type Request struct {
 	Warn func(msg string)
 	// Log receives progress lines ("Reading lib ..."); nil drops them.
 	Log func(msg string)
+	// Confine, when set, refuses every path of the build (manifest
+	// entries, lib and module locations and dirs, what globs match) that
+	// leads outside its dirs, with a *ConfineError.
+	Confine *Confinement
+	// SkipLib, when set, is asked about each error of Provider.Lib: true
+	// leaves that lib out instead of failing. Only ResolveLibs should set
+	// it: a build without the lib is not the build.
+	SkipLib func(err error) bool
 }
 
 // Result is a resolved build.
@@ -119,6 +127,53 @@ type resolver struct {
 // Resolve reads the app in req.AppDir with all its libs and returns the
 // final manifest, as upstream mos computes it for a build.
 func Resolve(ctx context.Context, req *Request) (*Result, error) {
+	rs, err := newResolver(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	agg, err := rs.collect()
+	if err != nil {
+		return nil, err
+	}
+	return rs.finalize(agg)
+}
+
+// LibsResult is what ResolveLibs found.
+type LibsResult struct {
+	// Libs are the libs handled, in libs order.
+	Libs []LibHandled
+	// Modules are the modules the app and its libs name, mongoose-os
+	// included, as written (locations not looked up).
+	Modules []Dep
+}
+
+// ResolveLibs finds the libs of a build as Resolve does (conds that add
+// libs included) and stops there: no sources are globbed, no module or
+// prebuilt binary is looked for. With req.SkipLib, a lib the provider
+// cannot obtain is left out (with its own libs) instead of failing; a
+// remote build uses this to upload the libs found on this machine and
+// leave the others to the server.
+func ResolveLibs(ctx context.Context, req *Request) (*LibsResult, error) {
+	rs, err := newResolver(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	agg, err := rs.collect()
+	if err != nil {
+		return nil, err
+	}
+	res := &LibsResult{Libs: agg.LibsHandled, Modules: append([]Dep(nil), agg.Modules...)}
+	hasMos := false
+	for _, m := range res.Modules {
+		hasMos = hasMos || m.Name == MosModuleName
+	}
+	if !hasMos {
+		res.Modules = append(res.Modules, Dep{Name: MosModuleName, Location: MosModuleLocation})
+	}
+	return res, nil
+}
+
+func newResolver(ctx context.Context, req *Request) (*resolver, error) {
 	if req.Provider == nil {
 		return nil, errors.New("manifest: no provider")
 	}
@@ -142,10 +197,17 @@ func Resolve(ctx context.Context, req *Request) (*Result, error) {
 		byRef:       map[string]*LibHandled{},
 		handled:     map[string]*LibHandled{},
 	}
+	rs.rd.confine = req.Confine
 	rs.vars.Set(expr.MosVersion, req.MosVersion)
 	rs.deps.addNode(appNode)
 	rs.initDeps.addNode(appNode)
+	return rs, nil
+}
 
+// collect reads the app and every lib it needs, runs the cond rounds, and
+// returns the aggregated manifest before finalization.
+func (rs *resolver) collect() (*Manifest, error) {
+	req := rs.req
 	app, mtime, err := rs.rd.readComponent(req.AppDir, rs.libPlatform, req.BuildVars, rs.vars)
 	if err != nil {
 		return nil, err
@@ -198,8 +260,7 @@ func Resolve(ctx context.Context, req *Request) (*Result, error) {
 	agg.Includes = expandAllLibs(agg.Includes, agg.LibsHandled)
 	agg.Filesystem = expandAllLibs(agg.Filesystem, agg.LibsHandled)
 	agg.BinaryLibs = expandAllLibs(agg.BinaryLibs, agg.LibsHandled)
-
-	return rs.finalize(agg)
+	return agg, nil
 }
 
 // checkAppName fails on a name with white space.

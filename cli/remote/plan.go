@@ -48,6 +48,7 @@ type planInput struct {
 	appDir, buildDir, genDir string
 	manifest                 *manifest.Manifest
 	libs, modules            map[string]string // --lib, --module NAME -> location
+	localLibs                *localDeps        // libs found on this machine; nil for none
 	stat                     func(path string) (isDir bool, err error)
 }
 
@@ -90,10 +91,16 @@ func makePlan(in planInput) (*plan, error) {
 		return nil, fmt.Errorf("app name (%q) should not contain spaces", m.Name)
 	}
 
-	if err := pl.addCustom(in, "--lib", in.libs, depsDir, pl.libs); err != nil {
+	if in.localLibs == nil {
+		in.localLibs = &localDeps{}
+	}
+	if err := pl.addCustom(in, "--lib", in.libs, depsDir, pl.libs, nil); err != nil {
 		return nil, err
 	}
-	if err := pl.addCustom(in, "--module", in.modules, modulesDir, pl.modules); err != nil {
+	if err := pl.addCustom(in, "--module", in.modules, modulesDir, pl.modules, in.localLibs.moduleDirs); err != nil {
+		return nil, err
+	}
+	if err := pl.addLocalLibs(in, app); err != nil {
 		return nil, err
 	}
 
@@ -132,8 +139,10 @@ func makePlan(in planInput) (*plan, error) {
 }
 
 // addCustom plans --lib/--module dirs: each local one is uploaded as
-// <under>/<name> instead of what the app's own deps/ holds there.
-func (pl *plan) addCustom(in planInput, flag string, locs map[string]string, under string, kept map[string]string) error {
+// <under>/<dir> instead of what the app's own deps/ holds there; dir is
+// dirs[name] when known (a module's repo name, where the server's lookup
+// of its git location goes), else the name.
+func (pl *plan) addCustom(in planInput, flag string, locs map[string]string, under string, kept, dirs map[string]string) error {
 	names := make([]string, 0, len(locs))
 	for n := range locs {
 		names = append(names, n)
@@ -149,6 +158,9 @@ func (pl *plan) addCustom(in planInput, flag string, locs map[string]string, und
 			return err
 		}
 		prefix := under + "/" + n
+		if d, ok := dirs[n]; ok {
+			prefix = under + "/" + d
+		}
 		pl.trees = append(pl.trees, treeSource{dir: in.ps.join(in.ps.resolve(in.appDir, loc)), prefix: prefix, what: flag + " " + n})
 		pl.exclude[prefix] = true
 	}

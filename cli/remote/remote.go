@@ -51,6 +51,13 @@ type Request struct {
 	// deps/<name> and deps/modules/<name> and left out of the params sent.
 	// Params.Clean sends clean=1 and forgets the cached context.
 	Params *protocol.BuildParams
+	// LibsDirs (--libs-dir), DepsDir and ModulesDir (--deps-dir,
+	// --modules-dir; "" for the defaults below the app) are where a local
+	// build would find libs: every git lib the build resolves to a dir on
+	// this machine outside the app is uploaded as deps/<repo name>, so the
+	// server uses it instead of fetching.
+	LibsDirs            []string
+	DepsDir, ModulesDir string
 	// Server is --server: a URL, "http://" added when it has no scheme;
 	// user info in it sets basic auth (else stock's test:test).
 	Server string
@@ -146,15 +153,26 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	localLibs, err := findLocalDeps(ctx, req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		// The server resolves the manifest again and says what is wrong
+		// there; here it only costs the local libs their upload.
+		b.logf("Warning: %v; libs from --libs-dir are not uploaded and local modules go to deps/modules/<name>", err)
+		localLibs = nil
+	}
 	pl, err := makePlan(planInput{
-		ps:       hostSyntax,
-		appDir:   req.AppDir,
-		buildDir: b.buildDir,
-		genDir:   b.genDir,
-		manifest: m,
-		libs:     req.Params.CustomLibLocations,
-		modules:  req.Params.CustomModuleLocations,
-		stat:     statDir,
+		ps:        hostSyntax,
+		appDir:    req.AppDir,
+		buildDir:  b.buildDir,
+		genDir:    b.genDir,
+		manifest:  m,
+		libs:      req.Params.CustomLibLocations,
+		modules:   req.Params.CustomModuleLocations,
+		localLibs: localLibs,
+		stat:      statDir,
 	})
 	if err != nil {
 		return nil, err
