@@ -197,7 +197,6 @@ func newResolver(ctx context.Context, req *Request) (*resolver, error) {
 		byRef:       map[string]*LibHandled{},
 		handled:     map[string]*LibHandled{},
 	}
-	rs.rd.confine = req.Confine
 	rs.vars.Set(expr.MosVersion, req.MosVersion)
 	rs.deps.addNode(appNode)
 	rs.initDeps.addNode(appNode)
