@@ -3,6 +3,7 @@ package archive
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Sentinels wrapped by the errors of this package; test with errors.Is.
@@ -13,6 +14,9 @@ var (
 	// letter, a backslash, a "..", "." or empty component, or cannot be a
 	// file name on this system.
 	ErrUnsafeName = errors.New("unsafe name")
+	// ErrNameTooLong: an entry name with more bytes or components than
+	// allowed, or a component longer than MaxComponentLength.
+	ErrNameTooLong = errors.New("name too long")
 	// ErrShortName: an entry has no more components than StripComponents.
 	ErrShortName = errors.New("too few path components to strip")
 	// ErrSymlink: a symbolic link entry, or a symbolic link in the
@@ -41,7 +45,24 @@ type EntryError struct {
 	Err  error
 }
 
-func (e *EntryError) Error() string { return fmt.Sprintf("entry %q: %v", e.Name, e.Err) }
+func (e *EntryError) Error() string { return fmt.Sprintf("entry %s: %v", QuotePrefix(e.Name), e.Err) }
+
+// quoteMax is how many bytes of a name an error message quotes.
+const quoteMax = 100
+
+// QuotePrefix quotes s as %q does, or only its first bytes followed by
+// "..." and its length when it is long, so a hostile name never fills a
+// message or a log line.
+func QuotePrefix(s string) string {
+	if len(s) <= quoteMax {
+		return fmt.Sprintf("%q", s)
+	}
+	cut := quoteMax
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%q... (%d bytes)", s[:cut], len(s))
+}
 
 func (e *EntryError) Unwrap() error { return e.Err }
 

@@ -12,7 +12,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -25,6 +24,15 @@ const (
 	DefaultMaxEntries    = 50000
 	DefaultMaxTotalBytes = 1 << 30   // 1 GiB
 	DefaultMaxFileBytes  = 256 << 20 // 256 MiB
+	// DefaultMaxNameLength bounds an entry name in bytes and
+	// DefaultMaxDepth its number of components: real trees stay far below
+	// (a deps/ path is rarely over 150 bytes or 20 levels), and a hostile
+	// name of thousands of components is refused before any work.
+	DefaultMaxNameLength = 400
+	DefaultMaxDepth      = 64
+	// MaxComponentLength is the longest name component accepted: NAME_MAX
+	// of common file systems.
+	MaxComponentLength = 255
 )
 
 // HeadSize is how many leading bytes of a file ModeLess policies see.
@@ -47,6 +55,11 @@ type ExtractOptions struct {
 	// negative: no limit.
 	MaxTotalBytes int64
 	MaxFileBytes  int64
+	// MaxNameLength caps the bytes of an entry name and MaxDepth its
+	// components (ErrNameTooLong). 0: DefaultMaxNameLength and
+	// DefaultMaxDepth; negative: no limit.
+	MaxNameLength int
+	MaxDepth      int
 	// ModeLess gives the permission bits of a file whose entry carries no
 	// Unix mode (host not Unix, or mode 0), as in every stock client's
 	// upload. It gets the destination-relative slash path and up to
@@ -104,7 +117,8 @@ func ExtractReaderAt(r io.ReaderAt, size int64, dest string, opts ExtractOptions
 // needed.
 //
 // Every entry is checked before anything is written: a bad name (see
-// CheckName), a symbolic link (ErrSymlink) or other special entry
+// CheckName), a name too long or too deep (ErrNameTooLong), a symbolic
+// link (ErrSymlink) or other special entry
 // (ErrFileType), a duplicate (ErrDuplicate), a file where a directory is
 // needed or the reverse (ErrConflict), too many entries
 // (ErrTooManyEntries) or sizes that headers declare over the limits
@@ -119,6 +133,12 @@ func ExtractReaderAt(r io.ReaderAt, size int64, dest string, opts ExtractOptions
 // (or link) is replaced by a temporary file renamed over it, so a link's
 // target and hard-linked copies are never modified.
 //
+// Entries are written in archive order. The directories leading to the
+// last entry are kept open, so an entry costs one call per directory it
+// does not share with the one before (an archive in tree order, as
+// writers make them, creates or checks each directory once): the work is
+// linear in the number of entries, not quadratic in their depth.
+//
 // Directories are created 0755. A file with a Unix mode in its entry gets
 // its permission bits without setuid, setgid, sticky and without group and
 // other write; a mode-less file gets opts.ModeLess's answer. Times are not
@@ -130,32 +150,40 @@ func ExtractReaderAt(r io.ReaderAt, size int64, dest string, opts ExtractOptions
 // extract into a fresh directory and delete it on error when a partial
 // result must not be used.
 func Extract(zr *zip.Reader, dest string, opts ExtractOptions) (Stats, error) {
+	st, _, err := extract(zr, dest, opts)
+	return st, err
+}
+
+// extract is Extract, also returning the extractor so tests can see how
+// much file system work it did.
+func extract(zr *zip.Reader, dest string, opts ExtractOptions) (Stats, *extractor, error) {
 	var st Stats
 	lim := opts.limits()
 	plan, err := planExtract(zr, opts.StripComponents, lim)
 	if err != nil {
-		return st, err
+		return st, nil, err
 	}
 	if err := os.MkdirAll(dest, 0o755); err != nil {
-		return st, fmt.Errorf("creating destination: %w", err)
+		return st, nil, fmt.Errorf("creating destination: %w", err)
 	}
 	root, err := os.OpenRoot(dest)
 	if err != nil {
-		return st, fmt.Errorf("opening destination: %w", err)
+		return st, nil, fmt.Errorf("opening destination: %w", err)
 	}
-	defer root.Close()
-	x := &extractor{root: root, opts: opts, lim: lim, dirs: map[string]bool{}}
+	x := &extractor{opts: opts, lim: lim, stack: []openDir{{root: root}}}
+	defer x.closeAll()
 	for _, p := range plan {
 		if err := x.extract(p, &st); err != nil {
-			return st, &EntryError{Name: p.f.Name, Err: err}
+			return st, x, &EntryError{Name: p.f.Name, Err: err}
 		}
 	}
-	return st, nil
+	return st, x, nil
 }
 
 type limits struct {
-	entries     int
-	total, file int64
+	entries        int
+	total, file    int64
+	nameLen, depth int
 }
 
 func (o ExtractOptions) limits() limits {
@@ -168,7 +196,38 @@ func (o ExtractOptions) limits() limits {
 	}
 	l.total = pickLimit(l.total, DefaultMaxTotalBytes)
 	l.file = pickLimit(l.file, DefaultMaxFileBytes)
+	l.nameLen = pickCount(o.MaxNameLength, DefaultMaxNameLength)
+	l.depth = pickCount(o.MaxDepth, DefaultMaxDepth)
 	return l
+}
+
+func pickCount(v, def int) int {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return math.MaxInt
+	}
+	return v
+}
+
+// CheckNameSize reports a slash path longer than maxLen bytes, with more
+// than maxDepth components or with a component over MaxComponentLength
+// (ErrNameTooLong); a limit below 1 means none. It is cheap: call it
+// before anything that walks the components.
+func CheckNameSize(name string, maxLen, maxDepth int) error {
+	if maxLen > 0 && len(name) > maxLen {
+		return fmt.Errorf("%w: %d bytes, the limit is %d", ErrNameTooLong, len(name), maxLen)
+	}
+	if depth := strings.Count(name, "/") + 1; maxDepth > 0 && depth > maxDepth {
+		return fmt.Errorf("%w: %d components, the limit is %d", ErrNameTooLong, depth, maxDepth)
+	}
+	for c := range strings.SplitSeq(name, "/") {
+		if len(c) > MaxComponentLength {
+			return fmt.Errorf("%w: a component of %d bytes, the limit is %d", ErrNameTooLong, len(c), MaxComponentLength)
+		}
+	}
+	return nil
 }
 
 func pickLimit(v, def int64) int64 {
@@ -207,6 +266,9 @@ func planExtract(zr *zip.Reader, strip int, lim limits) ([]planned, error) {
 		clean := name
 		if isDir && name != "/" {
 			clean = strings.TrimSuffix(name, "/")
+		}
+		if err := CheckNameSize(clean, lim.nameLen, lim.depth); err != nil {
+			return nil, &EntryError{Name: name, Err: err}
 		}
 		if err := CheckName(clean); err != nil {
 			return nil, &EntryError{Name: name, Err: err}
@@ -260,27 +322,47 @@ func planExtract(zr *zip.Reader, strip int, lim limits) ([]planned, error) {
 }
 
 type extractor struct {
-	root    *os.Root
 	opts    ExtractOptions
 	lim     limits
 	written int64
-	dirs    map[string]bool // known to be real directories in dest
+	// stack holds the open directories from dest down to the one last
+	// entered; stack[0] is dest itself.
+	stack []openDir
+	// ops counts file system calls made through a Root, each naming one
+	// component relative to an open directory.
+	ops int
+}
+
+// openDir is a directory of dest known to be real (not a link), open.
+type openDir struct {
+	rel  string // slash path from dest, "" for dest
+	root *os.Root
+}
+
+func (x *extractor) closeAll() {
+	for _, d := range x.stack {
+		d.root.Close()
+	}
+	x.stack = nil
 }
 
 func (x *extractor) extract(p planned, st *Stats) error {
 	if p.dir {
-		if err := x.mkdirs(p.rel); err != nil {
+		if _, err := x.enter(p.rel); err != nil {
 			return err
 		}
 		st.Dirs++
 		return nil
 	}
+	dir, base := "", p.rel
 	if i := strings.LastIndexByte(p.rel, '/'); i >= 0 {
-		if err := x.mkdirs(p.rel[:i]); err != nil {
-			return err
-		}
+		dir, base = p.rel[:i], p.rel[i+1:]
 	}
-	n, err := x.writeFile(p)
+	parent, err := x.enter(dir)
+	if err != nil {
+		return err
+	}
+	n, err := x.writeFile(parent, base, p)
 	if err != nil {
 		return err
 	}
@@ -289,45 +371,71 @@ func (x *extractor) extract(p planned, st *Stats) error {
 	return nil
 }
 
-// mkdirs makes sure every component of rel is a real directory in dest,
-// creating missing ones, refusing links and non-directories.
-func (x *extractor) mkdirs(rel string) error {
-	comps := strings.Split(rel, "/")
-	for i := range comps {
-		d := strings.Join(comps[:i+1], "/")
-		if x.dirs[d] {
-			continue
+// enter returns the open directory rel of dest, leaving directories that
+// are not its ancestors and creating (or checking) the missing ones one
+// component at a time: a link or a non-directory on the way is refused.
+func (x *extractor) enter(rel string) (*os.Root, error) {
+	for len(x.stack) > 1 {
+		top := x.stack[len(x.stack)-1].rel
+		if rel == top || strings.HasPrefix(rel, top+"/") {
+			break
 		}
-		osd := filepath.FromSlash(d)
-		fi, err := x.root.Lstat(osd)
-		if errors.Is(err, fs.ErrNotExist) {
-			if err = x.root.Mkdir(osd, 0o755); err == nil {
-				err = x.root.Chmod(osd, 0o755) // exact bits whatever the umask
-			}
-			if err != nil {
-				return fmt.Errorf("creating directory %q: %w", d, err)
-			}
-			x.dirs[d] = true
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		switch {
-		case fi.Mode()&fs.ModeSymlink != 0:
-			return fmt.Errorf("%w: %q in the destination is a link, not followed", ErrSymlink, d)
-		case !fi.IsDir():
-			return fmt.Errorf("%w: %q in the destination is not a directory", ErrConflict, d)
-		}
-		x.dirs[d] = true
+		x.stack[len(x.stack)-1].root.Close()
+		x.stack = x.stack[:len(x.stack)-1]
 	}
-	return nil
+	top := x.stack[len(x.stack)-1]
+	rest := strings.TrimPrefix(strings.TrimPrefix(rel, top.rel), "/")
+	for rest != "" {
+		var c string
+		c, rest, _ = strings.Cut(rest, "/")
+		d := c
+		if top.rel != "" {
+			d = top.rel + "/" + c
+		}
+		r, err := x.child(top.root, c, d)
+		if err != nil {
+			return nil, err
+		}
+		top = openDir{rel: d, root: r}
+		x.stack = append(x.stack, top)
+	}
+	return top.root, nil
 }
 
-// writeFile writes one file entry and returns its size.
-func (x *extractor) writeFile(p planned) (n int64, err error) {
-	target := filepath.FromSlash(p.rel)
-	fi, err := x.root.Lstat(target)
+// child opens directory name of parent (d is its path from dest, for
+// errors), creating it when missing.
+func (x *extractor) child(parent *os.Root, name, d string) (*os.Root, error) {
+	x.ops++
+	fi, err := parent.Lstat(name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		x.ops += 2
+		if err = parent.Mkdir(name, 0o755); err == nil {
+			err = parent.Chmod(name, 0o755) // exact bits whatever the umask
+		}
+		if err != nil {
+			return nil, fmt.Errorf("creating directory %q: %w", d, err)
+		}
+	case err != nil:
+		return nil, err
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return nil, fmt.Errorf("%w: %q in the destination is a link, not followed", ErrSymlink, d)
+	case !fi.IsDir():
+		return nil, fmt.Errorf("%w: %q in the destination is not a directory", ErrConflict, d)
+	}
+	x.ops++
+	r, err := parent.OpenRoot(name)
+	if err != nil {
+		return nil, fmt.Errorf("opening directory %q: %w", d, err)
+	}
+	return r, nil
+}
+
+// writeFile writes one file entry, named base in parent, and returns its
+// size.
+func (x *extractor) writeFile(parent *os.Root, base string, p planned) (n int64, err error) {
+	x.ops++
+	fi, err := parent.Lstat(base)
 	exists := err == nil
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return 0, err
@@ -337,12 +445,13 @@ func (x *extractor) writeFile(p planned) (n int64, err error) {
 	}
 	// A new file is created exclusively in place; an existing one (or a
 	// link) is replaced by renaming a fresh file over it.
-	path := target
+	path := base
 	var out *os.File
+	x.ops++
 	if exists {
-		out, path, err = x.createTemp(target)
+		out, path, err = x.createTemp(parent)
 	} else {
-		out, err = x.root.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o600)
+		out, err = parent.OpenFile(base, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o600)
 	}
 	if err != nil {
 		return 0, err
@@ -352,7 +461,7 @@ func (x *extractor) writeFile(p planned) (n int64, err error) {
 			out.Close()
 		}
 		if err != nil {
-			x.root.Remove(path)
+			parent.Remove(path)
 		}
 	}()
 	head, n, err := x.copyContent(out, p.f)
@@ -368,24 +477,26 @@ func (x *extractor) writeFile(p planned) (n int64, err error) {
 		return n, err
 	}
 	if exists {
-		if err = x.root.Rename(path, target); err != nil {
+		x.ops++
+		if err = parent.Rename(path, base); err != nil {
 			return n, err
 		}
 	}
 	return n, nil
 }
 
-func (x *extractor) createTemp(target string) (*os.File, string, error) {
-	dir, base := filepath.Split(target)
+// createTemp creates a temporary file in parent; its name does not grow
+// with the name it replaces, so it fits wherever that one does.
+func (x *extractor) createTemp(parent *os.Root) (*os.File, string, error) {
 	for range 100 {
-		p := dir + "." + base + ".tmp" + strconv.FormatUint(rand.Uint64(), 36)
-		f, err := x.root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o600)
+		p := ".extract" + strconv.FormatUint(rand.Uint64(), 36) + ".tmp"
+		f, err := parent.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|oNoFollow, 0o600)
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
 		return f, p, err
 	}
-	return nil, "", fmt.Errorf("no free temporary name next to %q", target)
+	return nil, "", errors.New("no free temporary file name")
 }
 
 // copyContent decompresses f into out itself (so no header field limits
