@@ -61,10 +61,6 @@ type Request struct {
 	Warn func(msg string)
 	// Log receives progress lines ("Reading lib ..."); nil drops them.
 	Log func(msg string)
-	// Confine, when set, refuses every path of the build (manifest
-	// entries, lib and module locations and dirs, what globs match) that
-	// leads outside its dirs, with a *ConfineError.
-	Confine *Confinement
 	// SkipLib, when set, is asked about each error of Provider.Lib: true
 	// leaves that lib out instead of failing. Only ResolveLibs should set
 	// it: a build without the lib is not the build.
