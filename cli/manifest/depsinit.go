@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -120,7 +121,10 @@ func depsInitC(m *Manifest, dm *protocol.DepsManifest, moduleRepo map[string]Fet
 		for _, e := range dm.Libs {
 			if e.Name == lh.Lib.Name {
 				for _, b := range e.Blobs {
-					blobs = append(blobs, b.Name+":"+b.SHA256)
+					// As stock 2.20.0: it formats the hex digest string
+					// with %x again, so the firmware holds the hex of
+					// the hex text.
+					blobs = append(blobs, b.Name+":"+hex.EncodeToString([]byte(b.SHA256)))
 				}
 				break
 			}
