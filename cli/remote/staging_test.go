@@ -281,3 +281,44 @@ func TestReadAppInjected(t *testing.T) {
 		t.Errorf("lib target not set:\n%s", got.fields["build_params"])
 	}
 }
+
+// TestCRLFScriptsUploadedWithLF: an executable whose #! line ends in CRLF
+// (a core.autocrlf=true checkout) goes up with LF line ends, so the server
+// can run it; other files, CRLF or not, go up byte for byte.
+func TestCRLFScriptsUploadedWithLF(t *testing.T) {
+	root := t.TempDir()
+	app := filepath.Join(root, "app")
+	testenv.WriteTree(t, app, testenv.Tree{
+		"mos.yml":         {Content: "name: app\nmanifest_version: 2017-09-29\nplatform: esp32\nsources: [src]\n"},
+		"src/main.c":      {Content: "int a;\r\nint b;\r\n"},
+		"src/tool.py":     {Content: "#!/usr/bin/env python3\r\nprint(1)\r\n", Mode: 0o755},
+		"src/notexec.py":  {Content: "#!/usr/bin/env python3\r\nprint(2)\r\n", Mode: 0o644},
+		"src/unix.py":     {Content: "#!/usr/bin/env python3\nprint(3)\r\n", Mode: 0o755},
+		"src/shebang.txt": {Content: "#!", Mode: 0o755},
+	})
+	srv, ts := newStockServer(t)
+	var log strings.Builder
+	req := &Request{AppDir: app, Params: testParams(), Server: ts.URL, MosDir: filepath.Join(root, ".mos"), Log: &log}
+	if _, err := Build(context.Background(), req); err != nil {
+		t.Fatalf("Build: %v\n%s", err, log.String())
+	}
+	got := srv.last().upload
+	want := map[string]string{
+		"src/main.c":      "int a;\r\nint b;\r\n",
+		"src/tool.py":     "#!/usr/bin/env python3\nprint(1)\n",
+		"src/notexec.py":  "#!/usr/bin/env python3\r\nprint(2)\r\n",
+		"src/unix.py":     "#!/usr/bin/env python3\nprint(3)\r\n",
+		"src/shebang.txt": "#!",
+	}
+	if !diskHasExecBits {
+		t.Skip("this file system keeps no exec bits: no file here is a script by its mode")
+	}
+	for name, content := range want {
+		if got[name].Content != content {
+			t.Errorf("%s uploaded as %q, want %q", name, got[name].Content, content)
+		}
+	}
+	if !strings.Contains(log.String(), "tool.py with LF line ends") {
+		t.Errorf("log does not say tool.py was converted:\n%s", log.String())
+	}
+}

@@ -1,9 +1,13 @@
 package remote
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"sort"
 
@@ -110,10 +114,49 @@ func (c *collector) addDir(root, prefix, what string, skip func(rel string, isDi
 		if err != nil {
 			return fmt.Errorf("uploading %s: %w", what, err)
 		}
+		if m.Perm&0o111 != 0 {
+			data, converted, err := scriptWithLF(p)
+			if err != nil {
+				return fmt.Errorf("uploading %s: %w", what, err)
+			}
+			if converted {
+				c.logf("Uploading %s with LF line ends (it has CRLF, as a Windows checkout writes it; its #! line would fail on the server)", p)
+				c.tree.addData(name, data, m.Perm)
+				return nil
+			}
+		}
 		c.tree.files[name] = &upFile{name: name, path: p, mode: m.Perm, size: fi.Size()}
 		c.tree.bytes += fi.Size()
 		return nil
 	})
+}
+
+// scriptWithLF reads an executable file whose #! line ends in CRLF (what
+// git's core.autocrlf=true checks out on Windows) and returns it with LF
+// line ends, as the repository holds it: on the Linux server the kernel
+// would look for an interpreter named "python3\r". Any other file is
+// left alone (converted false), read no further than its first line.
+func scriptWithLF(path string) (data []byte, converted bool, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false, err
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, err := io.ReadFull(f, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return nil, false, err
+	}
+	head = head[:n]
+	nl := bytes.IndexByte(head, '\n')
+	if !bytes.HasPrefix(head, []byte("#!")) || nl < 1 || head[nl-1] != '\r' {
+		return nil, false, nil
+	}
+	rest, err := io.ReadAll(f)
+	if err != nil {
+		return nil, false, err
+	}
+	return bytes.ReplaceAll(append(head, rest...), []byte("\r\n"), []byte("\n")), true, nil
 }
 
 func (f *upFile) source() string {
