@@ -18,6 +18,9 @@ import (
 // (nothing compiled), and after editing the app's one .c file (that file and
 // the build info the core's Makefile regenerates after any object changes).
 func TestDockerIncremental(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: skipping three real-core builds in Docker")
+	}
 	real := dockerRealCopy(t)
 	dockerUbuntuImage(t, filepath.Join(real, "mongoose-os"))
 	mos := dockerMosBinary(t)
