@@ -11,8 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gofrs/flock"
-
+	"github.com/mongoose-os/mos/common/archive"
 	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/protocol"
 )
@@ -27,6 +26,17 @@ var (
 	// ErrDirty: an update failed after changing the context; it is marked
 	// dirty and the next build starts it afresh.
 	ErrDirty = errors.New("context marked dirty")
+	// ErrNotOwner: the context belongs to another namespace.
+	ErrNotOwner = errors.New("build context belongs to another account")
+)
+
+// MaxNameLength bounds a context name, and MaxComponentLength a version,
+// app name or platform: far over what anyone uses (stock names contexts
+// build_ctx_<10 digits>), well under a file name's 255 bytes with the
+// suffixes of the metadata files.
+const (
+	MaxNameLength      = 128
+	MaxComponentLength = 128
 )
 
 // Names the server keeps for itself directly under the volumes dir, which
@@ -61,7 +71,7 @@ func (k Key) String() string { return k.Version + "/" + k.App + "/" + k.Platform
 // CheckVersion reports a version segment that cannot be a directory of
 // the volumes dir.
 func CheckVersion(v string) error {
-	if err := protocol.CheckPathComponent("version", v); err != nil {
+	if err := checkComponent("version", v); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadKey, err)
 	}
 	if v == LibCacheDirName || v == TempDirName || v == CASDirName {
@@ -75,17 +85,30 @@ func (k Key) Check() error {
 	if err := CheckVersion(k.Version); err != nil {
 		return err
 	}
-	if err := protocol.CheckPathComponent("app name", k.App); err != nil {
+	if err := checkComponent("app name", k.App); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadKey, err)
 	}
-	if err := protocol.CheckPathComponent("platform", k.Platform); err != nil {
+	if err := checkComponent("platform", k.Platform); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadKey, err)
 	}
 	return nil
 }
 
-// CheckName reports a context name that is not letters, digits and _.
+// checkComponent is protocol.CheckPathComponent, refusing an over-long
+// value first so the message quotes only its start.
+func checkComponent(what, s string) error {
+	if len(s) > MaxComponentLength {
+		return fmt.Errorf("%s %s is longer than %d bytes", what, archive.QuotePrefix(s), MaxComponentLength)
+	}
+	return protocol.CheckPathComponent(what, s)
+}
+
+// CheckName reports a context name that is not letters, digits and _, or
+// longer than MaxNameLength.
 func CheckName(name string) error {
+	if len(name) > MaxNameLength {
+		return fmt.Errorf("%w: %s is longer than %d bytes", ErrBadName, archive.QuotePrefix(name), MaxNameLength)
+	}
 	if !protocol.ValidContextName(name) {
 		return fmt.Errorf("%w: %q: use letters, digits and _ only", ErrBadName, name)
 	}
@@ -109,8 +132,9 @@ type Options struct {
 
 // Store is the set of contexts under one volumes dir.
 type Store struct {
-	root string
-	opts Options
+	root  string
+	opts  Options
+	sizes sizeCache // for Collect
 }
 
 // NewStore returns the Store rooted at volumesDir, creating the dir.
@@ -170,23 +194,41 @@ func (s *Store) Lock(ctx context.Context, key Key, name string) (*Context, error
 		return nil, fmt.Errorf("creating %s: %w", dir, err)
 	}
 	c := &Context{Key: key, Name: name, Dir: filepath.Join(dir, name), store: s}
-	fl := flock.New(c.meta(".lock"))
-	ok, err := fl.TryLock()
-	if err == nil && !ok {
+	lf, err := s.waitLock(ctx, c.LockPath(), func() {
 		if s.opts.OnLockWait != nil {
 			s.opts.OnLockWait(key, name)
 		}
-		ok, err = fl.TryLockContext(ctx, s.opts.LockPoll)
-	}
-	if err != nil || !ok {
-		fl.Close()
-		if err == nil {
-			err = ctx.Err()
-		}
+	})
+	if err != nil {
 		return nil, fmt.Errorf("locking context %s of %s: %w", name, key, err)
 	}
-	c.lock = fl
+	c.lock = lf
 	return c, nil
+}
+
+// waitLock takes the lock file at path, calling onWait once if it has to
+// wait, until ctx ends.
+func (s *Store) waitLock(ctx context.Context, path string, onWait func()) (*lockFile, error) {
+	var tick *time.Ticker
+	for {
+		lf, ok, err := tryLockFile(path)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return lf, nil
+		}
+		if tick == nil {
+			onWait()
+			tick = time.NewTicker(s.opts.LockPoll)
+			defer tick.Stop()
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+	}
 }
 
 // Context is one locked build context.
@@ -196,10 +238,36 @@ type Context struct {
 	Dir  string // absolute
 
 	store *Store
-	lock  *flock.Flock
+	lock  *lockFile
+	used  bool // Use was called: Close records the time of last use
 }
 
 func (c *Context) meta(suffix string) string { return c.Dir + suffix }
+
+// LockPath is the lock file beside the context; its mtime is the time
+// the context was last used (Collect removes the least recently used).
+func (c *Context) LockPath() string { return c.meta(".lock") }
+
+// LockFile is the open, locked lock file, for the build's processes to
+// inherit: while any of them lives the context stays locked, so a server
+// restarted after a crash never builds a context an orphaned build is
+// still writing. nil where locks cannot be inherited.
+func (c *Context) LockFile() *os.File { return c.lock.file() }
+
+// Use records that the context is used now (and again when it is
+// closed), for Collect's least-recently-used order.
+func (c *Context) Use() error {
+	c.used = true
+	return c.touch()
+}
+
+func (c *Context) touch() error {
+	now := time.Now()
+	if err := os.Chtimes(c.LockPath(), now, now); err != nil {
+		return fmt.Errorf("context %s: recording its use: %w", c.Name, err)
+	}
+	return nil
+}
 
 // IndexFile, DirtyFile, OutputFile are the metadata files beside the
 // context dir.
@@ -212,18 +280,22 @@ func (c *Context) BuildDir() string   { return filepath.Join(c.Dir, BuildDirName
 func (c *Context) TempDir() string    { return filepath.Join(c.Dir, CtxTempDirName) }
 func (c *Context) ParamsFile() string { return filepath.Join(c.Dir, ParamsFileName) }
 
-// Close releases the lock.
+// Close releases the lock, recording the time of last use if the context
+// was used.
 func (c *Context) Close() error {
 	if c.lock == nil {
 		return nil
 	}
-	err := c.lock.Unlock()
-	c.lock.Close()
+	var terr error
+	if c.used {
+		terr = c.touch()
+	}
+	err := c.lock.unlock()
 	c.lock = nil
 	if err != nil {
 		return fmt.Errorf("unlocking context %s: %w", c.Name, err)
 	}
-	return nil
+	return terr
 }
 
 // Dirty reports whether the context is marked dirty.
@@ -403,7 +475,8 @@ func (c *Context) markDirtyAfter(cause error) error {
 }
 
 // Prepare writes the build params verbatim to build_params.yml and makes
-// sure tmp/ exists, before a build.
+// tmp/ a fresh, empty dir (what an earlier build left there goes), before
+// a build.
 func (c *Context) Prepare(params []byte) error {
 	root, err := os.OpenRoot(c.Dir)
 	if err != nil {
@@ -415,6 +488,9 @@ func (c *Context) Prepare(params []byte) error {
 	}
 	if err := root.WriteFile(ParamsFileName, params, 0o644); err != nil {
 		return fmt.Errorf("preparing context %s: writing %s: %w", c.Name, ParamsFileName, err)
+	}
+	if err := root.RemoveAll(CtxTempDirName); err != nil {
+		return fmt.Errorf("preparing context %s: emptying %s/: %w", c.Name, CtxTempDirName, err)
 	}
 	if err := root.MkdirAll(CtxTempDirName, 0o755); err != nil {
 		return fmt.Errorf("preparing context %s: creating %s/: %w", c.Name, CtxTempDirName, err)

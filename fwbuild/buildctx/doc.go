@@ -12,8 +12,13 @@
 //	    <name>.index.json     listing of the upload last synced into it
 //	    <name>.dirty          present while the context is not known to
 //	                          match its index; it is then started afresh
-//	    <name>.lock           flock held by the build using the context
+//	    <name>.lock           flock held by the build using the context (and
+//	                          inherited by the build's processes); its mtime
+//	                          is the context's last use
 //	    <name>.output.log     stdout and stderr of the last mos run
+//	    <name>.owner          namespace the context belongs to ("user:alice",
+//	                          "team:fw"); absent for the anonymous namespace
+//	                          of a server without accounts
 //
 // Update, in short:
 //
@@ -30,4 +35,9 @@
 // So unchanged files keep their mtimes, paths never uploaded (build/,
 // fetched deps, tmp/, build_params.yml) are left alone, and a context is
 // never used half-updated.
+//
+// Collect bounds the contexts by age and total size, least recently used
+// first, skipping any whose lock is held; it removes a context with its
+// metadata and lock file, and Lock makes sure the lock it takes is on the
+// file the path names, so a waiter on a removed lock file locks anew.
 package buildctx

@@ -1,0 +1,61 @@
+package buildctx
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+)
+
+// Namespaces: a context belongs to the namespace that first used it,
+// recorded in <name>.owner beside it ("user:alice", "team:fw"). The
+// anonymous namespace of a server without accounts is "" and records
+// nothing, so contexts of such a server are as they always were.
+
+// Owner returns the namespace recorded for the context; "" when none is
+// (a context of the anonymous namespace, or a new one).
+func (c *Context) Owner() (string, error) {
+	b, err := os.ReadFile(c.OwnerFile())
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("context %s: reading its owner: %w", c.Name, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// OwnerFile is the file recording the context's namespace.
+func (c *Context) OwnerFile() string { return c.meta(".owner") }
+
+// Claim makes sure the context belongs to namespace ns, before anything of
+// it is read or changed: a context with another owner gives ErrNotOwner
+// (and so does one of the anonymous namespace holding files, for a named
+// namespace); a new context (no dir, or an empty one such as NewName
+// makes) is recorded as ns's. Call it with the lock held.
+func (c *Context) Claim(ns string) error {
+	owner, err := c.Owner()
+	if err != nil {
+		return err
+	}
+	if owner != "" || ns == "" {
+		if owner != ns {
+			return fmt.Errorf("%w: %s", ErrNotOwner, c.Name)
+		}
+		return nil
+	}
+	empty, err := emptyDir(c.Dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("context %s: %w", c.Name, err)
+	case !empty:
+		// Made by a server without accounts: nobody's to take.
+		return fmt.Errorf("%w: %s (made without accounts)", ErrNotOwner, c.Name)
+	}
+	if err := os.WriteFile(c.OwnerFile(), []byte(ns+"\n"), 0o644); err != nil {
+		return fmt.Errorf("context %s: recording its owner: %w", c.Name, err)
+	}
+	return nil
+}
