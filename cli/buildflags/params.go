@@ -79,7 +79,7 @@ func (o *Flags) Register(fl *pflag.FlagSet) {
 	fl.StringVar(&o.DepsVersionsFile, "deps-versions", "", "check libs and modules against this deps manifest")
 	fl.BoolVar(&o.StrictDepsVersions, "strict-deps-versions", true, "with --deps-versions, missing or different deps are errors")
 	fl.StringVar(&o.Credentials, "credentials", "", "credentials for private git hosts: TOKEN, HOST:TOKEN or HOST:USER:PASS, comma-separated, or @FILE")
-	fl.StringVar(&o.GHToken, "gh-token", "", "deprecated, use --credentials")
+	fl.StringVar(&o.GHToken, "gh-token", "", "deprecated, use --credentials github.com:TOKEN: a token for github.com")
 	_ = fl.MarkHidden("arch")
 	_ = fl.MarkHidden("gh-token")
 }
@@ -126,7 +126,7 @@ func (o *Flags) Params(dir string) (*protocol.BuildParams, error) {
 	if opts.Repo != "" {
 		modules["mongoose-os"] = AbsFrom(dir, opts.Repo)
 	}
-	creds, err := parseCredentials(opts.Credentials, opts.GHToken)
+	creds, err := ParseCredentials(opts.Credentials, opts.GHToken)
 	if err != nil {
 		return nil, fmt.Errorf("invalid --credentials: %w", err)
 	}
@@ -221,13 +221,28 @@ func AbsFrom(dir, p string) string {
 	return filepath.Join(dir, p)
 }
 
-// parseCredentials reads --credentials (or the deprecated --gh-token):
-// comma-separated entries, or @FILE with one per line; each TOKEN,
-// HOST:TOKEN or HOST:USER:PASSWORD; the user defaults to "mos".
-func parseCredentials(s, ghToken string) (map[string]protocol.Credentials, error) {
-	if s == "" {
-		s = ghToken
+// ParseCredentials reads --credentials: comma-separated entries, or @FILE
+// with one per line; each TOKEN, HOST:TOKEN or HOST:USER:PASSWORD; the user
+// defaults to "mos". The deprecated --gh-token is a token for github.com,
+// unless --credentials has an entry for github.com.
+func ParseCredentials(s, ghToken string) (map[string]protocol.Credentials, error) {
+	res, err := parseCredentialsList(s)
+	if err != nil || ghToken == "" {
+		return res, err
 	}
+	if res == nil {
+		res = map[string]protocol.Credentials{}
+	}
+	if _, ok := res[GitHubHost]; !ok {
+		res[GitHubHost] = protocol.Credentials{User: "mos", Pass: strings.TrimSpace(ghToken)}
+	}
+	return res, nil
+}
+
+// GitHubHost is the host --gh-token is for.
+const GitHubHost = "github.com"
+
+func parseCredentialsList(s string) (map[string]protocol.Credentials, error) {
 	if s == "" {
 		return nil, nil
 	}

@@ -114,17 +114,25 @@ func TestBuildParamsFile(t *testing.T) {
 func TestCredentialsFile(t *testing.T) {
 	dir := t.TempDir()
 	testenv.WriteTree(t, dir, testenv.Tree{"creds": {Content: "github.com:tok1\n\ngl.example.com:me:secret\n"}})
-	c, err := parseCredentials("@"+filepath.Join(dir, "creds"), "")
+	c, err := ParseCredentials("@"+filepath.Join(dir, "creds"), "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c["github.com"].Pass != "tok1" || c["gl.example.com"].User != "me" || len(c) != 2 {
 		t.Errorf("credentials %+v", c)
 	}
-	if _, err := parseCredentials("a:b:c:d", ""); err == nil || strings.Contains(err.Error(), "c:d") {
+	if _, err := ParseCredentials("a:b:c:d", ""); err == nil || strings.Contains(err.Error(), "c:d") {
 		t.Errorf("a bad entry must fail without echoing secrets: %v", err)
 	}
-	if c, _ := parseCredentials("", "ghtok"); c[""].Pass != "ghtok" {
-		t.Errorf("--gh-token not used: %+v", c)
+	if c, _ := ParseCredentials("", "ghtok"); c["github.com"].Pass != "ghtok" || len(c) != 1 {
+		t.Errorf("--gh-token must be a github.com credential: %+v", c)
+	}
+	c, _ = ParseCredentials("gl.example.com:gltok", "ghtok")
+	if c["github.com"].Pass != "ghtok" || c["gl.example.com"].Pass != "gltok" {
+		t.Errorf("--gh-token must add to --credentials: %+v", c)
+	}
+	c, _ = ParseCredentials("github.com:explicit", "ghtok")
+	if c["github.com"].Pass != "explicit" {
+		t.Errorf("a github.com entry of --credentials must win over --gh-token: %+v", c)
 	}
 }

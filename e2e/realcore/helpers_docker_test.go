@@ -83,8 +83,8 @@ enum mgos_app_init_result mgos_app_init(void) {
 }
 
 // dockerBuildArgs is the real-core build in the SDK image (see
-// ../shared/real/README.md). The daemon here has no bridge, and the build
-// needs no network: --network=none.
+// ../shared/real/README.md). The build needs no network, so the container
+// gets none (--network=none).
 func dockerBuildArgs(real string) []string {
 	return []string{
 		"build", "--local", "--build-runner", "docker", "--platform", "ubuntu",

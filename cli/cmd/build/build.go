@@ -4,7 +4,10 @@ package build
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -45,6 +48,7 @@ type BuildOptions struct {
 
 	// Remote build only.
 	Server       string
+	User, Pass   string // --user/--pass: the server's basic auth, put into Server by validate
 	KeepBuildDir bool
 	BuildContext string
 	NoDelta      bool
@@ -110,17 +114,26 @@ before anything in build/ is touched, and build/gen is also cached under
 	fl.BoolVar(&opts.KeepBuildDir, "keep-build-dir", false, "remote build: do not wipe build/ first; unzip the server's result over it")
 	fl.StringVar(&opts.BuildContext, "build-context", "", "remote build: build in the named server context (letters, digits, _)")
 	fl.BoolVar(&opts.NoDelta, "no-delta", false, "remote build: always upload the whole source zip, as stock mos does, even to a server that takes delta uploads")
-
-	// Accepted for compatibility with stock invocations; they change nothing.
-	fl.Bool("migrate", false, "no effect (stock compatibility)")
-	fl.Bool("use-shell-git", false, "no effect: git is always the git command")
-	for _, n := range []string{"migrate", "use-shell-git"} {
-		_ = fl.MarkHidden(n)
-	}
+	fl.StringVar(&opts.User, "user", "", "remote build: the build server's basic auth user (default: from --server, else test, as stock)")
+	fl.StringVar(&opts.Pass, "pass", "", "remote build: the build server's basic auth password (default: from --server, else test)")
+	// Every other stock flag is accepted by the root command, with no
+	// effect here (--use-shell-git, --use-go-git: git is always the git
+	// command).
 	return cmd
 }
 
 func validate(opts *BuildOptions) error {
+	if opts.Platform == "" && opts.Arch != "" {
+		opts.Platform = opts.Arch // stock's deprecated spelling
+		fmt.Fprintln(opts.IO.ErrOut, "Warning: --arch is deprecated, use --platform")
+	}
+	if opts.User != "" || opts.Pass != "" {
+		s, err := serverWithAuth(opts.Server, opts.User, opts.Pass)
+		if err != nil {
+			return cmdutil.FlagErrorf("--server %q: %w", opts.Server, err)
+		}
+		opts.Server = s
+	}
 	if opts.BuildContext != "" && !protocol.ValidContextName(opts.BuildContext) {
 		return cmdutil.FlagErrorf("--build-context %q: use letters, digits and _ only", opts.BuildContext)
 	}
@@ -133,4 +146,31 @@ func validate(opts *BuildOptions) error {
 		return cmdutil.FlagErrorf("--build-parallelism must not be negative")
 	}
 	return nil
+}
+
+// serverWithAuth puts user and pass into the server URL as user info; an
+// empty one keeps the URL's, else stock's default "test". A server given
+// without a scheme is http, as the remote client reads it.
+func serverWithAuth(server, user, pass string) (string, error) {
+	s := strings.TrimSpace(server)
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", err
+	}
+	oldUser, oldPass := "test", "test"
+	if u.User != nil {
+		oldUser = u.User.Username()
+		oldPass, _ = u.User.Password()
+	}
+	if user == "" {
+		user = oldUser
+	}
+	if pass == "" {
+		pass = oldPass
+	}
+	u.User = url.UserPassword(user, pass)
+	return u.String(), nil
 }
