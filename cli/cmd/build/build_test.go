@@ -64,3 +64,37 @@ func TestNewCmdBuildRejects(t *testing.T) {
 		t.Errorf("a bad --build-context must be a FlagError, got %T", err)
 	}
 }
+
+func TestStockSpellings(t *testing.T) {
+	o, err := parse(t, "--arch", "esp8266")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Platform != "esp8266" {
+		t.Errorf("--arch must set the platform, got %q", o.Platform)
+	}
+	o, err = parse(t, "--arch", "esp8266", "--platform", "esp32")
+	if err != nil || o.Platform != "esp32" {
+		t.Errorf("--platform wins over --arch: %q %v", o.Platform, err)
+	}
+}
+
+func TestUserPassSetServerAuth(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--server", "http://buildsrv:8000", "--user", "ci", "--pass", "s3cret"}, "http://ci:s3cret@buildsrv:8000"},
+		{[]string{"--server", "buildsrv:8000", "--user", "ci"}, "http://ci:test@buildsrv:8000"},
+		{[]string{"--server", "https://old:pw@buildsrv/x", "--pass", "new"}, "https://old:new@buildsrv/x"},
+		{[]string{"--server", "http://buildsrv:8000"}, "http://buildsrv:8000"},
+	} {
+		o, err := parse(t, tc.args...)
+		if err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if o.Server != tc.want {
+			t.Errorf("%v: server %q, want %q", tc.args, o.Server, tc.want)
+		}
+	}
+}
