@@ -57,6 +57,9 @@ type Options struct {
 	CacheDir string
 	// Log receives progress lines and warnings; nil discards them.
 	Log io.Writer
+	// Confine, when set, refuses a location that would read files
+	// outside the build context (see confineLocation).
+	Confine *manifest.Confinement
 
 	// Git is the git executable; "" means git from PATH.
 	Git string
@@ -311,6 +314,9 @@ func (p *Provider) obtain(ctx context.Context, what, name, typ, loc, version, fo
 	l, err := location.Parse(typ, loc)
 	if err != nil {
 		return obtained{}, fmt.Errorf("%s %q: %w", what, name, err)
+	}
+	if err := p.confineLocation(what, name, typ, loc); err != nil {
+		return obtained{}, err
 	}
 	if l.Kind == location.Local {
 		return obtained{Fetched: manifest.Fetched{Dir: p.absPath(loc)}}, nil

@@ -91,6 +91,9 @@ func (rs *resolver) finalize(m *Manifest) (*Result, error) {
 			return nil, fmt.Errorf("failed to prepare module %q: %w", mod.Name, err)
 		}
 		f.Dir = absJoin(rs.cwd, f.Dir)
+		if err := req.Confine.checkDir(f.Dir, "", "modules "+mod.Name, mod.Location); err != nil {
+			return nil, err
+		}
 		moduleRepo[mod.Name] = f
 		vars.Set(expr.ModulePathVar(mod.Name), f.Dir)
 		if mod.Name == MosModuleName {
@@ -175,6 +178,10 @@ func (rs *resolver) finalize(m *Manifest) (*Result, error) {
 	}
 	if m.Tests, _, err = resolvePaths(rs.cwd, m.Tests, []string{"*"}); err != nil {
 		return nil, fmt.Errorf("tests: %w", err)
+	}
+
+	if err := rs.confineFinal(m, res); err != nil {
+		return nil, err
 	}
 
 	m.Platforms = intersectPlatforms(m.Platforms, mosPlatforms(res.MosDir))

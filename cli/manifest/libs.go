@@ -136,6 +136,9 @@ func (rs *resolver) prepareLib(parent string, i int, p *Manifest) error {
 	}
 	rs.logf("Reading lib %q at %q...", e.Name, e.Location)
 
+	if err := rs.confineLib(p, i, e, ""); err != nil {
+		return err
+	}
 	f, err := rs.req.Provider.Lib(rs.ctx, e, rs.req.AppDir, rs.app.LibsVersion, p.Platform)
 	if err != nil {
 		if rs.req.SkipLib != nil && rs.req.SkipLib(err) {
@@ -144,6 +147,9 @@ func (rs *resolver) prepareLib(parent string, i int, p *Manifest) error {
 		return &LibError{Name: e.Name, Location: e.Location, Err: err}
 	}
 	dir := absJoin(rs.cwd, f.Dir)
+	if err := rs.confineLib(p, i, e, dir); err != nil {
+		return err
+	}
 
 	if rs.libPlatform == "" {
 		rs.libPlatform = p.Platform

@@ -75,6 +75,9 @@ type reader struct {
 	cwd    string
 	warn   func(string)
 	warned map[string]bool
+	// confine, when set, refuses paths of manifest files that lead
+	// outside the build context.
+	confine *Confinement
 }
 
 func newReader(cwd string, warn func(string)) *reader {
@@ -184,7 +187,21 @@ func (r *reader) readFile(origin string, vars *expr.Vars, requireVersion bool) (
 		}
 		*f.v = e
 	}
+	if origin != rootOrigin {
+		if err := r.confine.checkManifest(m, filepath.Dir(r.onDisk(origin)), r.locBase(), ""); err != nil {
+			return nil, time.Time{}, err
+		}
+	}
 	return m, mtime, nil
+}
+
+// locBase is the dir local lib and module locations are relative to.
+func (r *reader) locBase() string {
+	if r.cwd != "" {
+		return r.cwd
+	}
+	wd, _ := os.Getwd()
+	return wd
 }
 
 // readComponent reads the component in dir: mos.yml, the platform's

@@ -61,6 +61,10 @@ type Request struct {
 	Warn func(msg string)
 	// Log receives progress lines ("Reading lib ..."); nil drops them.
 	Log func(msg string)
+	// Confine, when set, refuses every path of the build (manifest
+	// entries, lib and module locations and dirs, what globs match) that
+	// leads outside its dirs, with a *ConfineError.
+	Confine *Confinement
 	// SkipLib, when set, is asked about each error of Provider.Lib: true
 	// leaves that lib out instead of failing. Only ResolveLibs should set
 	// it: a build without the lib is not the build.
@@ -193,6 +197,7 @@ func newResolver(ctx context.Context, req *Request) (*resolver, error) {
 		byRef:       map[string]*LibHandled{},
 		handled:     map[string]*LibHandled{},
 	}
+	rs.rd.confine = req.Confine
 	rs.vars.Set(expr.MosVersion, req.MosVersion)
 	rs.deps.addNode(appNode)
 	rs.initDeps.addNode(appNode)
