@@ -88,7 +88,8 @@ func WriteConfSchema(genDir string, schema []manifest.ConfigSchemaItem, mtime ti
 
 // VarsMk is the content of vars.mk: NAME=value per variable, sorted by
 // name, joined with "\n" and no final newline; in values CR and LF become
-// spaces and '#' becomes `\#`.
+// spaces and '#' becomes `\#`. Values are make text: see MakeLiteral and
+// BuildVarValue for literal ones.
 func VarsMk(vars map[string]string) []byte {
 	names := make([]string, 0, len(vars))
 	for k := range vars {
@@ -98,7 +99,11 @@ func VarsMk(vars map[string]string) []byte {
 	esc := strings.NewReplacer("\r", " ", "\n", " ", "#", `\#`)
 	lines := make([]string, len(names))
 	for i, k := range names {
-		lines[i] = k + "=" + esc.Replace(vars[k])
+		v := esc.Replace(vars[k])
+		if strings.HasSuffix(v, `\`) {
+			v += "$()" // the empty variable: a final backslash must not join the next line
+		}
+		lines[i] = k + "=" + v
 	}
 	return []byte(strings.Join(lines, "\n"))
 }
@@ -106,22 +111,6 @@ func VarsMk(vars map[string]string) []byte {
 // WriteVarsMk writes vars.mk (see VarsMk) and returns its path.
 func WriteVarsMk(genDir string, vars map[string]string) (string, error) {
 	return write(genDir, VarsFile, VarsMk(vars), time.Time{})
-}
-
-// CFlags is the value of APP_CFLAGS / APP_CXXFLAGS: the flags, then
-// -D<name>=<value> for each cdef sorted by name, values as they are,
-// joined with spaces.
-func CFlags(flags []string, cdefs map[string]string) string {
-	names := make([]string, 0, len(cdefs))
-	for k := range cdefs {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	out := append([]string(nil), flags...)
-	for _, k := range names {
-		out = append(out, "-D"+k+"="+cdefs[k])
-	}
-	return strings.Join(out, " ")
 }
 
 // write writes data to genDir/name (creating genDir) and sets its mtime

@@ -38,12 +38,12 @@ func TestVarsMk(t *testing.T) {
 }
 
 func TestCFlags(t *testing.T) {
-	got := CFlags([]string{"-O2", "-Wall"}, map[string]string{"FOO": "1", "BAR": `"x"`, "EMPTY": ""})
-	if want := `-O2 -Wall -DBAR="x" -DEMPTY= -DFOO=1`; got != want {
-		t.Errorf("CFlags = %q, want %q", got, want)
+	got, err := CFlags("cflags", []string{"-O2", "-Wall"}, map[string]string{"FOO": "1", "BAR": `\"x\"`, "EMPTY": ""})
+	if want := `-O2 -Wall '-DBAR="x"' -DEMPTY= -DFOO=1`; err != nil || got != want {
+		t.Errorf("CFlags = %q, %v, want %q", got, err, want)
 	}
-	if got := CFlags(nil, nil); got != "" {
-		t.Errorf("CFlags(nil, nil) = %q", got)
+	if got, err := CFlags("cflags", nil, nil); got != "" || err != nil {
+		t.Errorf("CFlags(nil, nil) = %q, %v", got, err)
 	}
 }
 

@@ -47,6 +47,13 @@ type Request struct {
 	CmdExtra []string
 
 	Log io.Writer // build.log (and stderr when verbose)
+
+	// Confine, when set, refuses every path of the build that leads
+	// outside its dirs (the build server's context and lib cache).
+	Confine *manifest.Confinement
+	// Sandbox, when set, runs make isolated: under bwrap natively, in a
+	// hardened container with docker (see runner.Sandbox).
+	Sandbox *runner.Sandbox
 }
 
 // Result says what was built.
@@ -142,6 +149,7 @@ func build(ctx context.Context, r *Request, bp *protocol.BuildParams) (res *Resu
 		BinaryLibsDir: r.BinaryLibsDir,
 		CacheDir:      r.LibsCacheDir,
 		Log:           r.Log,
+		Confine:       r.Confine,
 	}
 	popts.ApplyParams(bp)
 	provider, err := libs.New(popts)
@@ -157,6 +165,7 @@ func build(ctx context.Context, r *Request, bp *protocol.BuildParams) (res *Resu
 		SourceGlobs: r.SourceGlobs,
 		Warn:        func(msg string) { fmt.Fprintln(r.Log, msg) },
 		Log:         func(msg string) { fmt.Fprintln(r.Log, msg) },
+		Confine:     r.Confine,
 	}
 	mreq.ApplyParams(bp)
 	resolved, err := manifest.Resolve(ctx, mreq)
@@ -257,6 +266,7 @@ func build(ctx context.Context, r *Request, bp *protocol.BuildParams) (res *Resu
 		Vars:     varArgs,
 		Extra:    extra,
 		Mounts:   mounts,
+		Writes:   []string{r.BuildDir, r.GenDir},
 		Log:      r.Log,
 		DryRun:   bp.DryRun,
 	}
@@ -299,9 +309,10 @@ func libArchive(objsDir, platform string) string {
 func (r *Request) runner(mosDir, platform string) (runner.Runner, error) {
 	switch r.Runner {
 	case "native":
-		return &runner.Native{}, nil
+		return &runner.Native{Sandbox: r.Sandbox}, nil
 	case "docker":
 		d := r.Docker
+		d.Sandbox = r.Sandbox
 		if d.Image == "" {
 			f := filepath.Join(mosDir, "platforms", platform, "sdk.version")
 			data, err := os.ReadFile(f)
@@ -333,12 +344,34 @@ func platformMakefile(mosDir, platform string) (string, error) {
 // ones mos sets, which the manifest must not set itself (MGOS_PATH aside).
 func makeVars(m *manifest.Manifest, run runner.Runner, r *Request, sources, includes, fsFiles, binLibs []string,
 	schemaFile, mosDir string) (map[string]string, error) {
-	paths := func(ps []string) string {
+	var unsafe []error
+	paths := func(key string, ps []string) string {
 		out := make([]string, len(ps))
 		for i, p := range ps {
 			out[i] = run.Path(p)
+			if err := genfiles.CheckShellSafe(key, out[i]); err != nil {
+				unsafe = append(unsafe, err)
+			}
 		}
 		return strings.Join(out, " ")
+	}
+	for _, f := range []struct{ key, v string }{{"name", m.Name}, {"version", m.Version}} {
+		if err := genfiles.CheckShellSafe(f.key, f.v); err != nil {
+			unsafe = append(unsafe, err)
+		}
+	}
+	for _, sym := range m.FFISymbols {
+		if err := genfiles.CheckShellSafe("ffi_symbols", sym); err != nil {
+			unsafe = append(unsafe, err)
+		}
+	}
+	cflags, err := genfiles.CFlags("cflags", m.CFlags, m.CDefs)
+	if err != nil {
+		return nil, err
+	}
+	cxxflags, err := genfiles.CFlags("cxxflags", m.CXXFlags, m.CDefs)
+	if err != nil {
+		return nil, err
 	}
 	ours := map[string]string{
 		"PLATFORM":       m.Platform,
@@ -348,20 +381,32 @@ func makeVars(m *manifest.Manifest, run runner.Runner, r *Request, sources, incl
 		"FS_STAGING_DIR": run.Path(filepath.Join(r.BuildDir, "fs")),
 		"APP":            m.Name,
 		"APP_VERSION":    m.Version,
-		"APP_SOURCES":    paths(sources),
-		"APP_INCLUDES":   paths(includes),
-		"APP_FS_FILES":   paths(fsFiles),
-		"APP_BIN_LIBS":   paths(binLibs),
+		"APP_SOURCES":    paths("sources", sources),
+		"APP_INCLUDES":   paths("includes", includes),
+		"APP_FS_FILES":   paths("filesystem", fsFiles),
+		"APP_BIN_LIBS":   paths("binary_libs", binLibs),
 		"FFI_SYMBOLS":    strings.Join(m.FFISymbols, " "),
-		"APP_CFLAGS":     genfiles.CFlags(m.CFlags, m.CDefs),
-		"APP_CXXFLAGS":   genfiles.CFlags(m.CXXFlags, m.CDefs),
+		"APP_CFLAGS":     cflags,
+		"APP_CXXFLAGS":   cxxflags,
 		"MANIFEST_FINAL": run.Path(filepath.Join(r.GenDir, "mos_final.yml")),
 	}
 	if schemaFile != "" {
 		ours["APP_CONF_SCHEMA"] = run.Path(schemaFile)
 	}
+	if err := errors.Join(unsafe...); err != nil {
+		return nil, err
+	}
+	// Everything is literal text to make, but for the plain $(NAME)
+	// references build vars may hold (genfiles.BuildVarValue).
+	for k, v := range ours {
+		ours[k] = genfiles.MakeLiteral(v)
+	}
 	vars := map[string]string{}
-	for k, v := range m.BuildVars {
+	for _, k := range sortedKeys(m.BuildVars) {
+		v, err := genfiles.BuildVarValue(k, m.BuildVars[k])
+		if err != nil {
+			return nil, err
+		}
 		vars[k] = v
 	}
 	var clash []string
@@ -378,7 +423,7 @@ func makeVars(m *manifest.Manifest, run runner.Runner, r *Request, sources, incl
 		}
 		return nil, errors.New(strings.Join(msgs, "; "))
 	}
-	vars["MGOS_PATH"] = run.MosPath(mosDir)
+	vars["MGOS_PATH"] = genfiles.MakeLiteral(run.MosPath(mosDir))
 	return vars, nil
 }
 

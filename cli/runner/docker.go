@@ -22,6 +22,11 @@ type Docker struct {
 	// User is the --user value ("uid:gid"); "" runs as the image's user.
 	User   string
 	Docker string // docker binary; "docker" when empty
+	// Sandbox, when set, runs the container without network and
+	// capabilities, as a non-root user, with the sandbox's limits, and
+	// mounts only dirs inside Sandbox.Writable (read-write) and
+	// Sandbox.ReadOnly (read-only).
+	Sandbox *Sandbox
 }
 
 const (
@@ -58,7 +63,12 @@ func (d *Docker) Args(job *Job) ([]string, string) {
 	appDir := dockerPath(job.AppDir)
 	if !d.NoMounts {
 		m := mounts{}
-		top := gitTopLevel(job.AppDir)
+		top := job.AppDir
+		if d.Sandbox == nil {
+			// As upstream: the whole work tree, for git describe and
+			// paths above the app. A sandbox shows only the context.
+			top = gitTopLevel(job.AppDir)
+		}
 		m.add(top, appMount)
 		sub, err := filepath.Rel(top, job.AppDir)
 		if err != nil || sub == "." {
@@ -71,11 +81,24 @@ func (d *Docker) Args(job *Job) ([]string, string) {
 			m.add(dir, dockerPath(dir))
 		}
 		for _, mp := range m.list {
-			args = append(args, "-v", mp.host+":"+mp.container)
+			spec := mp.host + ":" + mp.container
+			if d.Sandbox != nil {
+				ro, ok := d.Sandbox.allows(mp.host)
+				if !ok {
+					continue // confinement refused such paths already; never mount one
+				}
+				if ro {
+					spec += ":ro"
+				}
+			}
+			args = append(args, "-v", spec)
 		}
 	}
-	if d.User != "" {
-		args = append(args, "--user", d.User)
+	if d.Sandbox != nil {
+		args = append(args, d.Sandbox.dockerArgs()...)
+	}
+	if user := d.user(); user != "" {
+		args = append(args, "--user", user)
 	}
 	args = append(args, d.Extra...)
 	args = append(args, d.Image, "make")
@@ -94,6 +117,11 @@ func (d *Docker) Run(ctx context.Context, job *Job) error {
 	}
 	if err := d.check(ctx); err != nil {
 		return err
+	}
+	if d.Sandbox != nil && d.user() == NobodyUser && os.Getuid() == 0 {
+		if err := giveTo(NobodyUser, job.Writes); err != nil {
+			return err
+		}
 	}
 	cmd := exec.Command(d.bin(), args...)
 	cmd.Stdout = job.Log
@@ -114,6 +142,14 @@ func (d *Docker) Run(ctx context.Context, job *Job) error {
 		return fmt.Errorf("running docker: %w", err)
 	}
 	return nil
+}
+
+// user is the --user of the container: a sandbox never runs as root.
+func (d *Docker) user() string {
+	if d.Sandbox != nil && (d.User == "" || strings.HasPrefix(d.User, "0:") || d.User == "0") {
+		return NobodyUser
+	}
+	return d.User
 }
 
 // check fails with a hint when there is no docker client or daemon.

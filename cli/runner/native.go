@@ -12,6 +12,8 @@ import (
 // --build-runner native and inside an SDK container (MGOS_SDK_REVISION set).
 type Native struct {
 	Make string // make binary; "make" when empty
+	// Sandbox, when set, runs make under bwrap (see Sandbox).
+	Sandbox *Sandbox
 }
 
 func (n *Native) Path(host string) string      { return host }
@@ -32,6 +34,14 @@ func (n *Native) Run(ctx context.Context, job *Job) error {
 		return fmt.Errorf("%s not found on PATH: %w", mk, err)
 	}
 	cmd := exec.Command(path, args...)
+	if n.Sandbox != nil {
+		bin, err := exec.LookPath(n.Sandbox.bwrap())
+		if err != nil {
+			return fmt.Errorf("%w: %s not found (install the bubblewrap package)", ErrNoSandbox, n.Sandbox.bwrap())
+		}
+		cmd = exec.Command(bin, n.Sandbox.BwrapArgs(job.AppDir, append([]string{path}, args...))...)
+		fmt.Fprintf(job.Log, "Sandbox: bwrap, no network, writable: %s\n", strings.Join(n.Sandbox.Writable, " "))
+	}
 	cmd.Stdout = job.Log
 	cmd.Stderr = job.Log
 	if err := runKillable(ctx, cmd); err != nil {

@@ -21,6 +21,7 @@ type Job struct {
 	Vars     []string // NAME=value arguments (or MGOS_VARS_FILE=<file>)
 	Extra    []string // --build-cmd-extra, appended last
 	Mounts   []string // dirs make reads or writes besides AppDir and MosDir
+	Writes   []string // dirs make writes (build and gen dirs); a sandboxed container's user gets them
 	Log      io.Writer
 	DryRun   bool // log what would run, run nothing
 }

@@ -45,6 +45,7 @@ type BuildOptions struct {
 	BuildParallelism    int
 	BuildCmdExtra       []string
 	LibsCacheDir        string
+	SandboxOptions      // build server: --confine, --sandbox
 
 	// Remote build only.
 	Server       string
@@ -109,6 +110,7 @@ before anything in build/ is touched, and build/gen is also cached under
 	fl.IntVar(&opts.BuildParallelism, "build-parallelism", 0, "make -j value (default: number of CPUs)")
 	fl.StringArrayVar(&opts.BuildCmdExtra, "build-cmd-extra", nil, "extra make argument, appended last; repeatable")
 	fl.StringVar(&opts.LibsCacheDir, "libs-cache-dir", "", "share fetched git libs through mirrors in this dir (used by the build server)")
+	opts.SandboxOptions.register(fl)
 
 	fl.StringVar(&opts.Server, "server", defaultServer, "build server URL (user:password@ in it sets basic auth)")
 	fl.BoolVar(&opts.KeepBuildDir, "keep-build-dir", false, "remote build: do not wipe build/ first; unzip the server's result over it")
@@ -144,6 +146,9 @@ func validate(opts *BuildOptions) error {
 	}
 	if opts.BuildParallelism < 0 {
 		return cmdutil.FlagErrorf("--build-parallelism must not be negative")
+	}
+	if err := opts.SandboxOptions.validate(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -62,7 +62,7 @@ func buildRun(ctx context.Context, opts *BuildOptions) error {
 		isLib, err = runRemote(ctx, opts, bp, d)
 	}
 	if err != nil {
-		return err
+		return refusedExit(err)
 	}
 	return reportOutcome(opts, bp, d, isLib, time.Since(start))
 }
@@ -80,6 +80,10 @@ func runLocal(ctx context.Context, opts *BuildOptions, bp *protocol.BuildParams,
 		log = io.MultiWriter(logFile, opts.IO.ErrOut)
 	}
 
+	confine, sandbox, err := opts.SandboxOptions.build()
+	if err != nil {
+		return false, err
+	}
 	req := &localbuild.Request{
 		AppDir:        d.app,
 		Params:        bp,
@@ -102,6 +106,8 @@ func runLocal(ctx context.Context, opts *BuildOptions, bp *protocol.BuildParams,
 		Jobs:     opts.BuildParallelism,
 		CmdExtra: opts.BuildCmdExtra,
 		Log:      log,
+		Confine:  confine,
+		Sandbox:  sandbox,
 	}
 	if opts.BuildDockerNoMounts && len(opts.BuildDockerExtra) == 0 {
 		fmt.Fprintln(opts.IO.ErrOut, "Warning: --build-docker-no-mounts without --build-docker-extra: the container sees no files")

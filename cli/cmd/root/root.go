@@ -146,5 +146,9 @@ func report(w io.Writer, err error) int {
 		return 2
 	}
 	fmt.Fprintf(w, "Error: %v\n", err)
+	var ee *cmdutil.ExitError
+	if errors.As(err, &ee) {
+		return ee.Code
+	}
 	return 1
 }
