@@ -15,7 +15,7 @@ VERSION_PKG := github.com/mongoose-os/mos/common/version
 LDFLAGS   := -X $(VERSION_PKG).BuildID=$(BUILD_TIME)/fork@$(BUILD_ID) -X $(VERSION_PKG).PackageVersion=$(PKG_VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: all build test test-short vet fmt demo bench clean
+.PHONY: all build install test test-short vet fmt demo bench clean
 
 all: build
 
@@ -24,15 +24,25 @@ build:
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/mos ./cli
 	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/fwbuild-manager ./fwbuild/manager
 
+# make install PREFIX=$HOME/.local puts mos and fwbuild-manager in
+# $(PREFIX)/bin (DESTDIR for staging).
+PREFIX ?= /usr/local
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN)/mos $(BIN)/fwbuild-manager $(DESTDIR)$(PREFIX)/bin/
+
 vet:
 	@test -z "$$(gofmt -l cli common fwbuild bench e2e examples 2>/dev/null)" || { echo "gofmt needed:"; gofmt -l cli common fwbuild bench e2e examples; exit 1; }
 	$(GO) vet ./...
 
 # Every test, plus a Windows build of the client: its paths must stay
-# portable (no backslash may reach a zip entry or a form field).
+# portable (no backslash may reach a zip entry or a form field). The tests
+# run through scripts/testsummary: go test's usual output, then what was
+# skipped and why, and the counts; it exits with go test's code.
 test: vet build
 	GOOS=windows $(GO) build -o /dev/null ./cli/...
-	$(GO) test -race -timeout 15m ./...
+	$(GO) build -o $(BIN)/testsummary ./scripts/testsummary
+	GO=$(GO) $(BIN)/testsummary -race -timeout 15m ./...
 
 test-short: vet
 	$(GO) test -short ./...
