@@ -2,7 +2,8 @@
 //
 //	mos build -C <ctx> --local --build-params <ctx>/build_params.yml
 //	    --build-runner <docker|native> --libs-cache-dir <volumes>/libcache
-//	    --temp-dir <ctx>/tmp
+//	    --temp-dir <ctx>/tmp --confine <ctx> --confine-ro <volumes>/libcache
+//	    [--sandbox --sandbox-hide <volumes> --sandbox-memory ...]
 //
 // so a server build can be repeated by hand with the logged command line.
 // The child runs in its own process group with its stdout and stderr in a
@@ -22,10 +23,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/golang/glog"
+
+	"github.com/mongoose-os/mos/common/protocol"
 )
 
 // Request is one build of a context.
@@ -44,7 +48,11 @@ type Request struct {
 // killed, timed out) is a Result with Failed set, not an error; errors are
 // for a build that could not be run at all.
 type Result struct {
-	Failed   bool
+	Failed bool
+	// Refused: mos refused the build's input (exit protocol.ExitRefused:
+	// a path outside the context, a value that cannot be passed
+	// literally); Reason is mos's message, for a 400.
+	Refused  bool
 	Reason   string // why it failed, one line, e.g. "build timed out after 15m0s"
 	Duration time.Duration
 }
@@ -64,11 +72,27 @@ type Mos struct {
 	BuildRunner string        // --build-runner: docker or native
 	Timeout     time.Duration // 0: none
 	KillGrace   time.Duration // between SIGTERM and SIGKILL
+	// Sandbox runs make isolated (mos --sandbox): natively under bwrap,
+	// with docker in a container without network or capabilities. Off
+	// only with fwbuild-manager --sandbox none.
+	Sandbox *Sandbox
 }
 
-// Args returns the command line of req, binary first.
+// Sandbox is how builds are isolated from the server's host.
+type Sandbox struct {
+	// VolumesDir is hidden from make (other contexts, the blob store);
+	// only the build's context and the lib cache (read-only) are seen.
+	VolumesDir string
+	// Docker limits of one build: Memory ("2g"), CPUs ("2"), PIDs.
+	Memory, CPUs string
+	PIDs         int
+}
+
+// Args returns the command line of req, binary first. Every build is
+// confined to its context (and the lib cache): mos refuses paths that
+// lead outside.
 func (m *Mos) Args(req Request) []string {
-	return []string{
+	args := []string{
 		m.Binary, "build",
 		"-C", req.Dir,
 		"--local",
@@ -76,7 +100,25 @@ func (m *Mos) Args(req Request) []string {
 		"--build-runner", m.BuildRunner,
 		"--libs-cache-dir", req.LibsCacheDir,
 		"--temp-dir", req.TempDir,
+		"--confine", req.Dir,
+		"--confine-ro", req.LibsCacheDir,
 	}
+	if sb := m.Sandbox; sb != nil {
+		args = append(args, "--sandbox")
+		if sb.VolumesDir != "" {
+			args = append(args, "--sandbox-hide", sb.VolumesDir)
+		}
+		if sb.Memory != "" {
+			args = append(args, "--sandbox-memory", sb.Memory)
+		}
+		if sb.CPUs != "" {
+			args = append(args, "--sandbox-cpus", sb.CPUs)
+		}
+		if sb.PIDs > 0 {
+			args = append(args, "--sandbox-pids", strconv.Itoa(sb.PIDs))
+		}
+	}
+	return args
 }
 
 // FindMos returns the mos binary to use: explicit if given (it must
@@ -150,6 +192,13 @@ func (m *Mos) Run(ctx context.Context, req Request) (Result, error) {
 			return res, fmt.Errorf("%s: waiting for mos: %w", req.Log, err)
 		}
 		res.Reason = "build failed: mos " + exitText(ee)
+		if ee.ExitCode() == protocol.ExitRefused {
+			res.Failed, res.Refused = true, true
+			if msg := refusal(req.OutputFile); msg != "" {
+				res.Reason = msg
+			}
+			return res, nil // nothing was built: build.log stays as it was
+		}
 	}
 	res.Failed = res.Reason != ""
 	if res.Failed {
@@ -185,6 +234,25 @@ func exitText(ee *exec.ExitError) string {
 		return fmt.Sprintf("exited with status %d", code)
 	}
 	return "was killed (" + ee.String() + ")"
+}
+
+// refusal is the message of a refused build: the last "Error: " line mos
+// printed ("" when there is none).
+func refusal(outputFile string) string {
+	if outputFile == "" {
+		return ""
+	}
+	tail, _, err := readTail(outputFile, 64<<10)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimRight(string(tail), "\n"), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if msg, ok := strings.CutPrefix(lines[i], "Error: "); ok {
+			return msg
+		}
+	}
+	return ""
 }
 
 // How much of mos's own output goes into build.log on failure: all of it

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mongoose-os/mos/common/protocol"
 )
 
 // fakeMos writes an executable shell script standing in for mos.
@@ -54,9 +56,14 @@ func TestArgs(t *testing.T) {
 	m := &Mos{Binary: "/opt/bin/mos", BuildRunner: "native"}
 	req := Request{Dir: "/v/ctx", ParamsFile: "/v/ctx/build_params.yml", LibsCacheDir: "/v/libcache", TempDir: "/v/ctx/tmp"}
 	got := strings.Join(m.Args(req), " ")
-	want := "/opt/bin/mos build -C /v/ctx --local --build-params /v/ctx/build_params.yml --build-runner native --libs-cache-dir /v/libcache --temp-dir /v/ctx/tmp"
+	want := "/opt/bin/mos build -C /v/ctx --local --build-params /v/ctx/build_params.yml --build-runner native --libs-cache-dir /v/libcache --temp-dir /v/ctx/tmp --confine /v/ctx --confine-ro /v/libcache"
 	if got != want {
 		t.Errorf("Args =\n %s\nwant\n %s", got, want)
+	}
+	m.Sandbox = &Sandbox{VolumesDir: "/v", Memory: "2g", CPUs: "1.5", PIDs: 100}
+	got = strings.Join(m.Args(req), " ")
+	if want := want + " --sandbox --sandbox-hide /v --sandbox-memory 2g --sandbox-cpus 1.5 --sandbox-pids 100"; got != want {
+		t.Errorf("sandboxed Args =\n %s\nwant\n %s", got, want)
 	}
 	if got := shellLine([]string{"/a b/mos", "x'y", ""}); got != `'/a b/mos' 'x'\''y' ''` {
 		t.Errorf("shellLine = %s", got)
@@ -285,5 +292,27 @@ func TestRunWithoutOutputFile(t *testing.T) {
 	}
 	if got := read(t, filepath.Join(req.Dir, "build", "build.log")); !res.Failed || got != "build failed: mos exited with status 4\n" {
 		t.Errorf("result %+v, build.log %q", res, got)
+	}
+}
+
+// A refused build (mos exits protocol.ExitRefused) is Refused with mos's
+// message as the reason, and build.log is left alone: nothing was built.
+func TestRunRefusedCarriesTheMessage(t *testing.T) {
+	req := request(t)
+	mos := fakeMos(t, "echo 'Reading lib...'\necho 'Error: mos.yml: filesystem[0]: /etc/passwd is outside the build context' >&2\nexit "+strconv.Itoa(protocol.ExitRefused)+"\n")
+	res, err := (&Mos{Binary: mos, BuildRunner: "native", KillGrace: time.Second}).Run(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Refused || !res.Failed || res.Reason != "mos.yml: filesystem[0]: /etc/passwd is outside the build context" {
+		t.Errorf("result %+v", res)
+	}
+	if _, err := os.Stat(filepath.Join(req.Dir, "build", "build.log")); err == nil {
+		t.Error("build.log written for a refused build")
+	}
+	// Any other failure is not a refusal.
+	res, err = (&Mos{Binary: fakeMos(t, "exit 2\n"), BuildRunner: "native", KillGrace: time.Second}).Run(context.Background(), req)
+	if err != nil || res.Refused || !res.Failed {
+		t.Errorf("exit 2: %+v, %v", res, err)
 	}
 }

@@ -27,7 +27,9 @@ type Config struct {
 	// files. With the docker runner it must be the same path on the host
 	// and inside the server's container (bind mounts name host paths).
 	VolumesDir string
-	// Address is the interface to listen on ("" = all).
+	// Address is the interface to listen on; "" means 127.0.0.1 without
+	// AuthFile (an open server is reachable from this host only unless
+	// asked) and all interfaces with it. See ListenAddress.
 	Address string
 	// Port serves plain HTTP; PortTLS serves HTTPS when CertFile and
 	// KeyFile are both given.
@@ -56,7 +58,42 @@ type Config struct {
 	MosBinary string
 	// CASMaxSize bounds the blob store of delta uploads, in bytes.
 	CASMaxSize int64
+
+	// AuthFile is the accounts file (see package auth); "" accepts every
+	// request, all in one anonymous namespace.
+	AuthFile string
+	// ContextTTL removes contexts not used for longer (0: never);
+	// MaxContextsSize removes the least recently used while all contexts
+	// take more bytes (0: no limit). Contexts being built are never
+	// removed.
+	ContextTTL      time.Duration
+	MaxContextsSize int64
+	// HTTP timeouts: for the request headers, for the whole request body
+	// (a slow upload is cut; no upload holds a build slot or a context
+	// lock meanwhile anyway), for sending the answer, and for an idle
+	// keep-alive connection.
+	ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// BuildPIDNamespace runs each build as the first process of its own
+	// PID namespace (Linux, as root), so all it started dies with it when
+	// the server dies; without one, an orphaned build keeps its context
+	// locked until it ends.
+	BuildPIDNamespace bool
+
+	// Sandbox is SandboxOn (make runs without network, seeing only its
+	// context: bwrap for native, a hardened container for docker) or
+	// SandboxNone (asked for explicitly; the server warns at start).
+	Sandbox string
+	// BuildMemory, BuildCPUs and BuildPIDs limit one docker build
+	// (docker --memory, --cpus, --pids-limit); "" / 0 for no limit.
+	BuildMemory, BuildCPUs string
+	BuildPIDs              int
 }
+
+// Values of --sandbox.
+const (
+	SandboxOn   = "on"
+	SandboxNone = "none"
+)
 
 // FormAllowance is how many bytes a request body may carry besides the
 // source zip: the text fields (build_params, build_ctx, build_stat, ...)
@@ -77,7 +114,27 @@ func Default() Config {
 		BuildKillGrace:      10 * time.Second,
 		MaxConcurrentBuilds: runtime.NumCPU(),
 		CASMaxSize:          10 << 30,
+		ContextTTL:          14 * 24 * time.Hour,
+		MaxContextsSize:     20 << 30,
+		ReadHeaderTimeout:   30 * time.Second,
+		ReadTimeout:         10 * time.Minute,
+		WriteTimeout:        10 * time.Minute,
+		IdleTimeout:         2 * time.Minute,
+		BuildPIDNamespace:   true,
+		Sandbox:             SandboxOn,
+		BuildMemory:         "4g",
+		BuildCPUs:           "",
+		BuildPIDs:           1024,
 	}
+}
+
+// ListenAddress is the interface to listen on: Address if given, else
+// 127.0.0.1 for a server without accounts, else all interfaces ("").
+func (c *Config) ListenAddress() string {
+	if c.Address == "" && c.AuthFile == "" {
+		return "127.0.0.1"
+	}
+	return c.Address
 }
 
 // Register binds every setting to a flag of fs, with c's current values as
@@ -85,7 +142,7 @@ func Default() Config {
 // --logtostderr and --v work next to these.
 func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.VolumesDir, "volumes-dir", c.VolumesDir, "directory for build contexts, the lib cache and temp files; must be the same path on the host and in the server's container")
-	fs.StringVar(&c.Address, "address", c.Address, "interface address to listen on (empty: all)")
+	fs.StringVar(&c.Address, "address", c.Address, "interface address to listen on (default: all with --auth-file, else 127.0.0.1 only; 0.0.0.0 for all)")
 	fs.IntVar(&c.Port, "port", c.Port, "HTTP port")
 	fs.IntVar(&c.PortTLS, "port-tls", c.PortTLS, "HTTPS port, served when --cert-file and --key-file are given")
 	fs.StringVar(&c.CertFile, "cert-file", c.CertFile, "TLS certificate file (PEM)")
@@ -99,6 +156,18 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxConcurrentBuilds, "max-concurrent-builds", c.MaxConcurrentBuilds, "maximum number of builds running at once; the default is the number of CPUs")
 	fs.StringVar(&c.MosBinary, "mos-binary", c.MosBinary, "mos executable that runs builds (default: the mos next to fwbuild-manager, else mos on PATH)")
 	fs.Int64Var(&c.CASMaxSize, "cas-max-size", c.CASMaxSize, "maximum size of the blob store of delta uploads, in bytes (least recently used blobs are evicted)")
+	fs.StringVar(&c.AuthFile, "auth-file", c.AuthFile, "accounts file (user:bcrypt-hash lines as htpasswd -nB prints them, and group NAME: user, ... lines); without it the server accepts anyone")
+	fs.DurationVar(&c.ContextTTL, "context-ttl", c.ContextTTL, "remove build contexts not used for this long (0: never)")
+	fs.Int64Var(&c.MaxContextsSize, "max-contexts-size", c.MaxContextsSize, "remove the least recently used build contexts while all take more bytes than this (0: no limit)")
+	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "time allowed to read a request's headers")
+	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "time allowed to read a whole request (the upload)")
+	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "time allowed to send an answer (the result zip), counted once the build is done")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "time an idle keep-alive connection is kept")
+	fs.BoolVar(&c.BuildPIDNamespace, "build-pid-namespace", c.BuildPIDNamespace, "run each build in its own PID namespace where allowed (Linux, root), so every process of a build dies with the server")
+	fs.StringVar(&c.Sandbox, "sandbox", c.Sandbox, "on: builds run make with no network and see only their context (native: under bwrap; docker: no network, no capabilities, non-root, limits); none: no sandbox (uploaded code runs as this server's user)")
+	fs.StringVar(&c.BuildMemory, "build-memory", c.BuildMemory, "memory limit of one docker build (docker --memory; empty: none)")
+	fs.StringVar(&c.BuildCPUs, "build-cpus", c.BuildCPUs, "CPU limit of one docker build (docker --cpus; empty: none)")
+	fs.IntVar(&c.BuildPIDs, "build-pids", c.BuildPIDs, "process limit of one docker build (docker --pids-limit; 0: none)")
 }
 
 // Validate reports every setting that cannot work, each message naming its
@@ -142,6 +211,26 @@ func (c *Config) Validate() error {
 	}
 	if c.CASMaxSize <= 0 {
 		bad("--cas-max-size %d: must be positive", c.CASMaxSize)
+	}
+	if c.Sandbox != SandboxOn && c.Sandbox != SandboxNone {
+		bad("--sandbox %q: use %s or %s", c.Sandbox, SandboxOn, SandboxNone)
+	}
+	if c.BuildPIDs < 0 {
+		bad("--build-pids %d: must not be negative", c.BuildPIDs)
+	}
+	if c.ContextTTL < 0 {
+		bad("--context-ttl %v: must not be negative", c.ContextTTL)
+	}
+	if c.MaxContextsSize < 0 {
+		bad("--max-contexts-size %d: must not be negative", c.MaxContextsSize)
+	}
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"read-header-timeout", c.ReadHeaderTimeout}, {"read-timeout", c.ReadTimeout}, {"write-timeout", c.WriteTimeout}, {"idle-timeout", c.IdleTimeout}} {
+		if d.v <= 0 {
+			bad("--%s %v: must be positive", d.flag, d.v)
+		}
 	}
 	if c.MaxConcurrentBuilds < 1 {
 		bad("--max-concurrent-builds %d: must be at least 1", c.MaxConcurrentBuilds)

@@ -29,6 +29,10 @@ func TestRegisterParsesFlags(t *testing.T) {
 		"--build-runner", "native", "--build-timeout=2m", "--max-concurrent-builds=3",
 		"--mos-binary=/opt/mos", "--cert-file=c.pem", "--key-file=k.pem", "--port-tls=8443",
 		"--max-unpacked-size=2048", "--max-upload-files=10", "--build-kill-grace=1s", "--cas-max-size=4096",
+		"--auth-file=/etc/fwbuild/users", "--context-ttl=48h", "--max-contexts-size=8192",
+		"--read-header-timeout=5s", "--read-timeout=1m", "--write-timeout=2m", "--idle-timeout=30s",
+		"--build-pid-namespace=false",
+		"--sandbox=none", "--build-memory=1g", "--build-cpus=1.5", "--build-pids=64",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -38,12 +42,31 @@ func TestRegisterParsesFlags(t *testing.T) {
 		PayloadSizeLimit: 1024, MaxUnpackedSize: 2048, MaxUploadFiles: 10,
 		BuildRunner: "native", BuildTimeout: 2 * time.Minute, BuildKillGrace: time.Second,
 		MaxConcurrentBuilds: 3, MosBinary: "/opt/mos", CASMaxSize: 4096,
+		AuthFile: "/etc/fwbuild/users", ContextTTL: 48 * time.Hour, MaxContextsSize: 8192,
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 30 * time.Second,
+		Sandbox: "none", BuildMemory: "1g", BuildCPUs: "1.5", BuildPIDs: 64,
 	}
 	if c != want {
 		t.Errorf("parsed\n %+v\nwant\n %+v", c, want)
 	}
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate() = %v", err)
+	}
+}
+
+// Without accounts the server listens on 127.0.0.1 unless told where.
+func TestListenAddress(t *testing.T) {
+	for _, tc := range []struct{ address, auth, want string }{
+		{"", "", "127.0.0.1"},
+		{"0.0.0.0", "", "0.0.0.0"},
+		{"", "/etc/fwbuild/users", ""},
+		{"10.1.2.3", "/etc/fwbuild/users", "10.1.2.3"},
+	} {
+		c := Default()
+		c.Address, c.AuthFile = tc.address, tc.auth
+		if got := c.ListenAddress(); got != tc.want {
+			t.Errorf("address %q, auth file %q: %q, want %q", tc.address, tc.auth, got, tc.want)
+		}
 	}
 }
 
@@ -78,6 +101,12 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{"grace", func(c *Config) { c.BuildKillGrace = -time.Second }, "--build-kill-grace -1s"},
 		{"concurrency", func(c *Config) { c.MaxConcurrentBuilds = 0 }, "--max-concurrent-builds 0: must be at least 1"},
 		{"cas size", func(c *Config) { c.CASMaxSize = 0 }, "--cas-max-size 0: must be positive"},
+		{"context ttl", func(c *Config) { c.ContextTTL = -time.Hour }, "--context-ttl -1h0m0s: must not be negative"},
+		{"contexts size", func(c *Config) { c.MaxContextsSize = -1 }, "--max-contexts-size -1: must not be negative"},
+		{"read timeout", func(c *Config) { c.ReadTimeout = 0 }, "--read-timeout 0s: must be positive"},
+		{"header timeout", func(c *Config) { c.ReadHeaderTimeout = 0 }, "--read-header-timeout 0s: must be positive"},
+		{"sandbox", func(c *Config) { c.Sandbox = "off" }, `--sandbox "off": use on or none`},
+		{"pids", func(c *Config) { c.BuildPIDs = -1 }, "--build-pids -1"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -131,10 +131,20 @@ func (req *request) checkFields(f *form) error {
 	if strings.TrimSpace(params) == "" {
 		return errorf(http.StatusBadRequest, "missing %q field", protocol.FieldBuildParams)
 	}
-	if _, err := protocol.ParseBuildParams([]byte(params)); err != nil {
+	bp, err := protocol.ParseBuildParams([]byte(params))
+	if err != nil {
 		return errorf(http.StatusBadRequest, "%s: %w", protocol.FieldBuildParams, err)
 	}
 	req.params = []byte(params)
+	if len(bp.CustomLibLocations) > 0 || len(bp.CustomModuleLocations) > 0 {
+		// Paths of the client's machine, or of this one: the upload
+		// carries those libs in deps/.
+		bp.CustomLibLocations, bp.CustomModuleLocations = nil, nil
+		if req.params, err = bp.Marshal(); err != nil {
+			return fmt.Errorf("%s: %w", protocol.FieldBuildParams, err)
+		}
+		glog.V(1).Infof("build: dropped customliblocations/custommodulelocations from %s", protocol.FieldBuildParams)
+	}
 	if name := strings.TrimSpace(f.fields[protocol.FieldBuildCtx]); name != "" {
 		if err := buildctx.CheckName(name); err != nil {
 			return errorf(http.StatusBadRequest, "%s: %w", protocol.FieldBuildCtx, err)
@@ -265,6 +275,10 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 	release()
 	if err != nil {
 		return nil, err
+	}
+	if res.Refused {
+		glog.Infof("%s: refused: %s", req.log, res.Reason)
+		return nil, errorf(http.StatusBadRequest, "%s", res.Reason)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("build stopped: %w", err)

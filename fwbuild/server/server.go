@@ -96,7 +96,16 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		s.runner = &builder.Mos{Binary: bin, BuildRunner: cfg.BuildRunner, Timeout: cfg.BuildTimeout, KillGrace: cfg.BuildKillGrace}
+		mos := &builder.Mos{Binary: bin, BuildRunner: cfg.BuildRunner, Timeout: cfg.BuildTimeout, KillGrace: cfg.BuildKillGrace}
+		if cfg.Sandbox == config.SandboxNone {
+			glog.Warningf("WARNING: --sandbox none: uploaded code (SDK makefiles, tools) runs as this server's user, with its network and files")
+		} else {
+			if err := builder.CheckSandbox(cfg.BuildRunner); err != nil {
+				return nil, err
+			}
+			mos.Sandbox = &builder.Sandbox{VolumesDir: store.Root(), Memory: cfg.BuildMemory, CPUs: cfg.BuildCPUs, PIDs: cfg.BuildPIDs}
+		}
+		s.runner = mos
 		glog.Infof("builds run as: %s build ... --build-runner %s (timeout %v)", bin, cfg.BuildRunner, cfg.BuildTimeout)
 	}
 	onWait := o.queueOpts.OnWait
