@@ -14,9 +14,10 @@
 //  2. The file's mode on disk, for a file git does not track, when the
 //     disk keeps modes: not on Windows, not in a work tree whose
 //     core.fileMode is false, and on Linux not on a file system that makes
-//     modes up (see fakesModes in modes_linux.go): any x bit gives 0755,
-//     none 0644.
-//  3. Its first two bytes: "#!" gives 0755.
+//     modes up (see fakesModes in modes_linux.go): any x bit gives 0755.
+//  3. Its first two bytes: "#!" gives 0755, also for a file that is 0644
+//     on a disk keeping modes (a script that lost its bit on the way, as
+//     a copy through a Windows share or a mode-less archive leaves it).
 //  4. Anything else is 0644.
 //
 // Without git on PATH the index is not consulted: rules 2 to 4 decide.

@@ -129,18 +129,22 @@ func (r *Resolver) Mode(path string) (Mode, error) {
 	if !fi.Mode().IsRegular() {
 		return Mode{}, fmt.Errorf("deciding mode of %s: not a regular file (%v)", abs, fi.Mode().Type())
 	}
-	if (rp == nil || rp.fileMode) && r.keepsModes(dir) {
-		if fi.Mode().Perm()&0o111 != 0 {
-			return Mode{Perm: 0o755, Source: Disk}, nil
-		}
-		return Mode{Perm: 0o644, Source: Disk}, nil
+	diskModes := (rp == nil || rp.fileMode) && r.keepsModes(dir)
+	if diskModes && fi.Mode().Perm()&0o111 != 0 {
+		return Mode{Perm: 0o755, Source: Disk}, nil
 	}
+	// A file without an exec bit on disk may still be a script that lost
+	// it on the way (a copy through a Windows share, an archive without
+	// modes): the #! decides, so the build can run it.
 	shebang, err := startsWithShebang(abs)
 	if err != nil {
 		return Mode{}, fmt.Errorf("deciding mode: %w", err)
 	}
 	if shebang {
 		return Mode{Perm: 0o755, Source: Shebang}, nil
+	}
+	if diskModes {
+		return Mode{Perm: 0o644, Source: Disk}, nil
 	}
 	return Mode{Perm: 0o644, Source: Default}, nil
 }

@@ -73,7 +73,7 @@ func TestModeSources(t *testing.T) {
 		{"plain/run", Mode{0o755, Disk}},
 		{"plain/lib.c", Mode{0o644, Disk}},
 		{"plain/group_x", Mode{0o755, Disk}},
-		{"plain/script", Mode{0o644, Disk}},
+		{"plain/script", Mode{0o755, Shebang}}, // 0644 on disk, but a script: the #! wins,
 		{"fake/script.py", Mode{0o755, Shebang}},
 		{"fake/data.bin", Mode{0o644, Default}},
 	}

@@ -292,7 +292,7 @@ func TestCRLFScriptsUploadedWithLF(t *testing.T) {
 		"mos.yml":         {Content: "name: app\nmanifest_version: 2017-09-29\nplatform: esp32\nsources: [src]\n"},
 		"src/main.c":      {Content: "int a;\r\nint b;\r\n"},
 		"src/tool.py":     {Content: "#!/usr/bin/env python3\r\nprint(1)\r\n", Mode: 0o755},
-		"src/notexec.py":  {Content: "#!/usr/bin/env python3\r\nprint(2)\r\n", Mode: 0o644},
+		"src/notes.txt":   {Content: "not\r\na script\r\n", Mode: 0o755},
 		"src/unix.py":     {Content: "#!/usr/bin/env python3\nprint(3)\r\n", Mode: 0o755},
 		"src/shebang.txt": {Content: "#!", Mode: 0o755},
 	})
@@ -306,7 +306,7 @@ func TestCRLFScriptsUploadedWithLF(t *testing.T) {
 	want := map[string]string{
 		"src/main.c":      "int a;\r\nint b;\r\n",
 		"src/tool.py":     "#!/usr/bin/env python3\nprint(1)\n",
-		"src/notexec.py":  "#!/usr/bin/env python3\r\nprint(2)\r\n",
+		"src/notes.txt":   "not\r\na script\r\n",
 		"src/unix.py":     "#!/usr/bin/env python3\nprint(3)\r\n",
 		"src/shebang.txt": "#!",
 	}
