@@ -50,8 +50,9 @@ test-short: vet
 fmt:
 	gofmt -w cli common fwbuild bench e2e examples
 
+# make demo CORE=../shared/real builds an app on the real core instead.
 demo: build
-	$(GO) run ./bench/demo
+	$(GO) run ./bench/demo $(if $(CORE),-core $(CORE))
 
 bench: build
 	$(GO) run ./bench/run

@@ -16,20 +16,22 @@ import (
 	"text/tabwriter"
 
 	"github.com/mongoose-os/mos/bench/harness"
+	"github.com/mongoose-os/mos/bench/suite"
 )
 
 func main() {
 	keep := flag.Bool("keep", false, "keep the temporary dir (server log, volumes, app copy)")
+	core := flag.String("core", "", "a dir holding the real Mongoose OS core and libs (mongoose-os/, libs/, modules/, as ../shared/real): build an app on it (platform ubuntu) instead of examples/hello on the host SDK")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *keep); err != nil {
+	if err := run(ctx, *keep, *core); err != nil {
 		fmt.Fprintf(os.Stderr, "demo: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, keep bool) error {
+func run(ctx context.Context, keep bool, core string) error {
 	root, bins, err := harness.RepoBinaries()
 	if err != nil {
 		return err
@@ -43,12 +45,10 @@ func run(ctx context.Context, keep bool) error {
 	} else {
 		defer os.RemoveAll(work)
 	}
-	for _, name := range []string{"hello", "sdk-host"} {
-		if err := harness.CopyTree(filepath.Join(root, "examples", name), filepath.Join(work, name), "build", "deps"); err != nil {
-			return fmt.Errorf("copying examples/%s: %w", name, err)
-		}
+	app, args, edited, err := setUp(root, work, core)
+	if err != nil {
+		return err
 	}
-	app := filepath.Join(work, "hello")
 
 	srv, err := harness.StartServer(ctx, harness.ServerOptions{
 		Manager:    bins.Manager,
@@ -65,7 +65,7 @@ func run(ctx context.Context, keep bool) error {
 
 	// The user's ~/.mos is left alone: the gen cache goes to the work dir.
 	env := []string{"MOS_DIR=" + filepath.Join(work, "mos-home")}
-	args := []string{"build", "--server", srv.URL(), "--repo", "../sdk-host"}
+	args = append([]string{"build", "--server", srv.URL()}, args...)
 
 	type step struct {
 		name   string
@@ -75,7 +75,7 @@ func run(ctx context.Context, keep bool) error {
 		{"cold (new server context)", nil},
 		{"unchanged", nil},
 		{"one source edited", func() error {
-			f, err := os.OpenFile(filepath.Join(app, "src", "hello.c"), os.O_APPEND|os.O_WRONLY, 0)
+			f, err := os.OpenFile(filepath.Join(app, edited), os.O_APPEND|os.O_WRONLY, 0)
 			if err != nil {
 				return err
 			}
@@ -101,6 +101,40 @@ func run(ctx context.Context, keep bool) error {
 	tw.Flush()
 	fmt.Printf("\nEach build: %s %s (in %s)\n", filepath.Base(bins.Mos), joinArgs(args), app)
 	return nil
+}
+
+// setUp copies the app to build into work and returns it, the flags that
+// find its core, and the source the demo edits: examples/hello on the host
+// SDK, or with core an app of ours on the real core (copied: the original
+// may be read-only).
+func setUp(root, work, core string) (app string, args []string, edited string, err error) {
+	if core == "" {
+		for _, name := range []string{"hello", "sdk-host"} {
+			if err := harness.CopyTree(filepath.Join(root, "examples", name), filepath.Join(work, name), "build", "deps"); err != nil {
+				return "", nil, "", fmt.Errorf("copying examples/%s: %w", name, err)
+			}
+		}
+		return filepath.Join(work, "hello"), []string{"--repo", "../sdk-host"}, filepath.Join("src", "hello.c"), nil
+	}
+	if _, err := os.Stat(filepath.Join(core, "mongoose-os", "platforms", "ubuntu")); err != nil {
+		return "", nil, "", fmt.Errorf("CORE=%s: no real core there (want mongoose-os/, libs/, modules/ as in ../shared/real): %w", core, err)
+	}
+	real := filepath.Join(work, "real")
+	if err := harness.CopyTree(core, real); err != nil {
+		return "", nil, "", fmt.Errorf("copying %s: %w", core, err)
+	}
+	app = filepath.Join(work, "app")
+	for name, content := range suite.RealApp {
+		p := filepath.Join(app, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return "", nil, "", err
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			return "", nil, "", err
+		}
+	}
+	fmt.Printf("An app on the real core in %s (platform ubuntu)\n", core)
+	return app, suite.RealFlags(real), filepath.Join("src", "main.c"), nil
 }
 
 func joinArgs(args []string) string {

@@ -190,7 +190,8 @@ func Build(ctx context.Context, mos, dir string, env, args []string, srv *Server
 	return r, nil
 }
 
-// CountCompiled counts the "CC <file>" lines of a build log.
+// CountCompiled counts the "CC <file>" lines of a build log (the real
+// core's Makefile indents them and says CXX for C++).
 func CountCompiled(buildLog string) (int, error) {
 	f, err := os.Open(buildLog)
 	if err != nil {
@@ -201,7 +202,8 @@ func CountCompiled(buildLog string) (int, error) {
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
 	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "CC ") {
+		line := strings.TrimSpace(sc.Text())
+		if strings.HasPrefix(line, "CC ") || strings.HasPrefix(line, "CXX ") {
 			n++
 		}
 	}

@@ -30,6 +30,9 @@ func main() {
 	out := flag.String("out", "bench", "dir for results.json and RESULTS.md")
 	work := flag.String("work", "", "scratch dir (default: a temp dir, removed)")
 	quick := flag.Bool("quick", false, "a tiny run (2 libs x 3 files, 1 run) to check the pipeline")
+	real := flag.String("real", "../shared/real", "the real Mongoose OS core and libs for the real-firmware workload (copied first); \"\" skips it")
+	realRuns := flag.Int("real-runs", 3, "timed runs per scenario and change of the real-firmware workload")
+	realOnly := flag.Bool("real-only", false, "run only the real-firmware workload; the generated workload's figures are kept from the results.json in -out (and RESULTS.md says so)")
 	flag.Parse()
 	g.BinaryBytes, g.Seed = *binMB<<20, *seed
 	if *quick {
@@ -38,13 +41,16 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, g, *runs, strings.Split(*scenarios, ","), *out, *work); err != nil {
+	if *quick {
+		*real = ""
+	}
+	if err := run(ctx, g, *runs, strings.Split(*scenarios, ","), *out, *work, *real, *realRuns, *realOnly); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, work string) error {
+func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, work, real string, realRuns int, realOnly bool) error {
 	root, bins, err := harness.RepoBinaries()
 	if err != nil {
 		return err
@@ -55,12 +61,40 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 		}
 		defer os.RemoveAll(work)
 	}
-	res, err := suite.Run(ctx, suite.Options{
+	var res *suite.Results
+	if realOnly {
+		data, err := os.ReadFile(filepath.Join(out, "results.json"))
+		if err != nil {
+			return fmt.Errorf("-real-only keeps the generated workload's figures: %w", err)
+		}
+		res = &suite.Results{}
+		if err := json.Unmarshal(data, res); err != nil {
+			return fmt.Errorf("%s: %w", filepath.Join(out, "results.json"), err)
+		}
+		res.Real = nil
+		res.Kept = true
+	} else if res, err = suite.Run(ctx, suite.Options{
 		Bins: bins, SDK: filepath.Join(root, "examples", "sdk-host"), Work: work, Gen: g,
 		Runs: runs, Scenarios: scenarios, Log: os.Stdout,
-	})
-	if err != nil {
+	}); err != nil {
 		return err
+	}
+	if real != "" {
+		if _, err := os.Stat(filepath.Join(real, "mongoose-os", "platforms", "ubuntu")); err != nil {
+			fmt.Printf("Real-firmware workload skipped: %s has no real core (%v)\n", real, err)
+		} else {
+			realCopy := filepath.Join(work, "real-src")
+			if err := harness.CopyTree(real, realCopy); err != nil {
+				return fmt.Errorf("copying %s: %w", real, err)
+			}
+			res.Real, err = suite.Run(ctx, suite.Options{
+				Bins: bins, Work: filepath.Join(work, "real"), Real: realCopy,
+				Runs: realRuns, Scenarios: scenarios, Log: os.Stdout,
+			})
+			if err != nil {
+				return fmt.Errorf("real-firmware workload: %w", err)
+			}
+		}
 	}
 	data, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
@@ -78,7 +112,14 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 		return err
 	}
 	fmt.Println()
-	for _, t := range suite.Check(res) {
+	targets := suite.Check(res)
+	if res.Real != nil {
+		for _, t := range suite.CheckReal(res.Real) {
+			t.Name = "real firmware: " + t.Name
+			targets = append(targets, t)
+		}
+	}
+	for _, t := range targets {
 		v := "FAIL"
 		if t.Pass {
 			v = "PASS"

@@ -59,6 +59,37 @@ func Check(r *Results) []Target {
 	return ts
 }
 
+// CheckReal evaluates the targets of the real-core workload (issue 10).
+func CheckReal(r *Results) []Target {
+	stock := r.Find(Stock, ChangeClean)
+	deltaOne := r.Find(Delta, ChangeOneC)
+	deltaNone := r.Find(Delta, ChangeNone)
+	localOne := r.Find(Local, ChangeOneC)
+	missing := func(name string) Target { return Target{Name: name, Detail: "not measured"} }
+	var ts []Target
+	name := "delta one-file change: median <= local one-file change + 0.5 s"
+	if deltaOne == nil || localOne == nil {
+		ts = append(ts, missing(name))
+	} else {
+		ts = append(ts, Target{name, deltaOne.MedianS <= localOne.MedianS+0.5,
+			fmt.Sprintf("%.2f s vs %.2f s + 0.5 s", deltaOne.MedianS, localOne.MedianS)})
+	}
+	name = "delta unchanged: median <= 0.3 s"
+	if deltaNone == nil {
+		ts = append(ts, missing(name))
+	} else {
+		ts = append(ts, Target{name, deltaNone.MedianS <= 0.3, fmt.Sprintf("%.2f s", deltaNone.MedianS)})
+	}
+	name = "delta one-file change uploads <= 1% of the stock-like flow's bytes"
+	if stock == nil || deltaOne == nil || stock.BytesUp <= 0 {
+		ts = append(ts, missing(name))
+	} else {
+		pct := 100 * float64(deltaOne.BytesUp) / float64(stock.BytesUp)
+		ts = append(ts, Target{name, pct <= 1, fmt.Sprintf("%d of %d bytes = %.3f%%", deltaOne.BytesUp, stock.BytesUp, pct)})
+	}
+	return ts
+}
+
 // Machine describes where the benchmark ran.
 type Machine struct {
 	CPUs    int
@@ -94,6 +125,39 @@ func ThisMachine() Machine {
 	return m
 }
 
+func writeTable(b *strings.Builder, r *Results) {
+	fmt.Fprintf(b, "| scenario | change | median | min | max | uploaded | downloaded | compiled |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, s := range r.Scenarios {
+		fmt.Fprintf(b, "| %s | %s | %.2f s | %.2f s | %.2f s | %s | %s | %d |\n", s.Name, s.Change, s.MedianS, s.MinS, s.MaxS, harness.HumanBytes(s.BytesUp), harness.HumanBytes(s.BytesDown), s.Compiled)
+	}
+}
+
+func writeTargets(b *strings.Builder, ts []Target) {
+	fmt.Fprintf(b, "\n## Targets\n\n")
+	for _, t := range ts {
+		verdict := "FAIL"
+		if t.Pass {
+			verdict = "PASS"
+		}
+		fmt.Fprintf(b, "- %s: **%s** (%s)\n", t.Name, verdict, t.Detail)
+	}
+}
+
+func writeRatios(b *strings.Builder, r *Results) {
+	stock, deltaOne, reuseOne := r.Find(Stock, ChangeClean), r.Find(Delta, ChangeOneC), r.Find(Reuse, ChangeOneC)
+	if stock != nil && deltaOne != nil && reuseOne != nil && deltaOne.MedianS > 0 && reuseOne.MedianS > 0 {
+		fmt.Fprintf(b, "\n## Ratios\n\n- stock / reuse (one-file change): %.1fx\n- stock / delta (one-file change): %.1fx\n- reuse / delta (one-file change): %.1fx\n",
+			stock.MedianS/reuseOne.MedianS, stock.MedianS/deltaOne.MedianS, reuseOne.MedianS/deltaOne.MedianS)
+		if stock.BytesUp > 0 {
+			fmt.Fprintf(b, "- bytes uploaded, delta / stock: %.3f%%; reuse / stock: %.1f%%\n",
+				100*float64(deltaOne.BytesUp)/float64(stock.BytesUp), 100*float64(reuseOne.BytesUp)/float64(stock.BytesUp))
+		}
+	}
+	if nc := r.Find(NewCtx, ChangeFirst); nc != nil && stock != nil && stock.MedianS > 0 {
+		fmt.Fprintf(b, "- new context / stock (a new branch's first build vs a full fresh build): %.2f\n", nc.MedianS/stock.MedianS)
+	}
+}
+
 // Markdown is bench/RESULTS.md.
 func Markdown(r *Results, m Machine, command string, runs int) string {
 	var b strings.Builder
@@ -105,27 +169,19 @@ func Markdown(r *Results, m Machine, command string, runs int) string {
 	for _, s := range All {
 		fmt.Fprintf(&b, "- **%s**: `%s`\n", s, cmds[s])
 	}
-	fmt.Fprintf(&b, "\nThe server: `fwbuild-manager --build-runner native` on 127.0.0.1. A one-file change appends a comment line to one lib `.c` file before each run; reuse, delta and local have one untimed warm-up build first. The timed runs go round robin over the scenarios (run 1 of each, then run 2 of each, ...), so a drift in the machine's speed hits all alike; dirty pages are written back (sync) before each build.\n\n")
-	fmt.Fprintf(&b, "| scenario | change | median | min | max | uploaded | downloaded | compiled |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
-	for _, s := range r.Scenarios {
-		fmt.Fprintf(&b, "| %s | %s | %.2f s | %.2f s | %.2f s | %s | %s | %d |\n", s.Name, s.Change, s.MedianS, s.MinS, s.MaxS, harness.HumanBytes(s.BytesUp), harness.HumanBytes(s.BytesDown), s.Compiled)
+	fmt.Fprintf(&b, "\nThe server: `fwbuild-manager --build-runner native` on 127.0.0.1. A one-file change appends a comment line to one lib `.c` file before each run; reuse, delta and local have one untimed warm-up build first; new_context builds under a context name never used before, once per run, after the other scenarios put the app's contents in the server's blob store. The timed runs go round robin over the scenarios (run 1 of each, then run 2 of each, ...), so a drift in the machine's speed hits all alike; dirty pages are written back (sync) before each build.\n\n")
+	if r.Kept {
+		fmt.Fprintf(&b, "The generated workload's figures below are kept from an earlier full run (this run had `-real-only`).\n\n")
 	}
-	fmt.Fprintf(&b, "\n## Targets\n\n")
-	for _, t := range Check(r) {
-		verdict := "FAIL"
-		if t.Pass {
-			verdict = "PASS"
-		}
-		fmt.Fprintf(&b, "- %s: **%s** (%s)\n", t.Name, verdict, t.Detail)
-	}
-	stock, deltaOne, reuseOne := r.Find(Stock, ChangeClean), r.Find(Delta, ChangeOneC), r.Find(Reuse, ChangeOneC)
-	if stock != nil && deltaOne != nil && reuseOne != nil && deltaOne.MedianS > 0 && reuseOne.MedianS > 0 {
-		fmt.Fprintf(&b, "\n## Ratios\n\n- stock / reuse (one-file change): %.1fx\n- stock / delta (one-file change): %.1fx\n- reuse / delta (one-file change): %.1fx\n",
-			stock.MedianS/reuseOne.MedianS, stock.MedianS/deltaOne.MedianS, reuseOne.MedianS/deltaOne.MedianS)
-		if stock.BytesUp > 0 {
-			fmt.Fprintf(&b, "- bytes uploaded, delta / stock: %.3f%%; reuse / stock: %.1f%%\n",
-				100*float64(deltaOne.BytesUp)/float64(stock.BytesUp), 100*float64(reuseOne.BytesUp)/float64(stock.BytesUp))
-		}
+	writeTable(&b, r)
+	writeTargets(&b, Check(r))
+	writeRatios(&b, r)
+	if r.Real != nil {
+		fmt.Fprintf(&b, "\n# Real firmware\n\nThe same scenarios on the real Mongoose OS core and real libs (`../shared/real`, platform `ubuntu`: Mongoose OS as a Linux program, built with clang through the core's own `platforms/ubuntu/Makefile.build` and python tools), for an app of ours with rpc-common, http-server and rpc-service-config (%d files of its own; the core, the libs and the mbedTLS module are uploaded from `--repo`, `--libs-dir` and `--module`). The one-file change edits the app's `src/main.c`. Flags: `%s`.\n\n",
+			r.Real.Tree.Files, strings.Join(RealFlags("REAL"), " "))
+		writeTable(&b, r.Real)
+		writeTargets(&b, CheckReal(r.Real))
+		writeRatios(&b, r.Real)
 	}
 	return b.String()
 }

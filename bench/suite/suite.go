@@ -21,9 +21,10 @@ import (
 
 // Changes between the builds of a scenario.
 const (
-	ChangeNone  = "none"       // the same tree again
-	ChangeOneC  = "one_c_file" // one lib .c file's content changed
-	ChangeClean = "clean"      // a fresh context, everything built
+	ChangeNone  = "none"        // the same tree again
+	ChangeOneC  = "one_c_file"  // one lib .c file's content changed
+	ChangeClean = "clean"       // a fresh context, everything built
+	ChangeFirst = "first_build" // a context name never used before
 )
 
 // Scenario names.
@@ -32,15 +33,24 @@ const (
 	Reuse = "reuse"
 	Delta = "delta"
 	Local = "local"
+	// NewCtx is a new branch's first build: a context name the server has
+	// never seen, for an app it has built before (its blobs are in the
+	// store, its objects are not in the new context).
+	NewCtx = "new_context"
 )
 
 // All is every scenario, in the order they run.
-var All = []string{Stock, Reuse, Delta, Local}
+var All = []string{Stock, Reuse, Delta, NewCtx, Local}
 
 // Results is bench/results.json.
 type Results struct {
 	Tree      TreeSize   `json:"tree"`
 	Scenarios []Scenario `json:"scenarios"`
+	// Real is the same benchmark on the real-core workload, when run.
+	Real *Results `json:"real,omitempty"`
+	// Kept: these figures are from an earlier run (make bench with
+	// -real-only ran the real workload alone).
+	Kept bool `json:"kept_from_earlier_run,omitempty"`
 }
 
 // TreeSize is the generated app's size.
@@ -81,15 +91,57 @@ type Options struct {
 	Runs      int      // timed runs per scenario and change
 	Scenarios []string // subset of All; nil: all
 	Log       io.Writer
+	// Real, when set, is a copy of ../shared/real: the workload is then an
+	// app of ours on the real Mongoose OS core (platform ubuntu, the libs
+	// rpc-common, http-server and rpc-service-config) instead of the
+	// generated one; Gen and SDK are not used.
+	Real string
+}
+
+// RealApp is the real-core workload's app: mos.yml and its one source.
+var RealApp = map[string]string{
+	"mos.yml": `author: mos bench
+description: an app of ours on the real Mongoose OS core
+version: 1.0
+platform: ubuntu
+sources:
+  - src
+libs:
+  - origin: https://github.com/mongoose-os-libs/rpc-common
+  - origin: https://github.com/mongoose-os-libs/http-server
+  - origin: https://github.com/mongoose-os-libs/rpc-service-config
+manifest_version: 2017-09-29
+`,
+	"src/main.c": `#include "mgos.h"
+
+enum mgos_app_init_result mgos_app_init(void) {
+  LOG(LL_INFO, ("bench app up"));
+  return MGOS_APP_INIT_SUCCESS;
+}
+`,
+}
+
+// RealFlags are the flags a build on the real core needs
+// (../shared/real/README.md).
+func RealFlags(real string) []string {
+	return []string{
+		"--platform", "ubuntu",
+		"--repo", filepath.Join(real, "mongoose-os"),
+		"--libs-dir", filepath.Join(real, "libs"),
+		"--module", "mbedtls_module:" + filepath.Join(real, "modules", "mbedtls"),
+		"--no-libs-update",
+		"--cflags-extra=-Wno-implicit-const-int-float-conversion",
+	}
 }
 
 // Commands are the mos command lines of each scenario, for the report.
 func Commands() map[string]string {
 	return map[string]string{
-		Stock: "mos build --server URL --repo ../sdk-host --build-context bench_stock --clean --no-delta",
-		Reuse: "mos build --server URL --repo ../sdk-host --build-context bench_reuse --no-delta",
-		Delta: "mos build --server URL --repo ../sdk-host --build-context bench_delta",
-		Local: "mos build --local --build-runner native --repo ../sdk-host",
+		Stock:  "mos build --server URL --repo ../sdk-host --build-context bench_stock --clean --no-delta",
+		Reuse:  "mos build --server URL --repo ../sdk-host --build-context bench_reuse --no-delta",
+		Delta:  "mos build --server URL --repo ../sdk-host --build-context bench_delta",
+		NewCtx: "mos build --server URL --repo ../sdk-host --build-context bench_new_<run>",
+		Local:  "mos build --local --build-runner native --repo ../sdk-host",
 	}
 }
 
@@ -111,17 +163,41 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		}
 	}
 	template := filepath.Join(o.Work, "template")
-	fmt.Fprintf(o.Log, "Generating the app (%d libs x %d C files, %d lines each, %d MB of binaries)...\n",
-		o.Gen.Libs, o.Gen.FilesPerLib, o.Gen.LinesPerFile, o.Gen.BinaryBytes>>20)
-	tree, err := gen.Write(filepath.Join(template, "app"), "../sdk-host/libs/core", o.Gen)
-	if err != nil {
-		return nil, fmt.Errorf("generating the app: %w", err)
+	var res *Results
+	var edited string
+	// sdkArgs say where the core is: the host SDK copied beside each app,
+	// or the real core and libs.
+	sdkArgs := []string{"--repo", "../sdk-host"}
+	if o.Real != "" {
+		fmt.Fprintf(o.Log, "Real-core workload: an app on the core in %s\n", o.Real)
+		files, size := 0, int64(0)
+		for name, content := range RealApp {
+			p := filepath.Join(template, "app", filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+				return nil, err
+			}
+			files, size = files+1, size+int64(len(content))
+		}
+		res = &Results{Tree: TreeSize{Files: files, Bytes: size}}
+		edited = "src/main.c"
+		sdkArgs = RealFlags(o.Real)
+	} else {
+		fmt.Fprintf(o.Log, "Generating the app (%d libs x %d C files, %d lines each, %d MB of binaries)...\n",
+			o.Gen.Libs, o.Gen.FilesPerLib, o.Gen.LinesPerFile, o.Gen.BinaryBytes>>20)
+		tree, err := gen.Write(filepath.Join(template, "app"), "../sdk-host/libs/core", o.Gen)
+		if err != nil {
+			return nil, fmt.Errorf("generating the app: %w", err)
+		}
+		res = &Results{Tree: TreeSize{Files: tree.Files, Bytes: tree.Bytes}}
+		edited = tree.CFiles[len(tree.CFiles)/2]
 	}
-	res := &Results{Tree: TreeSize{Files: tree.Files, Bytes: tree.Bytes}}
-	edited := tree.CFiles[len(tree.CFiles)/2]
 
 	var srv *harness.Server
-	if want[Stock] || want[Reuse] || want[Delta] {
+	var err error
+	if want[Stock] || want[Reuse] || want[Delta] || want[NewCtx] {
 		srv, err = harness.StartServer(ctx, harness.ServerOptions{
 			Manager: o.Bins.Manager, Mos: o.Bins.Mos, Runner: "native",
 			VolumesDir: filepath.Join(o.Work, "volumes"), LogFile: filepath.Join(o.Work, "server.log"),
@@ -133,9 +209,10 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	}
 	env := []string{"MOS_DIR=" + filepath.Join(o.Work, "mos-home")}
 	remote := func(ctxName string, extra ...string) []string {
-		return append([]string{"build", "--server", srv.URL(), "--repo", "../sdk-host", "--build-context", ctxName}, extra...)
+		args := append([]string{"build", "--server", srv.URL()}, sdkArgs...)
+		return append(append(args, "--build-context", ctxName), extra...)
 	}
-	local := []string{"build", "--local", "--build-runner", "native", "--repo", "../sdk-host"}
+	local := append([]string{"build", "--local", "--build-runner", "native"}, sdkArgs...)
 
 	type plan struct {
 		name    string
@@ -148,6 +225,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		{Stock, nil, srv, false, []string{ChangeClean}},
 		{Reuse, nil, srv, true, []string{ChangeNone, ChangeOneC}},
 		{Delta, nil, srv, true, []string{ChangeNone, ChangeOneC}},
+		{NewCtx, nil, srv, false, []string{ChangeFirst}},
 		{Local, local, nil, true, []string{ChangeNone, ChangeOneC}},
 	}
 	if srv != nil {
@@ -174,8 +252,10 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		if err := harness.CopyTree(filepath.Join(template, "app"), filepath.Join(dir, "app")); err != nil {
 			return nil, err
 		}
-		if err := harness.CopyTree(o.SDK, filepath.Join(dir, "sdk-host"), "build", "deps"); err != nil {
-			return nil, err
+		if o.Real == "" {
+			if err := harness.CopyTree(o.SDK, filepath.Join(dir, "sdk-host"), "build", "deps"); err != nil {
+				return nil, err
+			}
 		}
 		l := &live{plan: p, app: filepath.Join(dir, "app"), runs: map[string][]harness.Result{}}
 		l.build = func(what string) (harness.Result, error) {
@@ -193,11 +273,14 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		}
 		lives = append(lives, l)
 	}
-	for _, change := range []string{ChangeClean, ChangeNone, ChangeOneC} {
+	for _, change := range []string{ChangeClean, ChangeFirst, ChangeNone, ChangeOneC} {
 		for i := 0; i < o.Runs; i++ {
 			for _, l := range lives {
 				if !slices.Contains(l.changes, change) {
 					continue
+				}
+				if change == ChangeFirst {
+					l.args = remote(fmt.Sprintf("bench_new_%d", i))
 				}
 				if change == ChangeOneC {
 					if err := appendLine(filepath.Join(l.app, filepath.FromSlash(edited)), fmt.Sprintf("/* bench edit %d */\n", i)); err != nil {
