@@ -7,7 +7,13 @@
 //
 // so a server build can be repeated by hand with the logged command line.
 // The child runs in its own process group with its stdout and stderr in a
-// file beside the context. When the build outlives its timeout (or the
+// file beside the context. The child dies with the server (Linux
+// Pdeathsig), and runs as the first process of its own PID namespace where
+// allowed (Mos.PIDNamespace: as root), so that everything it started dies
+// with it; it also inherits the context's lock file, so where something
+// of a build does outlive the server, the context stays locked until it
+// ends and a restarted server never builds in it meanwhile. When the
+// build outlives its timeout (or the
 // request goes away) the group gets SIGTERM, mos stops its make and its SDK
 // container, and after a grace period the group gets SIGKILL. A failed
 // build gets the reason, and what mos printed if it left no log, appended
@@ -42,6 +48,10 @@ type Request struct {
 	OutputFile string
 	// Log prefixes glog lines, e.g. "build ctx=ci_main app=hello platform=esp32".
 	Log string
+	// LockFile, if set, is the context's open lock file: the child and
+	// all it starts inherit it, so the lock outlives the server while any
+	// of them runs.
+	LockFile *os.File
 }
 
 // Result is how a build ended. A build that ran and failed (non-zero exit,
@@ -72,6 +82,10 @@ type Mos struct {
 	BuildRunner string        // --build-runner: docker or native
 	Timeout     time.Duration // 0: none
 	KillGrace   time.Duration // between SIGTERM and SIGKILL
+	// PIDNamespace runs mos as PID 1 of a new PID namespace (Linux, with
+	// the privilege for it; else as without): when mos dies, the kernel
+	// kills every process of the build.
+	PIDNamespace bool
 	// Sandbox runs make isolated (mos --sandbox): natively under bwrap,
 	// with docker in a container without network or capabilities. Off
 	// only with fwbuild-manager --sandbox none.
@@ -159,10 +173,13 @@ func (m *Mos) Run(ctx context.Context, req Request) (Result, error) {
 		defer f.Close()
 		cmd.Stdout, cmd.Stderr = f, f
 	}
-	setProcessGroup(cmd)
+	if req.LockFile != nil {
+		cmd.ExtraFiles = []*os.File{req.LockFile}
+	}
+	setProcessGroup(cmd, m.PIDNamespace)
 	glog.Infof("%s: running %s", req.Log, shellLine(argv))
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	if err := startChild(cmd, req.Log); err != nil {
 		return Result{}, fmt.Errorf("%s: starting mos: %w", req.Log, err)
 	}
 	done := make(chan error, 1)

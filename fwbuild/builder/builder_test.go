@@ -136,19 +136,29 @@ func TestRunFailureWithoutLogCopiesOutput(t *testing.T) {
 }
 
 // gone reports whether pid has exited (no such process, or a zombie
-// waiting for a reaper that is not us).
+// waiting for a reaper that is not us). A process sent SIGKILL takes a
+// moment to die on a busy machine: it is given up to 10 seconds.
 func gone(t *testing.T, pid int) bool {
 	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if errors.Is(err, os.ErrNotExist) {
-		return true
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if errors.Is(err, os.ErrNotExist) {
+			return true
+		}
+		if err != nil {
+			t.Skipf("cannot read /proc: %v", err)
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if i >= 0 && len(s) > i+2 && s[i+2] == 'Z' {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	if err != nil {
-		t.Skipf("cannot read /proc: %v", err)
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i >= 0 && len(s) > i+2 && s[i+2] == 'Z'
 }
 
 func TestTimeoutKillsTheProcessGroup(t *testing.T) {

@@ -16,7 +16,9 @@ const (
 	sigKill
 )
 
-func setProcessGroup(cmd *exec.Cmd) {}
+func setProcessGroup(cmd *exec.Cmd, pidNamespace bool) {}
+
+func startChild(cmd *exec.Cmd, log string) error { return cmd.Start() }
 
 // signalGroup kills the child itself: there are no process groups here.
 func signalGroup(cmd *exec.Cmd, sig signal) {

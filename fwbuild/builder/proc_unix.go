@@ -17,9 +17,11 @@ const (
 )
 
 // setProcessGroup makes the child the leader of a new process group, so
-// signals reach mos and everything it started (make, compilers, docker).
-func setProcessGroup(cmd *exec.Cmd) {
+// signals reach mos and everything it started (make, compilers, docker),
+// and makes it die with the server (see dieWithServer).
+func setProcessGroup(cmd *exec.Cmd, pidNamespace bool) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	dieWithServer(cmd.SysProcAttr, pidNamespace)
 }
 
 // signalGroup signals the child's process group; a group already gone is
