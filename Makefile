@@ -59,3 +59,27 @@ bench: build
 
 clean:
 	rm -rf $(BIN)
+
+# Release archives in dist/ (see scripts/dist): the same commit gives the
+# same bytes. dist-check makes them twice, the second time with an empty Go
+# build cache, and compares.
+dist:
+	rm -rf dist
+	$(GO) run ./scripts/dist -version $(PKG_VERSION) -epoch $(SOURCE_DATE_EPOCH) -ldflags "$(LDFLAGS)" -out dist
+	cat dist/SHA256SUMS
+
+dist-check: dist
+	rm -rf $${TMPDIR:-/tmp}/mos-dist-check && mkdir -p $${TMPDIR:-/tmp}/mos-dist-check/gocache
+	GOCACHE=$${TMPDIR:-/tmp}/mos-dist-check/gocache $(GO) run ./scripts/dist -version $(PKG_VERSION) -epoch $(SOURCE_DATE_EPOCH) -ldflags "$(LDFLAGS)" -out $${TMPDIR:-/tmp}/mos-dist-check/dist
+	diff dist/SHA256SUMS $${TMPDIR:-/tmp}/mos-dist-check/dist/SHA256SUMS && echo "dist-check: the same bytes from an empty build cache"
+	chmod -R u+w $${TMPDIR:-/tmp}/mos-dist-check; rm -rf $${TMPDIR:-/tmp}/mos-dist-check
+
+# The Debian packages built, linted, verified and proven installed in a
+# fresh Debian container (needs root and Docker; minutes).
+test-packages:
+	scripts/test-packages.sh
+
+# mos.exe under wine against our server (e2e/windows); skips, saying so,
+# without wine and mingw-w64 (apt-get install -y wine64 wine mingw-w64).
+test-windows:
+	MOS_WINE_TEST=1 $(GO) test -count=1 -v -timeout 20m ./e2e/windows/
