@@ -60,6 +60,8 @@ bench: build
 clean:
 	rm -rf $(BIN)
 
+.PHONY: dist dist-check test-packages test-windows
+
 # Release archives in dist/ (see scripts/dist): the same commit gives the
 # same bytes. dist-check makes them twice, the second time with an empty Go
 # build cache, and compares.

@@ -96,7 +96,15 @@ mos build --server "http://127.0.0.1:$port" --repo ../sdk-host >/tmp/build2.log 
 n2=$(compiled)
 [ "$n2" -eq 0 ] || fail "unchanged rebuild compiled $n2 files, want 0"
 
-# The build ran as the service's user, inside its state dir.
+# The build ran sandboxed (bubblewrap: the default --sandbox on), as the
+# service's user, inside its state dir.
+grep -q 'running /usr/bin/mos build .* --sandbox' /tmp/server.log ||
+	{ cat /tmp/server.log; fail "the server did not run its builds with --sandbox"; }
+if grep -qi 'warning.*sandbox' /tmp/server.log; then
+	cat /tmp/server.log
+	fail "the server warns about its sandbox"
+fi
+
 owner=$(find /var/lib/fwbuild-manager/volumes -name build_ctx.txt -printf '%u\n' | sort -u)
 [ "$owner" = "$user" ] || fail "build context files owned by '$owner', want $user"
 

@@ -124,6 +124,9 @@ func run(o options) ([]string, error) {
 	defer os.RemoveAll(work)
 
 	var written []string
+	// One build per program and platform: the mos in the server's archive
+	// is the very file of mos's archive.
+	built := map[string]string{}
 	for _, t := range targets {
 		if !selected(o.only, t.goos+"-"+t.arch) {
 			continue
@@ -134,9 +137,14 @@ func run(o options) ([]string, error) {
 			if t.goos == "windows" {
 				bin += ".exe"
 			}
-			dst := filepath.Join(work, t.name(o.version), bin)
-			if err := build(o, t, pkg, dst); err != nil {
-				return nil, err
+			key := pkg + " " + t.goos + "/" + t.arch
+			dst, ok := built[key]
+			if !ok {
+				dst = filepath.Join(work, t.goos+"-"+t.arch, bin)
+				if err := build(o, t, pkg, dst); err != nil {
+					return nil, err
+				}
+				built[key] = dst
 			}
 			entries = append(entries, entry{name: bin, src: dst, mode: 0o755})
 		}
