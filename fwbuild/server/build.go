@@ -32,6 +32,8 @@ type request struct {
 
 	key    buildctx.Key
 	name   string // context name; "" until chosen
+	user   string // authenticated user ("" without accounts)
+	ns     string // namespace of the context ("" without accounts)
 	clean  bool
 	params []byte
 	have   map[string]string // the client's build dir (path -> sha256), for a delta result; nil: full result
@@ -97,7 +99,11 @@ func (s *Server) build(req *request) (*answer, error) {
 	if err != nil {
 		return nil, err
 	}
+	bodyRead(req.w)
 	if err := req.checkFields(f); err != nil {
+		return nil, err
+	}
+	if err := s.namespace(req); err != nil {
 		return nil, err
 	}
 	if f.fields[protocol.FieldHave] != "" {
@@ -208,6 +214,9 @@ func (req *request) setLog() {
 		name = "(new)"
 	}
 	req.log = fmt.Sprintf("build ctx=%s app=%s platform=%s", name, req.key.App, req.key.Platform)
+	if req.user != "" {
+		req.log += " user=" + req.user
+	}
 }
 
 // buildContext waits for the context's turn, syncs the upload into it,
@@ -238,7 +247,11 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 		if err := c.Close(); err != nil {
 			glog.Warningf("%s: %v", req.log, err)
 		}
+		s.kickCollect()
 	}()
+	if err := s.claim(req, c); err != nil {
+		return nil, err
+	}
 
 	up, err := c.Update(src, list, req.clean, fill)
 	if err != nil {
@@ -271,6 +284,7 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 		TempDir:      c.TempDir(),
 		OutputFile:   c.OutputFile(),
 		Log:          req.log,
+		LockFile:     c.LockFile(),
 	})
 	release()
 	if err != nil {
@@ -418,6 +432,9 @@ func (s *Server) send(w http.ResponseWriter, ans *answer) error {
 		h.Set(protocol.HeaderDelta, "1")
 	}
 	h.Set("Content-Length", fmt.Sprint(ans.size))
+	// A client too slow to take the answer is cut (nothing is held for
+	// it by now: the context is unlocked, the slot released).
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 	w.WriteHeader(ans.status)
 	_, err = io.Copy(w, f)
 	return err

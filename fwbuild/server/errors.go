@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/mongoose-os/mos/common/archive"
+	"github.com/mongoose-os/mos/fwbuild/auth"
 	"github.com/mongoose-os/mos/fwbuild/buildctx"
 )
 
@@ -33,7 +34,7 @@ var clientErrors = []error{
 	buildctx.ErrBadName, buildctx.ErrBadKey,
 	archive.ErrNotZip, archive.ErrUnsafeName, archive.ErrShortName, archive.ErrSymlink,
 	archive.ErrFileType, archive.ErrDuplicate, archive.ErrConflict, archive.ErrTooManyEntries,
-	archive.ErrTooLarge,
+	archive.ErrTooLarge, archive.ErrNameTooLong,
 	zip.ErrFormat, zip.ErrChecksum, zip.ErrAlgorithm,
 }
 
@@ -46,6 +47,9 @@ func statusOf(err error) int {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return http.StatusRequestEntityTooLarge
+	}
+	if errors.Is(err, buildctx.ErrNotOwner) || errors.Is(err, auth.ErrNotMember) {
+		return http.StatusForbidden
 	}
 	for _, ce := range clientErrors {
 		if errors.Is(err, ce) {

@@ -110,6 +110,7 @@ func TestHostileUploads(t *testing.T) {
 		return r
 	}
 	overLimit := cfg.PayloadSizeLimit + 1<<20 + 1
+	farOverLimit := cfg.PayloadSizeLimit + 1<<20 + drainMax + 1
 
 	cases := []struct {
 		name   string
@@ -171,7 +172,16 @@ func TestHostileUploads(t *testing.T) {
 			r.ContentLength = overLimit
 			r.Body = countingBody{&countingReader{r: strings.NewReader(strings.Repeat("x", int(overLimit)))}}
 			return r
-		}, 413, "request body of 1114113 bytes is over the limit of 1114112 bytes", 0},
+		}, 413, "request body of 1114113 bytes is over the limit of 1114112 bytes", int(overLimit)},
+		// The rest of the body is read (and dropped) so that a client that
+		// sends all before reading gets the answer, up to a bound.
+		{"declared body far over the limit", func() *http.Request {
+			r := httptest.NewRequest(http.MethodPost, protocol.BuildPath(testVersion), nil)
+			r.Header.Set("Content-Type", "multipart/form-data; boundary=x")
+			r.ContentLength = farOverLimit
+			r.Body = countingBody{&countingReader{r: strings.NewReader(strings.Repeat("x", 1000))}}
+			return r
+		}, 413, "request body of 269549569 bytes is over the limit of 1114112 bytes", 0},
 		{"chunked body over the limit", func() *http.Request {
 			ct, b := body(t, app(nil), params, field{"padding", strings.Repeat("x", int(overLimit))})
 			r := httptest.NewRequest(http.MethodPost, protocol.BuildPath(testVersion), io.NopCloser(bytes.NewReader(b)))

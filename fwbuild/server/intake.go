@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"os"
 
@@ -122,6 +123,10 @@ func (s *Server) bodyError(what string, err error) error {
 	if errors.As(err, &mbe) {
 		return errorf(http.StatusRequestEntityTooLarge, "%s: request body is over the limit of %d bytes (--payload-size-limit %d for source.zip plus %d for the other form fields)",
 			what, mbe.Limit, s.cfg.PayloadSizeLimit, config.FormAllowance)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return errorf(http.StatusRequestTimeout, "%s: the request was not received within --read-timeout %v", what, s.cfg.ReadTimeout)
 	}
 	var pe *os.PathError
 	if errors.As(err, &pe) {

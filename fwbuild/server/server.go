@@ -21,6 +21,7 @@ import (
 
 	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/common/version"
+	"github.com/mongoose-os/mos/fwbuild/auth"
 	"github.com/mongoose-os/mos/fwbuild/buildctx"
 	"github.com/mongoose-os/mos/fwbuild/builder"
 	"github.com/mongoose-os/mos/fwbuild/cas"
@@ -39,6 +40,8 @@ type Server struct {
 	cas      *cas.Store // blobs of delta uploads, <volumes>/cas
 	plans    plans
 	mux      *http.ServeMux
+	accounts *auth.Accounts // nil: no --auth-file, one anonymous namespace
+	kick     chan struct{}  // asks collectLoop for a pass
 }
 
 // Option changes how New assembles the server.
@@ -87,6 +90,15 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 		store:    store,
 		runner:   o.runner,
 		libCache: filepath.Join(store.Root(), buildctx.LibCacheDirName),
+		kick:     make(chan struct{}, 1),
+	}
+	if cfg.AuthFile != "" {
+		if s.accounts, err = auth.Load(cfg.AuthFile); err != nil {
+			return nil, err
+		}
+		glog.Infof("accounts: %d users from %s; a context belongs to its user, team_<group>[_...] to a group", len(s.accounts.Users()), cfg.AuthFile)
+	} else {
+		glog.Warningf("WARNING: no --auth-file: this server accepts every request from anyone who can reach %s, and all share one namespace of contexts (anyone can overwrite any named context)", listenWhere(cfg))
 	}
 	if err := os.MkdirAll(s.libCache, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", s.libCache, err)
@@ -105,6 +117,13 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 			}
 			mos.Sandbox = &builder.Sandbox{VolumesDir: store.Root(), Memory: cfg.BuildMemory, CPUs: cfg.BuildCPUs, PIDs: cfg.BuildPIDs}
 		}
+		// A build dies with the server (builder: Pdeathsig on mos) and so
+		// does all it starts: the sandbox runs make under bwrap
+		// --die-with-parent in a PID namespace of its own; without it, a
+		// native build gets its own PID namespace here (bwrap cannot run
+		// in one whose /proc is the host's). The docker client is left to
+		// run: it holds the context's lock until its container ends.
+		mos.PIDNamespace = cfg.BuildPIDNamespace && mos.Sandbox == nil && cfg.BuildRunner == config.RunnerNative
 		s.runner = mos
 		glog.Infof("builds run as: %s build ... --build-runner %s (timeout %v)", bin, cfg.BuildRunner, cfg.BuildTimeout)
 	}
@@ -134,7 +153,15 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 func (s *Server) Close() error { return s.scratch.close() }
 
 // Handler returns the HTTP handler of all routes.
-func (s *Server) Handler() http.Handler { return s.logRequests(s.mux) }
+func (s *Server) Handler() http.Handler { return s.logRequests(s.guard(s.mux)) }
+
+// listenWhere says where a server of cfg listens, for its warning.
+func listenWhere(cfg config.Config) string {
+	if a := cfg.ListenAddress(); a != "" {
+		return a
+	}
+	return "any interface"
+}
 
 // Run listens on the configured port (and TLS port) and serves until ctx
 // ends, then stops accepting requests and waits for running builds to be
@@ -146,7 +173,7 @@ func (s *Server) Run(ctx context.Context) error {
 			ln.Close()
 		}
 	}
-	ln, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Address, strconv.Itoa(s.cfg.Port)))
+	ln, err := net.Listen("tcp", net.JoinHostPort(s.cfg.ListenAddress(), strconv.Itoa(s.cfg.Port)))
 	if err != nil {
 		return fmt.Errorf("--port %d: %w", s.cfg.Port, err)
 	}
@@ -157,7 +184,7 @@ func (s *Server) Run(ctx context.Context) error {
 			closeAll()
 			return fmt.Errorf("--cert-file/--key-file: %w", err)
 		}
-		tln, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Address, strconv.Itoa(s.cfg.PortTLS)))
+		tln, err := net.Listen("tcp", net.JoinHostPort(s.cfg.ListenAddress(), strconv.Itoa(s.cfg.PortTLS)))
 		if err != nil {
 			closeAll()
 			return fmt.Errorf("--port-tls %d: %w", s.cfg.PortTLS, err)
@@ -171,7 +198,12 @@ func (s *Server) Run(ctx context.Context) error {
 // shuts down gracefully: listeners close, requests in flight (queued or
 // building) run to their answer, bounded by the build timeout.
 func (s *Server) Serve(ctx context.Context, lns ...net.Listener) error {
-	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
+	// The body's read deadline and the answer's write deadline are set
+	// per request (guard, send): a server-wide one would also cut builds.
+	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: s.cfg.ReadHeaderTimeout, IdleTimeout: s.cfg.IdleTimeout}
+	cctx, stopCollect := context.WithCancel(ctx)
+	defer stopCollect()
+	go s.collectLoop(cctx)
 	errc := make(chan error, len(lns))
 	for _, ln := range lns {
 		glog.Infof("listening on %s (volumes %s, up to %d builds at once)", ln.Addr(), s.cfg.VolumesDir, s.queue.Max())
@@ -234,8 +266,13 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, log string, err er
 	default:
 		glog.Infof("%s: refused %d: %v", log, status, err)
 	}
-	if status == http.StatusRequestEntityTooLarge {
-		w.Header().Set("Connection", "close") // the rest of the body is not read
+	switch status {
+	case http.StatusRequestEntityTooLarge:
+		drain(r, drainMax)
+		w.Header().Set("Connection", "close") // the rest of the body, if any, is not read
+	case http.StatusUnauthorized:
+		drain(r, s.bodyLimit())
+		w.Header().Set("Connection", "close")
 	}
 	if status == http.StatusMethodNotAllowed {
 		w.Header().Set("Allow", http.MethodPost)
@@ -274,6 +311,9 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 }
+
+// Unwrap lets http.ResponseController reach the connection.
+func (sw *statusWriter) Unwrap() http.ResponseWriter { return sw.ResponseWriter }
 
 func (sw *statusWriter) WriteHeader(code int) {
 	sw.status = code
