@@ -65,6 +65,17 @@ func TestLongNamesAre400WithAPrefix(t *testing.T) {
 	}
 }
 
+// A delta plan naming a deep path is refused before anything walks it.
+func TestPlanRefusesDeepNames(t *testing.T) {
+	s := newServer(t, testConfig(t), WithRunner(newFakeRunner()))
+	deep := "fs/" + strings.Repeat("d/", 2999) + "f"
+	js := `{"files":[{"path":"mos.yml","size":1,"mode":420,"sha256":"` + strings.Repeat("a", 64) + `"},{"path":"` + deep + `","size":1,"mode":420,"sha256":"` + strings.Repeat("b", 64) + `"}]}`
+	rec := do(t, s, httptest.NewRequest(http.MethodPost, protocol.PlanPath(testVersion), strings.NewReader(js)))
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `"... (6002 bytes): name too long: 6002 bytes, the limit is 400`) || rec.Body.Len() > 300 {
+		t.Errorf("%d %.400q", rec.Code, rec.Body)
+	}
+}
+
 // rawPost sends a whole multipart request on a fresh connection before
 // reading anything, as Python's http.client does, and returns the status
 // line of the answer.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/golang/glog"
 
+	"github.com/mongoose-os/mos/common/archive"
 	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/fwbuild/buildctx"
@@ -148,6 +149,13 @@ func (s *Server) plan(r *http.Request) (*plan, []string, error) {
 	}
 	for i := range req.Files {
 		req.Files[i].Mode = uploadMode(req.Files[i].Mode)
+	}
+	for _, e := range req.Files {
+		// Before anything walks the names: a hostile one may have
+		// thousands of components.
+		if err := archive.CheckNameSize(e.Path, archive.DefaultMaxNameLength, archive.DefaultMaxDepth); err != nil {
+			return nil, nil, errorf(http.StatusBadRequest, "plan: file %s: %w", archive.QuotePrefix(e.Path), err)
+		}
 	}
 	files, err := filetree.CheckList(req.Files)
 	if err != nil {
