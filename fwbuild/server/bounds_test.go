@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mongoose-os/mos/common/protocol"
+	"github.com/mongoose-os/mos/fwbuild/buildctx"
 )
 
 // Over-long names are a 400 quoting at most a short prefix, and nothing
@@ -188,6 +189,46 @@ func TestSlowUploadIsCut(t *testing.T) {
 	}
 	if n := len(fr.snapshot()); n != 1 {
 		t.Errorf("%d builds, want 1", n)
+	}
+}
+
+// A serving server removes contexts unused for --context-ttl (at start,
+// after builds, and every few minutes).
+func TestServeRemovesOldContexts(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.ContextTTL = 24 * time.Hour
+	passes := make(chan buildctx.CollectStats, 10)
+	s := newServer(t, cfg, WithRunner(newFakeRunner()), WithCollectHook(func(st buildctx.CollectStats) { passes <- st }))
+	app := stockZip(t, helloApp(nil))
+	for _, name := range []string{"old", "recent"} {
+		if rec := do(t, s, stockRequest(t, app, field{protocol.FieldBuildCtx, name})); rec.Code != http.StatusOK {
+			t.Fatalf("%s: %d %q", name, rec.Code, rec.Body)
+		}
+	}
+	month := time.Now().Add(-30 * 24 * time.Hour)
+	if err := os.Chtimes(ctxDir(cfg, "esp32", "old")+".lock", month, month); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+	st := <-passes
+	cancel()
+	if err := <-served; err != nil {
+		t.Error(err)
+	}
+	if strings.Join(st.Removed, ",") != testVersion+"/hello/esp32/old" {
+		t.Errorf("removed %v, want the old context", st.Removed)
+	}
+	if _, err := os.Stat(ctxDir(cfg, "esp32", "old")); !os.IsNotExist(err) {
+		t.Errorf("old context: %v", err)
+	}
+	if _, err := os.Stat(ctxDir(cfg, "esp32", "recent")); err != nil {
+		t.Errorf("recent context: %v", err)
 	}
 }
 

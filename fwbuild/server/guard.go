@@ -150,14 +150,25 @@ func (s *Server) collectLoop(ctx context.Context) {
 	defer t.Stop()
 	for {
 		s.collect()
+		last := time.Now()
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		case <-s.kick:
+			// Builds in a row ask for one pass, not one each.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Until(last.Add(collectSpacing))):
+			}
 		}
 	}
 }
+
+// collectSpacing is the least time between two passes asked for by
+// builds.
+const collectSpacing = 30 * time.Second
 
 // collect runs one pass of context removal.
 func (s *Server) collect() buildctx.CollectStats {
@@ -170,6 +181,9 @@ func (s *Server) collect() buildctx.CollectStats {
 	}
 	if len(st.Removed) > 0 || st.Skipped > 0 {
 		glog.Infof("contexts: %d, %d bytes; removed %d (%d bytes); %d in use kept", st.Contexts, st.Bytes, len(st.Removed), st.Freed, st.Skipped)
+	}
+	if s.onCollect != nil {
+		s.onCollect(st)
 	}
 	return st
 }

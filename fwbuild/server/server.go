@@ -31,17 +31,18 @@ import (
 
 // Server serves build requests.
 type Server struct {
-	cfg      config.Config
-	store    *buildctx.Store
-	queue    *queue.Queue
-	runner   builder.Runner
-	scratch  *scratch   // per-request dirs under <volumes>/tmp, same file system as contexts
-	libCache string     // <volumes>/libcache
-	cas      *cas.Store // blobs of delta uploads, <volumes>/cas
-	plans    plans
-	mux      *http.ServeMux
-	accounts *auth.Accounts // nil: no --auth-file, one anonymous namespace
-	kick     chan struct{}  // asks collectLoop for a pass
+	cfg       config.Config
+	store     *buildctx.Store
+	queue     *queue.Queue
+	runner    builder.Runner
+	scratch   *scratch   // per-request dirs under <volumes>/tmp, same file system as contexts
+	libCache  string     // <volumes>/libcache
+	cas       *cas.Store // blobs of delta uploads, <volumes>/cas
+	plans     plans
+	mux       *http.ServeMux
+	accounts  *auth.Accounts // nil: no --auth-file, one anonymous namespace
+	kick      chan struct{}  // asks collectLoop for a pass
+	onCollect func(buildctx.CollectStats)
 }
 
 // Option changes how New assembles the server.
@@ -51,6 +52,7 @@ type options struct {
 	runner    builder.Runner
 	storeOpts buildctx.Options
 	queueOpts queue.Options
+	onCollect func(buildctx.CollectStats)
 }
 
 // WithRunner runs builds with r instead of the mos binary.
@@ -58,6 +60,12 @@ func WithRunner(r builder.Runner) Option { return func(o *options) { o.runner = 
 
 // WithStoreOptions sets the options of the context store.
 func WithStoreOptions(so buildctx.Options) Option { return func(o *options) { o.storeOpts = so } }
+
+// WithCollectHook has f called after every pass that removes old
+// contexts, with what it did.
+func WithCollectHook(f func(buildctx.CollectStats)) Option {
+	return func(o *options) { o.onCollect = f }
+}
 
 // WithQueueOptions sets the options of the build queue.
 func WithQueueOptions(qo queue.Options) Option { return func(o *options) { o.queueOpts = qo } }
@@ -86,11 +94,12 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 	}
 	cfg.VolumesDir = store.Root()
 	s := &Server{
-		cfg:      cfg,
-		store:    store,
-		runner:   o.runner,
-		libCache: filepath.Join(store.Root(), buildctx.LibCacheDirName),
-		kick:     make(chan struct{}, 1),
+		cfg:       cfg,
+		store:     store,
+		runner:    o.runner,
+		libCache:  filepath.Join(store.Root(), buildctx.LibCacheDirName),
+		kick:      make(chan struct{}, 1),
+		onCollect: o.onCollect,
 	}
 	if cfg.AuthFile != "" {
 		if s.accounts, err = auth.Load(cfg.AuthFile); err != nil {
