@@ -26,6 +26,7 @@ type wine struct {
 	mosExe string
 	srv    *harness.Server
 	work   string
+	noRepo bool // build without --repo: the core comes from the app's deps/
 }
 
 // winPath is p as the Windows program sees it: wine maps / to drive Z:.
@@ -157,11 +158,14 @@ func (w *wine) checkout(name string) string {
 }
 
 // build runs `wine mos.exe build --server URL --platform host --repo
-// Z:\...\sdk-host args...` in dir and returns what it cost (files compiled
+// Z:\...\sdk-host args...` (no --repo with noRepo) in dir and returns what it cost (files compiled
 // counted in app's build.log), or the error with mos's output.
 func (w *wine) build(dir string, app string, args ...string) (harness.Result, error) {
-	sdk := filepath.Join(filepath.Dir(app), "sdk-host")
-	all := append([]string{w.mosExe, "build", "--server", w.srv.URL(), "--platform", "host", "--repo", winPath(sdk)}, args...)
+	all := []string{w.mosExe, "build", "--server", w.srv.URL(), "--platform", "host"}
+	if !w.noRepo {
+		all = append(all, "--repo", winPath(filepath.Join(filepath.Dir(app), "sdk-host")))
+	}
+	all = append(all, args...)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	up0, down0 := w.srv.Counts()
@@ -274,6 +278,44 @@ func TestWindowsChdirBackslashes(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(other, "build")); err == nil {
 		t.Errorf(`-C ..\hello: a build/ appeared in the dir mos was started in`)
+	}
+	w.noBackslashNames()
+}
+
+// The core uploaded in the app's deps/modules/mongoose-os, as a Windows
+// checkout has it: no exec bits on disk (and no git.exe under wine, so no
+// index to ask). The SDK's tools still run on the server: the upload marks
+// a file starting with #! executable.
+func TestWindowsCoreInDeps(t *testing.T) {
+	w := setup(t)
+	app := w.checkout("c")
+	core := filepath.Join(app, "deps", "modules", "mongoose-os")
+	if err := harness.CopyTree(filepath.Join(filepath.Dir(app), "sdk-host"), core); err != nil {
+		t.Fatal(err)
+	}
+	filepath.WalkDir(core, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			os.Chmod(p, 0o644)
+		}
+		return nil
+	})
+	yml := filepath.Join(app, "mos.yml")
+	data, err := os.ReadFile(yml)
+	if err != nil {
+		t.Fatal(err)
+	}
+	patched := strings.Replace(string(data), "../sdk-host/libs/core", "deps/modules/mongoose-os/libs/core", 1)
+	if patched == string(data) {
+		t.Fatal("mos.yml of examples/hello no longer names ../sdk-host/libs/core; update this test")
+	}
+	if err := os.WriteFile(yml, []byte(patched), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.noRepo = true
+	w.step("core in deps/ (cold)", full, app, app)
+	w.step("core in deps/ (unchanged)", 0, app, app)
+	if _, err := os.Stat(filepath.Join(app, "build", "fw.zip")); err != nil {
+		t.Errorf("no firmware: %v", err)
 	}
 	w.noBackslashNames()
 }
