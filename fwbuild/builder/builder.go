@@ -31,6 +31,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang/glog"
@@ -52,6 +53,9 @@ type Request struct {
 	// all it starts inherit it, so the lock outlives the server while any
 	// of them runs.
 	LockFile *os.File
+	// Progress, if set, receives build/build.log (make's output) as the
+	// build writes it, up to the build's end (see follow).
+	Progress io.Writer
 }
 
 // Result is how a build ended. A build that ran and failed (non-zero exit,
@@ -177,13 +181,32 @@ func (m *Mos) Run(ctx context.Context, req Request) (Result, error) {
 		cmd.ExtraFiles = []*os.File{req.LockFile}
 	}
 	setProcessGroup(cmd, m.PIDNamespace)
+	var stopFollow func()
+	if req.Progress != nil {
+		// The last build's log goes first, so what is followed is this
+		// build's (mos writes a new one anyway).
+		logPath := filepath.Join(req.Dir, "build", "build.log")
+		if err := os.Remove(logPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+			glog.Warningf("%s: removing the last build.log: %v", req.Log, err)
+		}
+		stopFollow = follow(logPath, req.Progress)
+	}
 	glog.Infof("%s: running %s", req.Log, shellLine(argv))
 	start := time.Now()
 	if err := startChild(cmd, req.Log); err != nil {
+		if stopFollow != nil {
+			stopFollow()
+		}
 		return Result{}, fmt.Errorf("%s: starting mos: %w", req.Log, err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() {
+		err := cmd.Wait()
+		if stopFollow != nil {
+			stopFollow() // before Run adds the failure to build.log
+		}
+		done <- err
+	}()
 
 	var timeout <-chan time.Time
 	if m.Timeout > 0 {
@@ -224,6 +247,64 @@ func (m *Mos) Run(ctx context.Context, req Request) (Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// followInterval is how often a growing build.log is read for progress.
+const followInterval = 200 * time.Millisecond
+
+// follow copies what is appended to the file at path into w until the
+// returned stop is called, which reads to the end once more and returns
+// when the copying is over. The file may appear later. Reading the file
+// (rather than a pipe on mos's output) keeps mos's output a plain file,
+// so a build's end never waits for a pipe held open by what it started.
+func follow(path string, w io.Writer) (stop func()) {
+	quit := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		var f *os.File
+		defer func() {
+			if f != nil {
+				f.Close()
+			}
+		}()
+		buf := make([]byte, 32<<10)
+		drain := func() {
+			if f == nil {
+				var err error
+				if f, err = os.Open(path); err != nil {
+					return
+				}
+			}
+			for {
+				n, err := f.Read(buf)
+				if n > 0 {
+					_, _ = w.Write(buf[:n])
+				}
+				if err != nil || n == 0 {
+					return
+				}
+			}
+		}
+		t := time.NewTicker(followInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				drain()
+				return
+			case <-t.C:
+				drain()
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			close(quit)
+			<-finished
+		})
+	}
 }
 
 // stop ends a running build: SIGTERM to its group, SIGKILL after the grace

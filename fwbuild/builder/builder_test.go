@@ -326,3 +326,75 @@ func TestRunRefusedCarriesTheMessage(t *testing.T) {
 		t.Errorf("exit 2: %+v, %v", res, err)
 	}
 }
+
+// lineWriter sends each write to a channel.
+type lineWriter chan string
+
+func (w lineWriter) Write(p []byte) (int, error) {
+	w <- string(p)
+	return len(p), nil
+}
+
+// Progress gets build.log as it grows: the first line arrives while the
+// build still runs (it waits for the test to read that line), and the
+// last build's log is not passed on.
+func TestRunFollowsBuildLog(t *testing.T) {
+	req := request(t)
+	if err := os.MkdirAll(filepath.Join(req.Dir, "build"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(req.Dir, "build", "build.log"), []byte("CC old.c\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	goOn := filepath.Join(t.TempDir(), "go-on")
+	if err := syscall.Mkfifo(goOn, 0o600); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	// The fake mos writes a line, then blocks on the fifo until the test
+	// has seen that line, then writes one more without a newline.
+	bin := fakeMos(t, `echo "  CC    src/main.c" > build/build.log
+read x < `+goOn+`
+printf 'LD hello.elf' >> build/build.log
+`)
+	w := make(lineWriter, 64)
+	req.Progress = w
+	type outcome struct {
+		res Result
+		err error
+	}
+	ended := make(chan outcome, 1)
+	go func() {
+		res, err := (&Mos{Binary: bin, BuildRunner: "native", Timeout: time.Minute}).Run(context.Background(), req)
+		ended <- outcome{res, err}
+	}()
+	var got strings.Builder
+	for !strings.Contains(got.String(), "\n") {
+		select {
+		case s := <-w:
+			got.WriteString(s)
+		case o := <-ended:
+			t.Fatalf("build ended (%+v, %v) before its first line was passed on; got %q", o.res, o.err, got.String())
+		}
+	}
+	if got.String() != "  CC    src/main.c\n" {
+		t.Fatalf("first progress %q", got.String())
+	}
+	f, err := os.OpenFile(goOn, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("go\n")
+	f.Close()
+	o := <-ended
+	if o.err != nil || o.res.Failed {
+		t.Fatalf("Run = %+v, %v", o.res, o.err)
+	}
+	// Run returns after the rest was passed on.
+	close(w)
+	for s := range w {
+		got.WriteString(s)
+	}
+	if want := "  CC    src/main.c\nLD hello.elf"; got.String() != want {
+		t.Errorf("progress %q, want %q", got.String(), want)
+	}
+}

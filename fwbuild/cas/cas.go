@@ -43,6 +43,22 @@ type Store struct {
 	size  int64
 	lru   *list.List               // front = most recently used; values are *blob
 	blobs map[string]*list.Element // by hash
+
+	evicted, evictedBytes int64 // by gc since Open
+}
+
+// Stats is what the store holds and has evicted since it was opened.
+type Stats struct {
+	Blobs                 int
+	Bytes                 int64
+	Evicted, EvictedBytes int64
+}
+
+// Stats returns the store's counts, for metrics.
+func (s *Store) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{Blobs: len(s.blobs), Bytes: s.size, Evicted: s.evicted, EvictedBytes: s.evictedBytes}
 }
 
 type blob struct {
@@ -293,6 +309,8 @@ func (s *Store) gc() error {
 		s.lru.Remove(el)
 		delete(s.blobs, b.hash)
 		s.size -= b.size
+		s.evicted++
+		s.evictedBytes += b.size
 		victims = append(victims, b.hash)
 	}
 	s.mu.Unlock()

@@ -158,6 +158,9 @@ func TestEvictsLeastRecentlyUsed(t *testing.T) {
 	if s.Size() != 30 {
 		t.Errorf("Size = %d, want 30", s.Size())
 	}
+	if st := s.Stats(); st != (Stats{Blobs: 3, Bytes: 30, Evicted: 1, EvictedBytes: 10}) {
+		t.Errorf("Stats = %+v, want 3 blobs of 30 bytes, 1 evicted of 10", st)
+	}
 }
 
 func TestReloadKeepsContentAndOrder(t *testing.T) {
