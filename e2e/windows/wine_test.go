@@ -253,12 +253,22 @@ func TestWindowsClientUnderWine(t *testing.T) {
 }
 
 // noBackslashNames fails the test if a file the server made from an
-// upload has a backslash in its name: a Windows path reached a zip entry.
+// upload has a backslash in its name (a Windows path reached a zip entry)
+// or a build_params.yml it kept from the form has one (hello's manifest
+// and flags have none of their own).
 func (w *wine) noBackslashNames() {
 	w.t.Helper()
 	filepath.WalkDir(filepath.Join(w.work, "volumes"), func(p string, d os.DirEntry, err error) error {
-		if err == nil && strings.Contains(d.Name(), `\`) {
+		if err != nil {
+			return nil
+		}
+		if strings.Contains(d.Name(), `\`) {
 			w.t.Errorf("the server has a file named with a backslash: %s", p)
+		}
+		if d.Name() == "build_params.yml" {
+			if data, err := os.ReadFile(p); err == nil && strings.Contains(string(data), `\`) {
+				w.t.Errorf("the build_params form field has a backslash (%s):\n%s", p, data)
+			}
 		}
 		return nil
 	})
