@@ -104,3 +104,53 @@ func TestDeltaTransfer(t *testing.T) {
 		t.Errorf("the hash cache has no entry for build/fw.zip")
 	}
 }
+
+// Listings go as changes against the ones the server kept: an unchanged
+// build sends far fewer bytes than with whole listings, and a base the
+// server does not have (lost, another server) costs whole listings, never
+// a wrong build.
+func TestListingsAgainstKeptBase(t *testing.T) {
+	e := newEnv(t)
+	app := e.checkout("a")
+	args := []string{"--repo", "../sdk-host", "--verbose"}
+	e.wantCompiled("cold", e.build(app, args...), full)
+	kept, _ := filepath.Glob(filepath.Join(e.work, "mos-home", "remote-cache", "listings-*.json"))
+	if len(kept) != 1 {
+		t.Fatalf("kept listings %v, want one file", kept)
+	}
+	withBase := e.build(app, args...)
+	e.wantCompiled("unchanged, against the base", withBase, 0)
+
+	if err := os.Remove(kept[0]); err != nil {
+		t.Fatal(err)
+	}
+	whole := e.build(app, args...)
+	e.wantCompiled("unchanged, whole listings", whole, 0)
+	if withBase.BytesUp >= whole.BytesUp {
+		t.Errorf("against the base %d bytes went up, with whole listings %d", withBase.BytesUp, whole.BytesUp)
+	}
+	t.Logf("unchanged build: %d bytes up against the base, %d with whole listings", withBase.BytesUp, whole.BytesUp)
+
+	// Bases the server never kept: it asks for the whole listing and
+	// answers the whole result; the build is right all the same.
+	data, err := os.ReadFile(kept[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k map[string]map[string]any
+	if err := json.Unmarshal(data, &k); err != nil {
+		t.Fatal(err)
+	}
+	k["plan"]["digest"] = strings.Repeat("0", 64)
+	k["have"]["digest"] = strings.Repeat("0", 64)
+	data, _ = json.Marshal(k)
+	if err := os.WriteFile(kept[0], data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	appendTo(t, filepath.Join(app, "src", "hello.c"), "/* edited */\n")
+	lost := e.build(app, args...)
+	e.wantCompiled("one file edited, bases unknown to the server", lost, 1)
+	if _, err := os.Stat(filepath.Join(app, "build", "fw.zip")); err != nil {
+		t.Errorf("no firmware after the build with unknown bases: %v", err)
+	}
+}

@@ -48,9 +48,10 @@ func (b *build) deltaBuild(ctx context.Context, srv serverURL, files []*upFile, 
 		listed <- listing{have, err}
 	}()
 	entries, byHash, err := describe(files, cache)
+	kept := b.loadKept(srv)
 	var pr *protocol.PlanResponse
 	if err == nil {
-		pr, err = b.postPlan(ctx, srv, entries, res)
+		pr, err = b.postPlan(ctx, srv, entries, kept, res)
 	}
 	l := <-listed
 	if err != nil {
@@ -71,11 +72,15 @@ func (b *build) deltaBuild(ctx context.Context, srv serverURL, files []*upFile, 
 	}
 	res.Delta = true
 	for attempt := 0; ; attempt++ {
-		resp, err := b.postDelta(ctx, srv, pr, byHash, fields, have, len(entries), res)
+		resp, err := b.postDelta(ctx, srv, pr, byHash, fields, have, kept, len(entries), res)
 		if err != nil {
 			return nil, err
 		}
 		if resp.StatusCode != protocol.StatusConflict {
+			kept.haveAnswered(have, resp.Header.Get(protocol.HeaderHaveKept))
+			if err := kept.save(); err != nil {
+				b.logf("Warning: saving the listings kept by the server: %v", err)
+			}
 			return resp, nil
 		}
 		var cr protocol.ConflictResponse
@@ -90,7 +95,7 @@ func (b *build) deltaBuild(ctx context.Context, srv serverURL, files []*upFile, 
 		}
 		if cr.Replan {
 			b.logf("The server lost the upload plan: planning again")
-			if pr, err = b.postPlan(ctx, srv, entries, res); err != nil {
+			if pr, err = b.postPlan(ctx, srv, entries, kept, res); err != nil {
 				return nil, err
 			}
 			continue
@@ -163,10 +168,27 @@ func haveList(buildDir string, cache *filetree.HashCache) ([]protocol.HaveEntry,
 
 // postPlan sends the listing. Any 4xx answer means the server has no plan
 // action (ErrNoDeltaEndpoint).
-func (b *build) postPlan(ctx context.Context, srv serverURL, entries []filetree.Entry, res *Result) (*protocol.PlanResponse, error) {
+func (b *build) postPlan(ctx context.Context, srv serverURL, entries []filetree.Entry, kept *keptListings, res *Result) (*protocol.PlanResponse, error) {
+	pr, err := b.postPlanRequest(ctx, srv, kept.planRequest(entries), res)
+	if err == nil && pr.NeedFull {
+		// The server no longer has the base: the whole listing, once.
+		kept.Plan = nil
+		pr, err = b.postPlanRequest(ctx, srv, kept.planRequest(entries), res)
+		if err == nil && pr.NeedFull {
+			err = fmt.Errorf("build server %s: asked for the whole listing twice", srv.base)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	kept.planAnswered(entries, pr)
+	return pr, nil
+}
+
+func (b *build) postPlanRequest(ctx context.Context, srv serverURL, req protocol.PlanRequest, res *Result) (*protocol.PlanResponse, error) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	if err := json.NewEncoder(zw).Encode(protocol.PlanRequest{Files: entries}); err != nil {
+	if err := json.NewEncoder(zw).Encode(req); err != nil {
 		return nil, err
 	}
 	if err := zw.Close(); err != nil {
@@ -201,13 +223,13 @@ func (b *build) postPlan(ctx context.Context, srv serverURL, entries []filetree.
 
 // postDelta sends the build request of a plan with the contents it lacks.
 func (b *build) postDelta(ctx context.Context, srv serverURL, pr *protocol.PlanResponse, byHash map[string]*upFile,
-	fields []formField, have []protocol.HaveEntry, total int, res *Result) (*http.Response, error) {
-	haveJSON, err := json.Marshal(have)
+	fields []formField, have []protocol.HaveEntry, kept *keptListings, total int, res *Result) (*http.Response, error) {
+	haveJSON, err := kept.haveField(have)
 	if err != nil {
 		return nil, err
 	}
 	fields = append(append([]formField{}, fields...),
-		formField{protocol.FieldPlan, pr.Plan}, formField{protocol.FieldHave, string(haveJSON)})
+		formField{protocol.FieldPlan, pr.Plan}, formField{protocol.FieldHave, haveJSON})
 	var zp *zipPart
 	var sent int64
 	if len(pr.Missing) > 0 {

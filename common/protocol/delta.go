@@ -1,7 +1,11 @@
 package protocol
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"io/fs"
+	"sort"
 
 	"github.com/mongoose-os/mos/common/filetree"
 )
@@ -63,12 +67,24 @@ func PlanPath(version string) string {
 // PlanRequest lists the files of an upload, as the staged tree holds them.
 type PlanRequest struct {
 	Files []filetree.Entry `json:"files"`
+	// Base, when set, is the digest of a listing the server said it kept
+	// (PlanResponse.Listing): Files then holds only the entries added or
+	// changed since, and Removed the paths gone.
+	Base    string   `json:"base,omitempty"`
+	Removed []string `json:"removed,omitempty"`
 }
 
 // PlanResponse is the server's answer to a PlanRequest.
 type PlanResponse struct {
 	Plan    string   `json:"plan"`    // id to send as FieldPlan
 	Missing []string `json:"missing"` // SHA-256s to send in FieldBlobs
+	// Listing is the digest of the whole listing, which the server keeps
+	// for a while as a base for the next request ("" from a server that
+	// keeps none).
+	Listing string `json:"listing,omitempty"`
+	// NeedFull: the request's Base is unknown here (expired, or another
+	// server); no plan was made, send the whole listing.
+	NeedFull bool `json:"need_full,omitempty"`
 }
 
 // ConflictResponse is the body of a StatusConflict answer.
@@ -100,3 +116,98 @@ type DeltaCopy struct {
 	Mode   fs.FileMode `json:"mode"` // permission bits
 	SHA256 string      `json:"sha256"`
 }
+
+// Listings sent against a base. A listing of hundreds of files costs tens
+// of KB even gzipped (a SHA-256 each), although between two builds only a
+// few entries change. So a server that keeps listings (by digest, for a
+// while) says so — PlanResponse.Listing, HeaderHaveKept — and the client
+// may then send the next listing as its changes against that one. A base
+// the server no longer has costs a full listing again (NeedFull), never a
+// wrong build.
+
+// HeaderHaveKept, on a build answer, is the digest of the FieldHave
+// listing the server kept: the client's next FieldHave may be a HaveDelta
+// against it.
+const HeaderHaveKept = "X-Fwbuild-Have-Kept"
+
+// HaveDelta is FieldHave as changes (a JSON object; the whole listing is a
+// JSON array): Set holds what was added or changed since the listing whose
+// digest is Base, Removed the paths gone from it.
+type HaveDelta struct {
+	Base    string      `json:"base"`
+	Set     []HaveEntry `json:"set,omitempty"`
+	Removed []string    `json:"removed,omitempty"`
+}
+
+// ListingDigest is the digest of a listing: SHA-256 over its entries in
+// path order, each as path, size, mode and content hash. Both sides
+// compute it from the entries, never from how they were encoded.
+func ListingDigest(files []filetree.Entry) string {
+	h := sha256.New()
+	for _, e := range sortedBy(files, func(e filetree.Entry) string { return e.Path }) {
+		fmt.Fprintf(h, "%s\x00%d\x00%o\x00%s\n", e.Path, e.Size, e.Mode.Perm(), e.SHA256)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// HaveDigest is ListingDigest for a FieldHave listing.
+func HaveDigest(have []HaveEntry) string {
+	h := sha256.New()
+	for _, e := range sortedBy(have, func(e HaveEntry) string { return e.Path }) {
+		fmt.Fprintf(h, "%s\x00%s\n", e.Path, e.SHA256)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// DiffListing returns what turns base into cur: entries added or changed
+// (by value), and paths removed, both in path order.
+func DiffListing[T comparable](base, cur []T, path func(T) string) (set []T, removed []string) {
+	old := make(map[string]T, len(base))
+	for _, e := range base {
+		old[path(e)] = e
+	}
+	now := make(map[string]bool, len(cur))
+	for _, e := range sortedBy(cur, path) {
+		now[path(e)] = true
+		if o, ok := old[path(e)]; !ok || o != e {
+			set = append(set, e)
+		}
+	}
+	for _, e := range sortedBy(base, path) {
+		if !now[path(e)] {
+			removed = append(removed, path(e))
+		}
+	}
+	return set, removed
+}
+
+// ApplyListing is DiffListing's inverse: base with set put in (replacing
+// entries of the same path) and removed taken out, in path order.
+func ApplyListing[T any](base, set []T, removed []string, path func(T) string) []T {
+	m := make(map[string]T, len(base)+len(set))
+	for _, e := range base {
+		m[path(e)] = e
+	}
+	for _, e := range set {
+		m[path(e)] = e
+	}
+	for _, p := range removed {
+		delete(m, p)
+	}
+	out := make([]T, 0, len(m))
+	for _, e := range m {
+		out = append(out, e)
+	}
+	sort.Slice(out, func(i, j int) bool { return path(out[i]) < path(out[j]) })
+	return out
+}
+
+func sortedBy[T any](list []T, key func(T) string) []T {
+	out := append([]T(nil), list...)
+	sort.SliceStable(out, func(i, j int) bool { return key(out[i]) < key(out[j]) })
+	return out
+}
+
+// EntryPath and HavePath are the path funcs of the two listing kinds.
+func EntryPath(e filetree.Entry) string { return e.Path }
+func HavePath(e HaveEntry) string       { return e.Path }

@@ -37,6 +37,9 @@ type request struct {
 	clean  bool
 	params []byte
 	have   map[string]string // the client's build dir (path -> sha256), for a delta result; nil: full result
+	// haveKept is the digest of the have listing kept for the client's
+	// next request ("" when none was kept).
+	haveKept string
 }
 
 // answer is a packed result ready to be sent.
@@ -46,6 +49,9 @@ type answer struct {
 	files  int
 	size   int64
 	delta  bool // only what differs from the client's build dir
+	// haveKept: the digest of the client's have listing, kept as a base
+	// for its next request.
+	haveKept string
 }
 
 func (s *Server) handleBuild(w http.ResponseWriter, r *http.Request) {
@@ -107,7 +113,7 @@ func (s *Server) build(req *request) (*answer, error) {
 		return nil, err
 	}
 	if f.fields[protocol.FieldHave] != "" {
-		if req.have, err = parseHave(f.fields[protocol.FieldHave]); err != nil {
+		if err := s.readHave(req, f.fields[protocol.FieldHave]); err != nil {
 			return nil, err
 		}
 	}
@@ -378,7 +384,7 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 	if err != nil {
 		return nil, err
 	}
-	return &answer{zip: p, files: st.Files, size: fi.Size(), delta: req.have != nil}, nil
+	return &answer{zip: p, files: st.Files, size: fi.Size(), delta: req.have != nil, haveKept: req.haveKept}, nil
 }
 
 // deltaResult chooses what a delta result carries, given the result's
@@ -428,6 +434,9 @@ func (s *Server) send(w http.ResponseWriter, ans *answer) error {
 	defer f.Close()
 	h := w.Header()
 	h.Set("Content-Type", "application/zip")
+	if ans.haveKept != "" {
+		h.Set(protocol.HeaderHaveKept, ans.haveKept)
+	}
 	if ans.delta {
 		h.Set(protocol.HeaderDelta, "1")
 	}

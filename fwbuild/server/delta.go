@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,6 +41,7 @@ const (
 type plan struct {
 	files   []filetree.Entry // checked, sorted, modes masked
 	created time.Time
+	listing string // digest of files
 }
 
 // plans holds plans in memory: a restart loses them and clients plan
@@ -105,17 +107,23 @@ func uploadMode(m fs.FileMode) fs.FileMode { return m.Perm() &^ 0o022 }
 
 func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request) {
 	p, missing, err := s.plan(r)
+	if errors.Is(err, errNeedFull) {
+		glog.V(1).Infof("plan: base listing unknown: asking for the whole listing")
+		writeJSON(w, http.StatusOK, protocol.PlanResponse{NeedFull: true})
+		return
+	}
 	if err != nil {
 		s.fail(w, r, "plan", err)
 		return
 	}
+	s.planListings.put(listingKey(r, p.listing), p.files)
 	id, err := s.plans.add(p)
 	if err != nil {
 		s.fail(w, r, "plan", err)
 		return
 	}
 	glog.V(1).Infof("plan %s: %d files, %d contents missing", id, len(p.files), len(missing))
-	writeJSON(w, http.StatusOK, protocol.PlanResponse{Plan: id, Missing: missing})
+	writeJSON(w, http.StatusOK, protocol.PlanResponse{Plan: id, Missing: missing, Listing: p.listing})
 }
 
 // plan reads and checks a PlanRequest as strictly as an unpacked upload.
@@ -143,6 +151,13 @@ func (s *Server) plan(r *http.Request) (*plan, []string, error) {
 	dec := json.NewDecoder(io.LimitReader(body, limit+1))
 	if err := dec.Decode(&req); err != nil {
 		return nil, nil, s.bodyError("plan", err)
+	}
+	if req.Base != "" {
+		base := s.planListings.get(listingKey(r, req.Base))
+		if base == nil {
+			return nil, nil, errNeedFull
+		}
+		req.Files = protocol.ApplyListing(base, req.Files, req.Removed, protocol.EntryPath)
 	}
 	if len(req.Files) > s.cfg.MaxUploadFiles {
 		return nil, nil, errorf(http.StatusBadRequest, "plan: %d files is over the limit of %d (--max-upload-files)", len(req.Files), s.cfg.MaxUploadFiles)
@@ -178,8 +193,11 @@ func (s *Server) plan(r *http.Request) (*plan, []string, error) {
 	if !hasManifest {
 		return nil, nil, errorf(http.StatusBadRequest, "plan: no mos.yml at the top level")
 	}
-	return &plan{files: files, created: time.Now()}, s.cas.Missing(hashes), nil
+	return &plan{files: files, created: time.Now(), listing: protocol.ListingDigest(files)}, s.cas.Missing(hashes), nil
 }
+
+// errNeedFull: a plan request's base listing is not kept here.
+var errNeedFull = errors.New("the plan's base listing is not kept here")
 
 // deltaUpload prepares a build from a plan: it stores the blobs sent,
 // reads the app's name and platform from the plan's mos.yml, and returns
@@ -296,19 +314,46 @@ func (s *Server) storeBlobs(zipPath string, sizes map[string]int64) (int, error)
 }
 
 // parseHave reads the have field: the client's build dir, path -> sha256.
-func parseHave(field string) (map[string]string, error) {
+// readHave reads FieldHave — a whole listing (a JSON array) or a
+// protocol.HaveDelta against one kept earlier — into req.have, and keeps
+// the whole listing for the client's next request. An unknown base leaves
+// req.have nil: the answer is then the whole result, as for a client that
+// sent none.
+func (s *Server) readHave(req *request, field string) error {
 	var have []protocol.HaveEntry
-	if err := json.Unmarshal([]byte(field), &have); err != nil {
-		return nil, errorf(http.StatusBadRequest, "%s: %w", protocol.FieldHave, err)
+	if strings.HasPrefix(strings.TrimSpace(field), "{") {
+		var hd protocol.HaveDelta
+		if err := json.Unmarshal([]byte(field), &hd); err != nil {
+			return errorf(http.StatusBadRequest, "%s: %w", protocol.FieldHave, err)
+		}
+		base := s.haveListings.get(listingKey(req.r, hd.Base))
+		if base == nil {
+			glog.Infof("%s: the client's build dir listing is based on one not kept here (%s): answering the whole result", req.log, hd.Base)
+			return nil
+		}
+		have = protocol.ApplyListing(base, hd.Set, hd.Removed, protocol.HavePath)
+	} else if err := json.Unmarshal([]byte(field), &have); err != nil {
+		return errorf(http.StatusBadRequest, "%s: %w", protocol.FieldHave, err)
 	}
 	m := make(map[string]string, len(have))
 	for _, h := range have {
 		if err := filetree.CheckPath(h.Path); err != nil {
-			return nil, errorf(http.StatusBadRequest, "%s: %w", protocol.FieldHave, err)
+			return errorf(http.StatusBadRequest, "%s: %w", protocol.FieldHave, err)
 		}
 		m[h.Path] = h.SHA256
 	}
-	return m, nil
+	req.have = m
+	if len(have) > 0 {
+		req.haveKept = protocol.HaveDigest(have)
+		s.haveListings.put(listingKey(req.r, req.haveKept), have)
+	}
+	return nil
+}
+
+// listingKey scopes a kept listing to the user who sent it.
+func listingKey(r *http.Request, digest string) string {
+	user, _, _ := r.BasicAuth()
+	return user + "\x00" + digest
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

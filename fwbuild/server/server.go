@@ -19,6 +19,7 @@ import (
 
 	"github.com/golang/glog"
 
+	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/common/version"
 	"github.com/mongoose-os/mos/fwbuild/auth"
@@ -31,18 +32,22 @@ import (
 
 // Server serves build requests.
 type Server struct {
-	cfg       config.Config
-	store     *buildctx.Store
-	queue     *queue.Queue
-	runner    builder.Runner
-	scratch   *scratch   // per-request dirs under <volumes>/tmp, same file system as contexts
-	libCache  string     // <volumes>/libcache
-	cas       *cas.Store // blobs of delta uploads, <volumes>/cas
-	plans     plans
-	mux       *http.ServeMux
-	accounts  *auth.Accounts // nil: no --auth-file, one anonymous namespace
-	kick      chan struct{}  // asks collectLoop for a pass
-	onCollect func(buildctx.CollectStats)
+	cfg      config.Config
+	store    *buildctx.Store
+	queue    *queue.Queue
+	runner   builder.Runner
+	scratch  *scratch   // per-request dirs under <volumes>/tmp, same file system as contexts
+	libCache string     // <volumes>/libcache
+	cas      *cas.Store // blobs of delta uploads, <volumes>/cas
+	plans    plans
+	// Recent listings by user and digest, bases for the next request's
+	// listing sent as changes.
+	planListings *listings[filetree.Entry]
+	haveListings *listings[protocol.HaveEntry]
+	mux          *http.ServeMux
+	accounts     *auth.Accounts // nil: no --auth-file, one anonymous namespace
+	kick         chan struct{}  // asks collectLoop for a pass
+	onCollect    func(buildctx.CollectStats)
 }
 
 // Option changes how New assembles the server.
@@ -100,6 +105,9 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 		libCache:  filepath.Join(store.Root(), buildctx.LibCacheDirName),
 		kick:      make(chan struct{}, 1),
 		onCollect: o.onCollect,
+
+		planListings: newListings[filetree.Entry](),
+		haveListings: newListings[protocol.HaveEntry](),
 	}
 	if cfg.AuthFile != "" {
 		if s.accounts, err = auth.Load(cfg.AuthFile); err != nil {

@@ -1,0 +1,122 @@
+package remote
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/mongoose-os/mos/common/filetree"
+	"github.com/mongoose-os/mos/common/protocol"
+)
+
+// keptListings are the last listings this app sent to one server (and
+// user) that the server said it kept: the next plan and have listings go
+// as changes against them (protocol.PlanRequest.Base,
+// protocol.HaveDelta), a few hundred bytes instead of tens of KB.
+type keptListings struct {
+	Plan *keptPlan `json:"plan,omitempty"`
+	Have *keptHave `json:"have,omitempty"`
+
+	file string // "" when not saved (no mos dir)
+}
+
+type keptPlan struct {
+	Digest string           `json:"digest"`
+	Files  []filetree.Entry `json:"files"`
+}
+
+type keptHave struct {
+	Digest  string               `json:"digest"`
+	Entries []protocol.HaveEntry `json:"entries"`
+}
+
+// loadKept reads the listings kept for this app, server and user; a
+// missing or unreadable file is no listing (the next requests send whole
+// ones).
+func (b *build) loadKept(srv serverURL) *keptListings {
+	k := &keptListings{}
+	if b.req.MosDir == "" {
+		return k
+	}
+	app := sha256.Sum256([]byte(b.req.AppDir))
+	to := sha256.Sum256([]byte(srv.base + "\x00" + srv.user))
+	k.file = filepath.Join(b.req.MosDir, "remote-cache",
+		"listings-"+hex.EncodeToString(app[:8])+"-"+hex.EncodeToString(to[:8])+".json")
+	data, err := os.ReadFile(k.file)
+	if err != nil {
+		if !errors.Is(err, fs.ErrNotExist) {
+			b.logf("Warning: %v (sending whole listings)", err)
+		}
+		return k
+	}
+	if err := json.Unmarshal(data, k); err != nil {
+		b.logf("Warning: %s: %v (sending whole listings)", k.file, err)
+		return &keptListings{file: k.file}
+	}
+	return k
+}
+
+func (k *keptListings) save() error {
+	if k.file == "" {
+		return nil
+	}
+	data, err := json.Marshal(k)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(k.file), 0o755); err != nil {
+		return err
+	}
+	tmp := k.file + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, k.file)
+}
+
+// planRequest is the listing to send: changes against the kept one when
+// there is one.
+func (k *keptListings) planRequest(entries []filetree.Entry) protocol.PlanRequest {
+	if k.Plan == nil {
+		return protocol.PlanRequest{Files: entries}
+	}
+	set, removed := protocol.DiffListing(k.Plan.Files, entries, protocol.EntryPath)
+	if set == nil {
+		set = []filetree.Entry{}
+	}
+	return protocol.PlanRequest{Base: k.Plan.Digest, Files: set, Removed: removed}
+}
+
+// planAnswered keeps entries as the next base when the server kept them
+// under the digest we compute too.
+func (k *keptListings) planAnswered(entries []filetree.Entry, pr *protocol.PlanResponse) {
+	k.Plan = nil
+	if pr.Listing != "" && pr.Listing == protocol.ListingDigest(entries) {
+		k.Plan = &keptPlan{Digest: pr.Listing, Files: entries}
+	}
+}
+
+// haveField is FieldHave: changes against the kept listing when there is
+// one.
+func (k *keptListings) haveField(have []protocol.HaveEntry) (string, error) {
+	var v any = have
+	if k.Have != nil {
+		set, removed := protocol.DiffListing(k.Have.Entries, have, protocol.HavePath)
+		v = protocol.HaveDelta{Base: k.Have.Digest, Set: set, Removed: removed}
+	}
+	b, err := json.Marshal(v)
+	return string(b), err
+}
+
+// haveAnswered keeps have as the next base when the server says it kept
+// it.
+func (k *keptListings) haveAnswered(have []protocol.HaveEntry, keptDigest string) {
+	k.Have = nil
+	if keptDigest != "" && keptDigest == protocol.HaveDigest(have) {
+		k.Have = &keptHave{Digest: keptDigest, Entries: have}
+	}
+}
