@@ -54,6 +54,10 @@ type Request struct {
 	// Sandbox, when set, runs make isolated: under bwrap natively, in a
 	// hardened container with docker (see runner.Sandbox).
 	Sandbox *runner.Sandbox
+	// Ccache, when set, compiles through ccache (see runner.Ccache); its
+	// StatsLog defaults to <BuildDir>/ccache-stats.log, which the build
+	// log sums up.
+	Ccache *runner.Ccache
 }
 
 // Result says what was built.
@@ -295,6 +299,10 @@ func build(ctx context.Context, r *Request, bp *protocol.BuildParams) (res *Resu
 
 const defaultTarget = "all"
 
+// CcacheStatsFile, in the build dir, holds ccache's counters of the last
+// build with ccache (its stats_log: `ccache --show-log-stats` reads it).
+const CcacheStatsFile = "ccache-stats.log"
+
 // libArchive is the make target of a lib build (upstream: moslib component
 // on esp32).
 func libArchive(objsDir, platform string) string {
@@ -307,12 +315,21 @@ func libArchive(objsDir, platform string) string {
 // runner picks the make runner; the docker image comes from the platform's
 // sdk.version unless --build-image gave one.
 func (r *Request) runner(mosDir, platform string) (runner.Runner, error) {
+	var cc *runner.Ccache
+	if r.Ccache != nil {
+		c := *r.Ccache
+		if c.StatsLog == "" {
+			c.StatsLog = filepath.Join(r.BuildDir, CcacheStatsFile)
+		}
+		cc = &c
+	}
 	switch r.Runner {
 	case "native":
-		return &runner.Native{Sandbox: r.Sandbox}, nil
+		return &runner.Native{Sandbox: r.Sandbox, Ccache: cc}, nil
 	case "docker":
 		d := r.Docker
 		d.Sandbox = r.Sandbox
+		d.Ccache = cc
 		if d.Image == "" {
 			f := filepath.Join(mosDir, "platforms", platform, "sdk.version")
 			data, err := os.ReadFile(f)

@@ -27,6 +27,10 @@ type Docker struct {
 	// mounts only dirs inside Sandbox.Writable (read-write) and
 	// Sandbox.ReadOnly (read-only).
 	Sandbox *Sandbox
+	// Ccache, when set, runs make with ccache in front of the image's
+	// compilers (the image must have ccache; else the build says so once
+	// and runs without it) and the cache dir mounted.
+	Ccache *Ccache
 }
 
 const (
@@ -58,6 +62,26 @@ func (d *Docker) bin() string {
 // Args returns the docker argv (after "docker") for job, and the container
 // name.
 func (d *Docker) Args(job *Job) ([]string, string) {
+	return d.args(job, nil)
+}
+
+// containerAppDir is the app dir as the container sees it.
+func (d *Docker) containerAppDir(job *Job) string {
+	if d.NoMounts {
+		return dockerPath(job.AppDir)
+	}
+	top := job.AppDir
+	if d.Sandbox == nil {
+		top = gitTopLevel(job.AppDir)
+	}
+	sub, err := filepath.Rel(top, job.AppDir)
+	if err != nil || sub == "." {
+		sub = ""
+	}
+	return strings.TrimSuffix(appMount+"/"+filepath.ToSlash(sub), "/")
+}
+
+func (d *Docker) args(job *Job, cc *ccacheRun) ([]string, string) {
 	name := fmt.Sprintf("mos_build_%s_%d", time.Now().Format("2006-01-02T15-04-05"), rand.IntN(1<<30))
 	args := []string{"run", "--name", name, "--rm", "-i"}
 	appDir := dockerPath(job.AppDir)
@@ -94,6 +118,15 @@ func (d *Docker) Args(job *Job) ([]string, string) {
 			args = append(args, "-v", spec)
 		}
 	}
+	if cc != nil {
+		// Mounted whatever the sandbox allows: the cache is the server's,
+		// not the upload's; the forwarding socket's dir read-only.
+		args = append(args, "-v", dockerPath(d.Ccache.Dir)+":"+dockerPath(d.Ccache.Dir),
+			"-v", dockerPath(cc.tempDir)+":"+dockerPath(cc.tempDir)+":ro")
+		for _, kv := range cc.env {
+			args = append(args, "-e", kv)
+		}
+	}
 	if d.Sandbox != nil {
 		args = append(args, d.Sandbox.dockerArgs()...)
 	}
@@ -101,7 +134,11 @@ func (d *Docker) Args(job *Job) ([]string, string) {
 		args = append(args, "--user", user)
 	}
 	args = append(args, d.Extra...)
-	args = append(args, d.Image, "make")
+	args = append(args, d.Image)
+	if cc != nil {
+		args = append(args, "sh", "-c", dockerCcacheScript, "sh")
+	}
+	args = append(args, "make")
 	args = append(args, makeArgs(job, appDir, dockerPath(job.Makefile))...)
 	return args, name
 }
@@ -110,7 +147,15 @@ func (d *Docker) Run(ctx context.Context, job *Job) error {
 	if d.Image == "" {
 		return fmt.Errorf("no SDK image for the docker runner")
 	}
-	args, name := d.Args(job)
+	var cc *ccacheRun
+	if d.Ccache != nil && !job.DryRun {
+		// No network in a sandboxed container, and its loopback is not
+		// the host's: a redis remote goes through a forwarded socket.
+		cc = d.Ccache.prepare(job, d.containerAppDir(job), false, true, dockerPath)
+		defer cc.close()
+		defer cc.report(job.Log)
+	}
+	args, name := d.args(job, cc)
 	fmt.Fprintf(job.Log, "Docker arguments: %s\n", strings.Join(args, " "))
 	if job.DryRun {
 		return nil
@@ -119,7 +164,11 @@ func (d *Docker) Run(ctx context.Context, job *Job) error {
 		return err
 	}
 	if d.Sandbox != nil && d.user() == NobodyUser && os.Getuid() == 0 {
-		if err := giveTo(NobodyUser, job.Writes); err != nil {
+		writes := job.Writes
+		if cc != nil {
+			writes = append(append([]string(nil), writes...), d.Ccache.Dir)
+		}
+		if err := giveTo(NobodyUser, writes); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 )
@@ -14,6 +15,8 @@ type Native struct {
 	Make string // make binary; "make" when empty
 	// Sandbox, when set, runs make under bwrap (see Sandbox).
 	Sandbox *Sandbox
+	// Ccache, when set, puts ccache in front of the compilers (see Ccache).
+	Ccache *Ccache
 }
 
 func (n *Native) Path(host string) string      { return host }
@@ -33,15 +36,24 @@ func (n *Native) Run(ctx context.Context, job *Job) error {
 	if err != nil {
 		return fmt.Errorf("%s not found on PATH: %w", mk, err)
 	}
+	var cc *ccacheRun
+	if n.Ccache != nil {
+		cc = n.Ccache.prepare(job, job.AppDir, true, n.Sandbox != nil, func(p string) string { return p })
+		defer cc.close()
+	}
 	cmd := exec.Command(path, args...)
+	if cc != nil {
+		cmd.Env = cc.environ(os.Environ())
+	}
 	if n.Sandbox != nil {
 		bin, err := exec.LookPath(n.Sandbox.bwrap())
 		if err != nil {
 			return fmt.Errorf("%w: %s not found (install the bubblewrap package)", ErrNoSandbox, n.Sandbox.bwrap())
 		}
-		cmd = exec.Command(bin, n.Sandbox.BwrapArgs(job.AppDir, append([]string{path}, args...))...)
+		cmd = exec.Command(bin, n.Sandbox.bwrapArgs(job.AppDir, append([]string{path}, args...), cc.sandboxed(n.Ccache))...)
 		fmt.Fprintf(job.Log, "Sandbox: bwrap, no network, writable: %s\n", strings.Join(n.Sandbox.Writable, " "))
 	}
+	defer cc.report(job.Log)
 	cmd.Stdout = job.Log
 	cmd.Stderr = job.Log
 	if err := runKillable(ctx, cmd); err != nil {

@@ -72,6 +72,17 @@ func (s *Sandbox) CheckBwrap() error {
 // BwrapArgs is the bwrap argv (without the binary) that runs argv in the
 // sandbox, in dir.
 func (s *Sandbox) BwrapArgs(dir string, argv []string) []string {
+	return s.bwrapArgs(dir, argv, nil)
+}
+
+// sandboxExtra is what ccache adds to a sandbox: dirs bound writable and
+// read-only after the rest, and environment variables.
+type sandboxExtra struct {
+	writable, readOnly []string
+	env                []string // NAME=value; PATH among them replaces sandboxPATH
+}
+
+func (s *Sandbox) bwrapArgs(dir string, argv []string, x *sandboxExtra) []string {
 	args := []string{
 		"--die-with-parent", "--new-session",
 		"--unshare-all", "--cap-drop", "ALL",
@@ -106,6 +117,18 @@ func (s *Sandbox) BwrapArgs(dir string, argv []string) []string {
 	}
 	for _, d := range s.Writable {
 		args = append(args, "--bind", d, d)
+	}
+	if x != nil {
+		for _, d := range x.writable {
+			args = append(args, "--bind", d, d)
+		}
+		for _, d := range x.readOnly {
+			args = append(args, "--ro-bind", d, d)
+		}
+		for _, kv := range x.env {
+			k, v, _ := strings.Cut(kv, "=")
+			args = append(args, "--setenv", k, v)
+		}
 	}
 	args = append(args, "--chdir", dir, "--")
 	return append(args, argv...)

@@ -46,6 +46,7 @@ type BuildOptions struct {
 	BuildCmdExtra       []string
 	LibsCacheDir        string
 	SandboxOptions      // build server: --confine, --sandbox
+	CcacheOptions       // --ccache[=DIR], --ccache-max-size, --ccache-remote
 
 	// Remote build only.
 	Server       string
@@ -111,6 +112,7 @@ before anything in build/ is touched, and build/gen is also cached under
 	fl.StringArrayVar(&opts.BuildCmdExtra, "build-cmd-extra", nil, "extra make argument, appended last; repeatable")
 	fl.StringVar(&opts.LibsCacheDir, "libs-cache-dir", "", "share fetched git libs through mirrors in this dir (used by the build server)")
 	opts.SandboxOptions.register(fl)
+	opts.CcacheOptions.register(fl)
 
 	fl.StringVar(&opts.Server, "server", defaultServer, "build server URL (user:password@ in it sets basic auth)")
 	fl.BoolVar(&opts.KeepBuildDir, "keep-build-dir", false, "remote build: do not wipe build/ first; unzip the server's result over it")
@@ -148,6 +150,9 @@ func validate(opts *BuildOptions) error {
 		return cmdutil.FlagErrorf("--build-parallelism must not be negative")
 	}
 	if err := opts.SandboxOptions.validate(); err != nil {
+		return err
+	}
+	if err := opts.CcacheOptions.validate(); err != nil {
 		return err
 	}
 	return nil

@@ -84,6 +84,10 @@ func runLocal(ctx context.Context, opts *BuildOptions, bp *protocol.BuildParams,
 	if err != nil {
 		return false, err
 	}
+	ccache, err := opts.CcacheOptions.build(opts.Getenv)
+	if err != nil {
+		return false, err
+	}
 	req := &localbuild.Request{
 		AppDir:        d.app,
 		Params:        bp,
@@ -108,6 +112,7 @@ func runLocal(ctx context.Context, opts *BuildOptions, bp *protocol.BuildParams,
 		Log:      log,
 		Confine:  confine,
 		Sandbox:  sandbox,
+		Ccache:   ccache,
 	}
 	if opts.BuildDockerNoMounts && len(opts.BuildDockerExtra) == 0 {
 		fmt.Fprintln(opts.IO.ErrOut, "Warning: --build-docker-no-mounts without --build-docker-extra: the container sees no files")

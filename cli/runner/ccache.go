@@ -1,0 +1,469 @@
+package runner
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Ccache puts ccache in front of the compilers make runs, unmodified
+// platform makefiles included: a dir of links named like the compilers
+// (ccache's "masquerade" mode) goes first on PATH, so a makefile calling
+// plain clang or xtensa-esp32-elf-gcc runs ccache, which runs the real one.
+//
+// The base dir is the app dir (the server's context) and the working dir is
+// not hashed, so two contexts of the same app, at different paths, share
+// their objects: ccache rewrites absolute paths below the base dir to
+// relative ones before hashing and compiling.
+type Ccache struct {
+	// Dir is the cache (CCACHE_DIR), absolute; created when missing.
+	Dir string
+	// MaxSize is ccache's max_size ("5G"); "" keeps ccache's default.
+	MaxSize string
+	// Remote is ccache's remote_storage: redis://host:port or
+	// http://host/path shared by many machines; "" for none. A sandboxed
+	// build has no network, so a redis:// remote is reached through a
+	// unix socket mos forwards to it; an http:// one is not reachable
+	// from the sandbox.
+	Remote string
+	// StatsLog receives this build's counters (ccache's stats_log); ""
+	// for none. The runner sums them up in the log after make.
+	StatsLog string
+	// Binary is the ccache program; "ccache" when empty.
+	Binary string
+}
+
+// ccacheCompilers are the compiler names linked to ccache in every case;
+// besides them, every <prefix>-gcc, -g++, -cc, -c++, -clang and -clang++ on
+// PATH (cross toolchains).
+var ccacheCompilers = []string{"cc", "c++", "gcc", "g++", "clang", "clang++"}
+
+var crossSuffixes = []string{"-gcc", "-g++", "-cc", "-c++", "-clang", "-clang++"}
+
+// ccacheRun is what a runner needs for one build with ccache.
+type ccacheRun struct {
+	env      []string // NAME=value for ccache
+	tempDir  string   // holds bin/ (the links) and the remote's socket
+	binDir   string   // "" in docker (the container makes its own)
+	closers  []io.Closer
+	statsLog string
+}
+
+func (c *Ccache) bin() string {
+	if c.Binary != "" {
+		return c.Binary
+	}
+	return "ccache"
+}
+
+// prepare sets ccache up for job. baseDir is the app dir as the compiler
+// sees it, toPath maps a host path to what make sees. native says to make
+// the links here (the docker runner's container makes its own); noNet
+// says make cannot reach the remote storage's address itself. It returns
+// nil, having written one warning line, when ccache cannot be used: the
+// build then runs without it.
+func (c *Ccache) prepare(job *Job, baseDir string, native, noNet bool, toPath func(string) string) *ccacheRun {
+	warn := func(format string, args ...any) {
+		fmt.Fprintf(job.Log, "Warning: ccache: "+format+"\n", args...)
+	}
+	var ccBin string
+	if native {
+		p, err := exec.LookPath(c.bin())
+		if err != nil {
+			warn("%s not found on PATH; building without the compile cache (install the ccache package)", c.bin())
+			return nil
+		}
+		if ccBin, err = filepath.Abs(p); err != nil {
+			warn("%v; building without the compile cache", err)
+			return nil
+		}
+	}
+	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+		warn("cache dir: %v; building without the compile cache", err)
+		return nil
+	}
+	tmp, err := os.MkdirTemp("", "mos-ccache-")
+	if err != nil {
+		warn("%v; building without the compile cache", err)
+		return nil
+	}
+	r := &ccacheRun{tempDir: tmp, statsLog: c.StatsLog}
+	if native {
+		r.binDir = filepath.Join(tmp, "bin")
+		if err := linkCompilers(r.binDir, ccBin, os.Getenv("PATH")); err != nil {
+			r.close()
+			warn("%v; building without the compile cache", err)
+			return nil
+		}
+	}
+	r.env = []string{
+		"CCACHE_DIR=" + toPath(c.Dir),
+		"CCACHE_BASEDIR=" + baseDir,
+		"CCACHE_NOHASHDIR=1",
+	}
+	if c.MaxSize != "" {
+		r.env = append(r.env, "CCACHE_MAXSIZE="+c.MaxSize)
+	}
+	if c.StatsLog != "" {
+		_ = os.Remove(c.StatsLog)
+		r.env = append(r.env, "CCACHE_STATSLOG="+toPath(c.StatsLog))
+	}
+	if c.Remote != "" {
+		remote, closer, err := reachRemote(c.Remote, tmp, noNet, toPath)
+		if err != nil {
+			warn("remote storage %s: %v; using the local cache only", redactURL(c.Remote), err)
+		} else {
+			r.env = append(r.env, "CCACHE_REMOTE_STORAGE="+remote)
+			if closer != nil {
+				r.closers = append(r.closers, closer)
+			}
+		}
+	}
+	return r
+}
+
+func (r *ccacheRun) close() {
+	if r == nil {
+		return
+	}
+	for _, c := range r.closers {
+		_ = c.Close()
+	}
+	_ = os.RemoveAll(r.tempDir)
+}
+
+// environ is env with PATH led by the links and ccache's variables.
+func (r *ccacheRun) environ(env []string) []string {
+	out := make([]string, 0, len(env)+len(r.env)+1)
+	path := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+			continue
+		}
+		if strings.HasPrefix(kv, "CCACHE_") {
+			continue // ours only: a caller's CCACHE_DISABLE or _DIR would change where objects go
+		}
+		out = append(out, kv)
+	}
+	if r.binDir != "" {
+		path = r.binDir + string(os.PathListSeparator) + path
+	}
+	out = append(out, "PATH="+path)
+	return append(out, r.env...)
+}
+
+// report sums up the build's counters from the stats log in one line.
+func (r *ccacheRun) report(log io.Writer) {
+	if r == nil || r.statsLog == "" {
+		return
+	}
+	st, err := ReadCcacheStats(r.statsLog)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			fmt.Fprintln(log, "ccache: nothing compiled")
+			return
+		}
+		fmt.Fprintf(log, "ccache: reading the statistics: %v\n", err)
+		return
+	}
+	fmt.Fprintln(log, st.String())
+}
+
+// CcacheStats are the counters of one build, from ccache's stats log.
+type CcacheStats struct {
+	Hits, Misses int // cacheable compiles found in the cache, and compiled
+	RemoteHits   int // of the hits, found in the remote storage
+	RemoteErrors int // remote storage errors and timeouts
+	Uncacheable  int // links, preprocessing and other calls ccache passed on
+}
+
+// Compiles is the number of cacheable compiles.
+func (s CcacheStats) Compiles() int { return s.Hits + s.Misses }
+
+// HitRate is the share of cacheable compiles found in the cache (0..1).
+func (s CcacheStats) HitRate() float64 {
+	if s.Compiles() == 0 {
+		return 0
+	}
+	return float64(s.Hits) / float64(s.Compiles())
+}
+
+func (s CcacheStats) String() string {
+	line := fmt.Sprintf("ccache: %d of %d compiles from the cache (%.0f%%), %d from the remote storage, %d compiled",
+		s.Hits, s.Compiles(), 100*s.HitRate(), s.RemoteHits, s.Misses)
+	if s.RemoteErrors > 0 {
+		line += fmt.Sprintf(", %d remote storage errors", s.RemoteErrors)
+	}
+	return line
+}
+
+// ReadCcacheStats reads a stats log ccache wrote (one counter name per
+// line, "# file" lines between compiles).
+func ReadCcacheStats(path string) (CcacheStats, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return CcacheStats{}, err
+	}
+	defer f.Close()
+	var s CcacheStats
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		switch strings.TrimSpace(sc.Text()) {
+		case "direct_cache_hit", "preprocessed_cache_hit":
+			s.Hits++
+		case "cache_miss":
+			s.Misses++
+		case "remote_storage_hit":
+			s.RemoteHits++
+		case "remote_storage_error", "remote_storage_timeout":
+			s.RemoteErrors++
+		case "called_for_link", "called_for_preprocessing", "no_input_file", "unsupported_compiler_option",
+			"unsupported_source_language", "multiple_source_files", "output_to_stdout":
+			s.Uncacheable++
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return CcacheStats{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return s, nil
+}
+
+// linkCompilers makes dir with a link to ccache for each compiler name.
+func linkCompilers(dir, ccBin, path string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	names := map[string]bool{}
+	for _, n := range ccacheCompilers {
+		names[n] = true
+	}
+	for _, d := range filepath.SplitList(path) {
+		ents, err := os.ReadDir(d)
+		if err != nil {
+			continue
+		}
+		for _, e := range ents {
+			for _, suf := range crossSuffixes {
+				if strings.HasSuffix(e.Name(), suf) && len(e.Name()) > len(suf) {
+					names[e.Name()] = true
+				}
+			}
+		}
+	}
+	for n := range names {
+		if err := os.Symlink(ccBin, filepath.Join(dir, n)); err != nil {
+			return fmt.Errorf("linking %s to ccache: %w", n, err)
+		}
+	}
+	return nil
+}
+
+// dialTimeout bounds the check that the remote storage answers.
+const dialTimeout = 3 * time.Second
+
+// reachRemote checks that the remote storage answers and returns the URL
+// ccache is to use. A sandboxed build reaches a redis:// remote through a
+// unix socket in dir, forwarded by mos (the closer stops it).
+func reachRemote(remote, dir string, noNet bool, toPath func(string) string) (string, io.Closer, error) {
+	u, err := url.Parse(remote)
+	if err != nil {
+		return "", nil, fmt.Errorf("not a URL: %w", err)
+	}
+	var addr string
+	switch u.Scheme {
+	case "redis":
+		addr = hostPort(u.Host, "6379")
+	case "http":
+		addr = hostPort(u.Host, "80")
+	case "https":
+		return "", nil, errors.New("https is not supported by ccache (use http or redis)")
+	case "redis+unix", "file":
+		return remote, nil, nil // a path: nothing to dial
+	default:
+		return "", nil, fmt.Errorf("unknown scheme %q (use redis://host:port or http://host/path)", u.Scheme)
+	}
+	c, err := net.DialTimeout("tcp", addr, dialTimeout)
+	if err != nil {
+		return "", nil, fmt.Errorf("unreachable: %w", err)
+	}
+	c.Close()
+	if !noNet {
+		return remote, nil, nil
+	}
+	if u.Scheme != "redis" {
+		return "", nil, errors.New("the build cannot reach it (no network in the sandbox or container); only a redis:// remote storage is forwarded to a build")
+	}
+	sock := filepath.Join(dir, "redis.sock")
+	fw, err := forwardUnix(sock, addr)
+	if err != nil {
+		return "", nil, err
+	}
+	// Any user of a container may connect (docker --user nobody).
+	if err := os.Chmod(dir, 0o755); err == nil {
+		err = os.Chmod(sock, 0o777)
+	}
+	if err != nil {
+		fw.Close()
+		return "", nil, fmt.Errorf("forwarding socket: %w", err)
+	}
+	sock = toPath(sock)
+	// ccache: redis+unix:PATH, credentials as in the redis URL.
+	inside := "redis+unix://"
+	if u.User != nil {
+		inside += u.User.String() + "@"
+	}
+	inside += "localhost" + sock
+	if u.Path != "" && u.Path != "/" {
+		inside += "?db=" + strings.TrimPrefix(u.Path, "/")
+	}
+	return inside, fw, nil
+}
+
+func hostPort(host, port string) string {
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return host
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// redactURL drops a password from a URL for logs.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return s
+	}
+	return u.Redacted()
+}
+
+// forwarder accepts connections on a unix socket and joins each to a new
+// TCP connection to addr, so a build without network reaches one service.
+type forwarder struct {
+	ln   net.Listener
+	addr string
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	open map[net.Conn]bool
+}
+
+func forwardUnix(sock, addr string) (*forwarder, error) {
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		return nil, fmt.Errorf("forwarding socket: %w", err)
+	}
+	f := &forwarder{ln: ln, addr: addr, open: map[net.Conn]bool{}}
+	f.wg.Add(1)
+	go f.serve()
+	return f, nil
+}
+
+func (f *forwarder) serve() {
+	defer f.wg.Done()
+	for {
+		in, err := f.ln.Accept()
+		if err != nil {
+			return
+		}
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			out, err := net.DialTimeout("tcp", f.addr, dialTimeout)
+			if err != nil {
+				in.Close()
+				return
+			}
+			if !f.track(in, out) {
+				return
+			}
+			done := make(chan struct{}, 2)
+			go func() { _, _ = io.Copy(out, in); done <- struct{}{} }()
+			go func() { _, _ = io.Copy(in, out); done <- struct{}{} }()
+			<-done
+			in.Close()
+			out.Close()
+			<-done
+			f.untrack(in, out)
+		}()
+	}
+}
+
+func (f *forwarder) track(cs ...net.Conn) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.open == nil { // closed
+		for _, c := range cs {
+			c.Close()
+		}
+		return false
+	}
+	for _, c := range cs {
+		f.open[c] = true
+	}
+	return true
+}
+
+func (f *forwarder) untrack(cs ...net.Conn) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range cs {
+		delete(f.open, c)
+	}
+}
+
+// Close stops accepting, ends open connections and waits for them.
+func (f *forwarder) Close() error {
+	err := f.ln.Close()
+	f.mu.Lock()
+	for c := range f.open {
+		c.Close()
+	}
+	f.open = nil
+	f.mu.Unlock()
+	f.wg.Wait()
+	return err
+}
+
+// dockerCcacheScript runs in the SDK container before make: it links the
+// compilers on the image's PATH to the image's ccache, or says once that
+// the image has none and runs make as it is. Nothing of the build's input
+// is interpolated: make and its arguments come as "$@".
+const dockerCcacheScript = `cc=$(command -v ccache 2>/dev/null)
+if [ -n "$cc" ]; then
+  d=$(mktemp -d 2>/dev/null) || { d=/tmp/mos-ccache-bin.$$; mkdir -p "$d"; }
+  for c in cc c++ gcc g++ clang clang++; do ln -sf "$cc" "$d/$c"; done
+  old=$IFS; IFS=:
+  for p in $PATH; do
+    for f in "$p"/*-gcc "$p"/*-g++ "$p"/*-cc "$p"/*-c++ "$p"/*-clang "$p"/*-clang++; do
+      [ -x "$f" ] && ln -sf "$cc" "$d/${f##*/}"
+    done
+  done
+  IFS=$old
+  PATH="$d:$PATH"; export PATH
+else
+  echo "Warning: ccache: not in the SDK image; building without the compile cache (README: ccache, a derived image)"
+  unset CCACHE_DIR CCACHE_BASEDIR CCACHE_NOHASHDIR CCACHE_MAXSIZE CCACHE_STATSLOG CCACHE_REMOTE_STORAGE
+fi
+exec "$@"`
+
+// sandboxed is what a bwrap sandbox needs for ccache: the cache dir
+// writable, the links and the remote's socket read-only (a socket works
+// on a read-only mount), ccache's variables and PATH led by the links
+// (nil without ccache).
+func (r *ccacheRun) sandboxed(c *Ccache) *sandboxExtra {
+	if r == nil {
+		return nil
+	}
+	x := &sandboxExtra{writable: []string{c.Dir}, readOnly: []string{r.tempDir}}
+	x.env = append(x.env, "PATH="+r.binDir+string(os.PathListSeparator)+sandboxPATH)
+	x.env = append(x.env, r.env...)
+	return x
+}

@@ -1,0 +1,239 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mongoose-os/mos/common/testenv"
+)
+
+// ccacheApp writes an app dir whose makefile compiles three files with
+// plain cc, passing absolute paths as the real core's makefile does.
+func ccacheApp(t *testing.T, log *bytes.Buffer) *Job {
+	t.Helper()
+	dir := t.TempDir()
+	testenv.WriteTree(t, dir, testenv.Tree{
+		"Makefile.build": {Content: "OBJS = $(patsubst $(SRC)/%.c,$(OUT)/%.o,$(wildcard $(SRC)/*.c))\n" +
+			"all: $(OBJS)\n$(OUT)/%.o: $(SRC)/%.c\n\t@mkdir -p $(OUT)\n\tcc -MD -I$(SRC)/inc -c $< -o $@\n"},
+		"src/inc/h.h": {Content: "#define N 3\n"},
+		"src/a.c":     {Content: "#include \"h.h\"\nint a(void) { return N; }\n"},
+		"src/b.c":     {Content: "#include \"h.h\"\nint b(void) { return N + 1; }\n"},
+		"src/c.c":     {Content: "int c(void) { return 7; }\n"},
+	})
+	return &Job{
+		AppDir: dir, MosDir: dir, Makefile: filepath.Join(dir, "Makefile.build"), Target: "all", Jobs: 2,
+		Vars: []string{"SRC=" + filepath.Join(dir, "src"), "OUT=" + filepath.Join(dir, "build")}, Log: log,
+	}
+}
+
+func runCcached(t *testing.T, n *Native, job *Job) CcacheStats {
+	t.Helper()
+	if err := n.Run(context.Background(), job); err != nil {
+		t.Fatalf("%v\n%s", err, job.Log)
+	}
+	st, err := ReadCcacheStats(n.Ccache.StatsLog)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, job.Log)
+	}
+	return st
+}
+
+func TestNativeCcacheHitsAcrossAppDirs(t *testing.T) {
+	testenv.RequireTool(t, "make")
+	testenv.RequireTool(t, "cc")
+	testenv.RequireTool(t, "ccache")
+	cache := t.TempDir()
+	var log1, log2 bytes.Buffer
+	j1, j2 := ccacheApp(t, &log1), ccacheApp(t, &log2)
+	n1 := &Native{Ccache: &Ccache{Dir: cache, StatsLog: filepath.Join(j1.AppDir, "stats.log")}}
+	n2 := &Native{Ccache: &Ccache{Dir: cache, StatsLog: filepath.Join(j2.AppDir, "stats.log")}}
+	if st := runCcached(t, n1, j1); st.Misses != 3 || st.Hits != 0 {
+		t.Fatalf("first app dir: %+v, want 3 misses\n%s", st, &log1)
+	}
+	// Another dir, same sources: every compile comes from the cache.
+	if st := runCcached(t, n2, j2); st.Hits != 3 || st.Misses != 0 {
+		t.Fatalf("second app dir: %+v, want 3 hits\n%s", st, &log2)
+	}
+	if !strings.Contains(log2.String(), "ccache: 3 of 3 compiles from the cache (100%), 0 from the remote storage, 0 compiled") {
+		t.Errorf("no summary line in the log:\n%s", &log2)
+	}
+	for _, o := range []string{"a.o", "b.o", "c.o"} {
+		a, _ := os.ReadFile(filepath.Join(j1.AppDir, "build", o))
+		b, _ := os.ReadFile(filepath.Join(j2.AppDir, "build", o))
+		if len(a) == 0 || !bytes.Equal(a, b) {
+			t.Errorf("%s differs between the compiled and the cached build", o)
+		}
+	}
+	// The dependency file names the sources relative to the app dir
+	// (base dir), so make in the second dir finds them.
+	d, err := os.ReadFile(filepath.Join(j2.AppDir, "build", "a.d"))
+	if err != nil || strings.Contains(string(d), j1.AppDir) {
+		t.Errorf("a.d of the cached build names the first app dir (%v):\n%s", err, d)
+	}
+	// A changed header is a miss for the files including it only.
+	os.WriteFile(filepath.Join(j2.AppDir, "src/inc/h.h"), []byte("#define N 4\n"), 0o644)
+	os.RemoveAll(filepath.Join(j2.AppDir, "build"))
+	if st := runCcached(t, n2, j2); st.Hits != 1 || st.Misses != 2 {
+		t.Errorf("after a header change: %+v, want 1 hit 2 misses", st)
+	}
+}
+
+func TestNativeCcacheMissingWarnsOnce(t *testing.T) {
+	testenv.RequireTool(t, "make")
+	testenv.RequireTool(t, "cc")
+	var log bytes.Buffer
+	job := ccacheApp(t, &log)
+	n := &Native{Ccache: &Ccache{Dir: t.TempDir(), Binary: "no-such-ccache", StatsLog: filepath.Join(job.AppDir, "stats.log")}}
+	if err := n.Run(context.Background(), job); err != nil {
+		t.Fatalf("%v\n%s", err, &log)
+	}
+	if got := strings.Count(log.String(), "Warning: ccache"); got != 1 {
+		t.Errorf("%d ccache warnings, want 1:\n%s", got, &log)
+	}
+	if _, err := os.Stat(filepath.Join(job.AppDir, "build", "c.o")); err != nil {
+		t.Errorf("not built: %v", err)
+	}
+}
+
+// startRedis runs redis-server on a free loopback port, stopped at the end.
+func startRedis(t *testing.T) string {
+	t.Helper()
+	bin := testenv.RequireTool(t, "redis-server")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_, port, _ := net.SplitHostPort(addr)
+	ln.Close()
+	cmd := exec.Command(bin, "--bind", "127.0.0.1", "--port", port, "--save", "", "--appendonly", "no", "--dir", t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	waitTCP(t, addr)
+	return addr
+}
+
+func TestNativeCcacheRemote(t *testing.T) {
+	testenv.RequireTool(t, "make")
+	testenv.RequireTool(t, "cc")
+	testenv.RequireTool(t, "ccache")
+	redis := startRedis(t)
+	for _, sandboxed := range []bool{false, true} {
+		name := map[bool]string{false: "plain", true: "sandboxed"}[sandboxed]
+		t.Run(name, func(t *testing.T) {
+			var sb *Sandbox
+			if sandboxed {
+				sb = &Sandbox{}
+				if err := sb.CheckBwrap(); err != nil {
+					t.Skipf("no sandbox here: %v", err)
+				}
+			}
+			var log1, log2 bytes.Buffer
+			j1, j2 := ccacheApp(t, &log1), ccacheApp(t, &log2)
+			// c.c is this subtest's own, so the first build compiles it.
+			os.WriteFile(filepath.Join(j1.AppDir, "src/c.c"), []byte("const char *c(void) { return \""+name+"\"; }\n"), 0o644)
+			os.WriteFile(filepath.Join(j2.AppDir, "src/c.c"), []byte("const char *c(void) { return \""+name+"\"; }\n"), 0o644)
+			run := func(j *Job) CcacheStats {
+				if sb != nil {
+					sb.Writable = []string{j.AppDir}
+				}
+				// Each build its own local cache: hits can come only from Redis.
+				n := &Native{Sandbox: sb, Ccache: &Ccache{Dir: t.TempDir(), Remote: "redis://" + redis, StatsLog: filepath.Join(j.AppDir, "stats.log")}}
+				return runCcached(t, n, j)
+			}
+			if st := run(j1); st.Misses < 1 || st.RemoteErrors != 0 {
+				t.Fatalf("first: %+v\n%s", st, &log1)
+			}
+			if st := run(j2); st.Hits != 3 || st.RemoteHits != 3 {
+				t.Fatalf("second, other local cache: %+v, want 3 remote hits\n%s", st, &log2)
+			}
+			if strings.Contains(log1.String()+log2.String(), "Warning") {
+				t.Errorf("warnings:\n%s\n%s", &log1, &log2)
+			}
+		})
+	}
+}
+
+func TestNativeCcacheRemoteDownWarnsOnce(t *testing.T) {
+	testenv.RequireTool(t, "make")
+	testenv.RequireTool(t, "cc")
+	testenv.RequireTool(t, "ccache")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	var log bytes.Buffer
+	job := ccacheApp(t, &log)
+	n := &Native{Ccache: &Ccache{Dir: t.TempDir(), Remote: "redis://" + down, StatsLog: filepath.Join(job.AppDir, "stats.log")}}
+	st := runCcached(t, n, job)
+	if st.Misses != 3 {
+		t.Errorf("stats %+v, want 3 misses", st)
+	}
+	if got := strings.Count(log.String(), "Warning:"); got != 1 || !strings.Contains(log.String(), "Warning: ccache: remote storage redis://"+down) {
+		t.Errorf("%d warnings, want 1 about the remote:\n%s", got, &log)
+	}
+}
+
+func TestReadCcacheStats(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "stats.log")
+	os.WriteFile(p, []byte("# /a.c\ncache_miss\nlocal_storage_miss\n# /b.c\ndirect_cache_hit\nremote_storage_hit\n# /c.c\npreprocessed_cache_hit\n# x\ncalled_for_link\nremote_storage_error\n"), 0o644)
+	st, err := ReadCcacheStats(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := CcacheStats{Hits: 2, Misses: 1, RemoteHits: 1, RemoteErrors: 1, Uncacheable: 1}
+	if st != want {
+		t.Errorf("got %+v, want %+v", st, want)
+	}
+	if r := st.HitRate(); r < 0.66 || r > 0.67 {
+		t.Errorf("hit rate %v", r)
+	}
+}
+
+func TestDockerArgsCcache(t *testing.T) {
+	var log bytes.Buffer
+	job := makeJob(t, "all:\n", &log)
+	cache := t.TempDir()
+	d := &Docker{Image: "img", Ccache: &Ccache{Dir: cache}, Sandbox: &Sandbox{Writable: []string{job.AppDir}}}
+	cc := d.Ccache.prepare(job, d.containerAppDir(job), false, true, dockerPath)
+	if cc == nil {
+		t.Fatalf("no ccache:\n%s", &log)
+	}
+	defer cc.close()
+	args, _ := d.args(job, cc)
+	line := strings.Join(args, " ")
+	for _, want := range []string{"-v " + cache + ":" + cache + " ", "-e CCACHE_DIR=" + cache, "-e CCACHE_BASEDIR=/app ",
+		"-e CCACHE_NOHASHDIR=1", "img sh -c ", "exec \"$@\" sh make -j 2"} {
+		if !strings.Contains(line, want) {
+			t.Errorf("docker args lack %q:\n%s", want, line)
+		}
+	}
+}
+
+// waitTCP waits (bounded) until an external process listens on addr.
+func waitTCP(t *testing.T, addr string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s does not answer: %v", addr, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
