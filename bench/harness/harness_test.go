@@ -46,8 +46,10 @@ func TestProxyCounts(t *testing.T) {
 
 func TestCountCompiled(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "build.log")
-	os.WriteFile(p, []byte("make: Entering\nCC /a.c\nLD x.elf\nCC /b.c\n  CC not at start\n"), 0o644)
-	if n, err := CountCompiled(p); err != nil || n != 2 {
+	// The host SDK's lines, then the real core's (indented, CXX for C++),
+	// then a line that only mentions CC.
+	os.WriteFile(p, []byte("make: Entering\nCC /a.c\nLD x.elf\nCC /b.c\n  CC    /c.c\n  CXX   /d.cpp\nsaid CC here\n"), 0o644)
+	if n, err := CountCompiled(p); err != nil || n != 4 {
 		t.Errorf("CountCompiled = %d, %v", n, err)
 	}
 	if _, err := CountCompiled(filepath.Join(t.TempDir(), "none")); err == nil || !strings.Contains(err.Error(), "none") {

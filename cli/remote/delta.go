@@ -202,6 +202,7 @@ func (b *build) postPlanRequest(ctx context.Context, srv serverURL, req protocol
 	hr.Header.Set("Content-Type", "application/json")
 	hr.Header.Set("Content-Encoding", "gzip")
 	hr.Header.Set("User-Agent", version.UserAgent())
+	hr.Header.Set(protocol.HeaderAffinity, b.affinity)
 	hr.SetBasicAuth(srv.user, srv.pass)
 	resp, err := b.client().Do(hr)
 	if err != nil {

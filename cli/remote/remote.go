@@ -119,6 +119,7 @@ type build struct {
 	genDir   string
 	tempDir  string
 	cache    *gencache.Cache // nil when off
+	affinity string          // protocol.HeaderAffinity of every request
 }
 
 func (b *build) logf(format string, args ...any) {
@@ -191,6 +192,7 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 		return nil, err
 	}
 	res.SentContext = sent
+	b.affinity = protocol.AffinityKey(m.Name, req.Params.Platform, sent)
 	stat, err := os.ReadFile(filepath.Join(b.genDir, protocol.BuildStatFile))
 	if err != nil {
 		stat = nil
@@ -371,6 +373,7 @@ func (b *build) post(ctx context.Context, srv serverURL, body *multipartBody) (*
 	hr.GetBody = body.open
 	hr.Header.Set("Content-Type", body.contentType)
 	hr.Header.Set("User-Agent", version.UserAgent())
+	hr.Header.Set(protocol.HeaderAffinity, b.affinity)
 	hr.SetBasicAuth(srv.user, srv.pass)
 	resp, err := b.client().Do(hr)
 	if err != nil {

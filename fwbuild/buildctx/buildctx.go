@@ -44,7 +44,8 @@ const (
 const (
 	LibCacheDirName = "libcache"
 	TempDirName     = "tmp"
-	CASDirName      = "cas" // blobs of delta uploads
+	CASDirName      = "cas"    // blobs of delta uploads
+	CcacheDirName   = "ccache" // the compile cache (fwbuild-manager --ccache-dir's default)
 )
 
 // Files and dirs of a context that are written by the server or the build,
@@ -74,7 +75,7 @@ func CheckVersion(v string) error {
 	if err := checkComponent("version", v); err != nil {
 		return fmt.Errorf("%w: %w", ErrBadKey, err)
 	}
-	if v == LibCacheDirName || v == TempDirName || v == CASDirName {
+	if v == LibCacheDirName || v == TempDirName || v == CASDirName || v == CcacheDirName {
 		return fmt.Errorf("%w: version %q is reserved", ErrBadKey, v)
 	}
 	return nil

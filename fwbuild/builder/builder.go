@@ -3,6 +3,7 @@
 //	mos build -C <ctx> --local --build-params <ctx>/build_params.yml
 //	    --build-runner <docker|native> --libs-cache-dir <volumes>/libcache
 //	    --temp-dir <ctx>/tmp --confine <ctx> --confine-ro <volumes>/libcache
+//	    [--ccache=<volumes>/ccache --ccache-max-size 5G --ccache-remote URL]
 //	    [--sandbox --sandbox-hide <volumes> --sandbox-memory ...]
 //
 // so a server build can be repeated by hand with the logged command line.
@@ -94,6 +95,14 @@ type Mos struct {
 	// with docker in a container without network or capabilities. Off
 	// only with fwbuild-manager --sandbox none.
 	Sandbox *Sandbox
+	// Ccache compiles through ccache (mos --ccache=DIR ...); nil: off.
+	Ccache *Ccache
+}
+
+// Ccache is the compile cache every build of the server shares: its dir,
+// its size limit and the remote storage other servers share ("" none).
+type Ccache struct {
+	Dir, MaxSize, Remote string
 }
 
 // Sandbox is how builds are isolated from the server's host.
@@ -120,6 +129,16 @@ func (m *Mos) Args(req Request) []string {
 		"--temp-dir", req.TempDir,
 		"--confine", req.Dir,
 		"--confine-ro", req.LibsCacheDir,
+	}
+	if cc := m.Ccache; cc != nil {
+		// --ccache=DIR: a bare --ccache means the default dir.
+		args = append(args, "--ccache="+cc.Dir)
+		if cc.MaxSize != "" {
+			args = append(args, "--ccache-max-size", cc.MaxSize)
+		}
+		if cc.Remote != "" {
+			args = append(args, "--ccache-remote", cc.Remote)
+		}
 	}
 	if sb := m.Sandbox; sb != nil {
 		args = append(args, "--sandbox")

@@ -10,6 +10,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
@@ -87,6 +90,17 @@ type Config struct {
 	// (docker --memory, --cpus, --pids-limit); "" / 0 for no limit.
 	BuildMemory, BuildCPUs string
 	BuildPIDs              int
+
+	// Ccache compiles every build through ccache, with the cache in
+	// CcacheDir ("" means <volumes>/ccache; see CcachePath), bounded by
+	// CcacheMaxSize (ccache's max_size, "" for ccache's default) and
+	// shared with other servers through CcacheRemote (ccache's
+	// remote_storage: redis://host:port or http://host/path; "" for none).
+	Ccache                                 bool
+	CcacheDir, CcacheMaxSize, CcacheRemote string
+	// ServerName is sent as the X-Fwbuild-Server header of every answer,
+	// so users of a farm see which server built; default the host name.
+	ServerName string
 }
 
 // Values of --sandbox.
@@ -125,7 +139,26 @@ func Default() Config {
 		BuildMemory:         "4g",
 		BuildCPUs:           "",
 		BuildPIDs:           1024,
+		Ccache:              true,
+		CcacheMaxSize:       "5G",
+		ServerName:          hostname(),
 	}
+}
+
+// CcachePath is the ccache dir: CcacheDir, else <volumesRoot>/ccache.
+func (c *Config) CcachePath(volumesRoot string) string {
+	if c.CcacheDir != "" {
+		return c.CcacheDir
+	}
+	return filepath.Join(volumesRoot, "ccache")
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	return h
 }
 
 // ListenAddress is the interface to listen on: Address if given, else
@@ -168,6 +201,11 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.BuildMemory, "build-memory", c.BuildMemory, "memory limit of one docker build (docker --memory; empty: none)")
 	fs.StringVar(&c.BuildCPUs, "build-cpus", c.BuildCPUs, "CPU limit of one docker build (docker --cpus; empty: none)")
 	fs.IntVar(&c.BuildPIDs, "build-pids", c.BuildPIDs, "process limit of one docker build (docker --pids-limit; 0: none)")
+	fs.BoolVar(&c.Ccache, "ccache", c.Ccache, "compile every build through ccache, one cache shared by all contexts (--ccache=false: off)")
+	fs.StringVar(&c.CcacheDir, "ccache-dir", c.CcacheDir, "ccache's cache dir (default <volumes-dir>/ccache)")
+	fs.StringVar(&c.CcacheMaxSize, "ccache-max-size", c.CcacheMaxSize, "size limit of the ccache dir (ccache max_size: 5G, 500M)")
+	fs.StringVar(&c.CcacheRemote, "ccache-remote", c.CcacheRemote, "ccache remote storage shared by several servers: redis://host:port or http://host/path")
+	fs.StringVar(&c.ServerName, "server-name", c.ServerName, "this server's name in the X-Fwbuild-Server header of every answer (default: the host name)")
 }
 
 // Validate reports every setting that cannot work, each message naming its
@@ -231,6 +269,20 @@ func (c *Config) Validate() error {
 		if d.v <= 0 {
 			bad("--%s %v: must be positive", d.flag, d.v)
 		}
+	}
+	if c.CcacheRemote != "" {
+		if !c.Ccache {
+			bad("--ccache-remote needs --ccache")
+		}
+		if u, err := url.Parse(c.CcacheRemote); err != nil || (u.Scheme != "redis" && u.Scheme != "http") || u.Host == "" {
+			bad("--ccache-remote %q: want redis://host:port or http://host/path", c.CcacheRemote)
+		}
+	}
+	if c.CcacheMaxSize != "" && strings.Trim(c.CcacheMaxSize, "0123456789.kKMGTi") != "" {
+		bad("--ccache-max-size %q: want a size such as 5G or 500M", c.CcacheMaxSize)
+	}
+	if strings.ContainsAny(c.ServerName, "\r\n") {
+		bad("--server-name: must be one line")
 	}
 	if c.MaxConcurrentBuilds < 1 {
 		bad("--max-concurrent-builds %d: must be at least 1", c.MaxConcurrentBuilds)

@@ -45,6 +45,7 @@ func TestRegisterParsesFlags(t *testing.T) {
 		AuthFile: "/etc/fwbuild/users", ContextTTL: 48 * time.Hour, MaxContextsSize: 8192,
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 30 * time.Second,
 		Sandbox: "none", BuildMemory: "1g", BuildCPUs: "1.5", BuildPIDs: 64,
+		Ccache: true, CcacheMaxSize: "5G", ServerName: hostname(),
 	}
 	if c != want {
 		t.Errorf("parsed\n %+v\nwant\n %+v", c, want)

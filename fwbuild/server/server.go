@@ -141,6 +141,9 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 		// in one whose /proc is the host's). The docker client is left to
 		// run: it holds the context's lock until its container ends.
 		mos.PIDNamespace = cfg.BuildPIDNamespace && mos.Sandbox == nil && cfg.BuildRunner == config.RunnerNative
+		if mos.Ccache, err = ccacheFor(cfg, store.Root()); err != nil {
+			return nil, err
+		}
 		s.runner = mos
 		glog.Infof("builds run as: %s build ... --build-runner %s (timeout %v)", bin, cfg.BuildRunner, cfg.BuildTimeout)
 	}
@@ -170,7 +173,7 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 func (s *Server) Close() error { return s.scratch.close() }
 
 // Handler returns the HTTP handler of all routes.
-func (s *Server) Handler() http.Handler { return s.logRequests(s.guard(s.mux)) }
+func (s *Server) Handler() http.Handler { return s.nameAnswers(s.logRequests(s.guard(s.mux))) }
 
 // listenWhere says where a server of cfg listens, for its warning.
 func listenWhere(cfg config.Config) string {

@@ -1,0 +1,18 @@
+package protocol
+
+// Headers of a build farm (N servers behind a load balancer).
+const (
+	// HeaderAffinity, on every request of our client, names the context
+	// it builds in, "<app>/<platform>/<context>" (context "" before the
+	// server named one): a load balancer hashes it so a context's builds
+	// go to the server that has it warm.
+	HeaderAffinity = "X-Mos-Build-Affinity"
+	// HeaderServer, on every answer of our server, is its name
+	// (fwbuild-manager --server-name), to see which server built.
+	HeaderServer = "X-Fwbuild-Server"
+)
+
+// AffinityKey is the value of HeaderAffinity.
+func AffinityKey(app, platform, context string) string {
+	return app + "/" + platform + "/" + context
+}

@@ -1,0 +1,22 @@
+package builder
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestArgsCcache(t *testing.T) {
+	m := &Mos{Binary: "/opt/bin/mos", BuildRunner: "native", Ccache: &Ccache{Dir: "/v/ccache", MaxSize: "5G", Remote: "redis://cache.example:6379"}}
+	req := Request{Dir: "/v/ctx", ParamsFile: "/v/ctx/build_params.yml", LibsCacheDir: "/v/libcache", TempDir: "/v/ctx/tmp"}
+	got := strings.Join(m.Args(req), " ")
+	want := "--confine-ro /v/libcache --ccache=/v/ccache --ccache-max-size 5G --ccache-remote redis://cache.example:6379"
+	if !strings.HasSuffix(got, want) {
+		t.Errorf("Args =\n %s\nwant it to end in\n %s", got, want)
+	}
+	m.Ccache = &Ccache{Dir: "/v/ccache"}
+	m.Sandbox = &Sandbox{VolumesDir: "/v"}
+	got = strings.Join(m.Args(req), " ")
+	if !strings.Contains(got, "--confine-ro /v/libcache --ccache=/v/ccache --sandbox --sandbox-hide /v") || strings.Contains(got, "--ccache-") {
+		t.Errorf("Args without size and remote =\n %s", got)
+	}
+}

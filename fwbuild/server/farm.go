@@ -1,0 +1,52 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/golang/glog"
+
+	"github.com/mongoose-os/mos/common/protocol"
+	"github.com/mongoose-os/mos/fwbuild/builder"
+	"github.com/mongoose-os/mos/fwbuild/config"
+)
+
+// nameAnswers sets protocol.HeaderServer on every answer, so behind a
+// load balancer users and tests see which server built.
+func (s *Server) nameAnswers(next http.Handler) http.Handler {
+	name := s.cfg.ServerName
+	if name == "" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(protocol.HeaderServer, name)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// ccacheFor is the compile cache of the server's builds (nil with
+// --ccache=false); its dir is made now.
+func ccacheFor(cfg config.Config, volumesRoot string) (*builder.Ccache, error) {
+	if !cfg.Ccache {
+		glog.Infof("ccache: off (--ccache=false): every new context compiles everything")
+		return nil, nil
+	}
+	cc := &builder.Ccache{Dir: cfg.CcachePath(volumesRoot), MaxSize: cfg.CcacheMaxSize, Remote: cfg.CcacheRemote}
+	if err := os.MkdirAll(cc.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("--ccache-dir: %w", err)
+	}
+	remote := "none"
+	if cc.Remote != "" {
+		remote = cc.Remote
+	}
+	glog.Infof("ccache: %s (max %s), remote storage %s", cc.Dir, orDefault(cc.MaxSize, "ccache's default"), remote)
+	return cc, nil
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
