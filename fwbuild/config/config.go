@@ -10,10 +10,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -101,6 +103,13 @@ type Config struct {
 	// ServerName is sent as the X-Fwbuild-Server header of every answer,
 	// so users of a farm see which server built; default the host name.
 	ServerName string
+
+	// MetricsOpen serves /metrics, /healthz, /readyz and the status page
+	// without credentials on a server with AuthFile (without AuthFile
+	// everything is open anyway). MetricsAddress ("host:port"), if set,
+	// serves them, without credentials, on a listener of their own.
+	MetricsOpen    bool
+	MetricsAddress string
 }
 
 // Values of --sandbox.
@@ -206,6 +215,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.CcacheMaxSize, "ccache-max-size", c.CcacheMaxSize, "size limit of the ccache dir (ccache max_size: 5G, 500M)")
 	fs.StringVar(&c.CcacheRemote, "ccache-remote", c.CcacheRemote, "ccache remote storage shared by several servers: redis://host:port or http://host/path")
 	fs.StringVar(&c.ServerName, "server-name", c.ServerName, "this server's name in the X-Fwbuild-Server header of every answer (default: the host name)")
+	fs.BoolVar(&c.MetricsOpen, "metrics-open", c.MetricsOpen, "with --auth-file: serve /metrics, /healthz, /readyz and the status page / without credentials (without --auth-file they are open anyway)")
+	fs.StringVar(&c.MetricsAddress, "metrics-address", c.MetricsAddress, "also serve /metrics, /healthz, /readyz and the status page, without credentials, on this host:port (e.g. 127.0.0.1:9100)")
 }
 
 // Validate reports every setting that cannot work, each message naming its
@@ -268,6 +279,14 @@ func (c *Config) Validate() error {
 	}{{"read-header-timeout", c.ReadHeaderTimeout}, {"read-timeout", c.ReadTimeout}, {"write-timeout", c.WriteTimeout}, {"idle-timeout", c.IdleTimeout}} {
 		if d.v <= 0 {
 			bad("--%s %v: must be positive", d.flag, d.v)
+		}
+	}
+	if c.MetricsAddress != "" {
+		host, port, err := net.SplitHostPort(c.MetricsAddress)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 1 || n > 65535 {
+			bad("--metrics-address %q: want host:port, e.g. 127.0.0.1:9100", c.MetricsAddress)
+		} else if host == c.ListenAddress() && n == c.Port {
+			bad("--metrics-address %q: same as --address and --port", c.MetricsAddress)
 		}
 	}
 	if c.CcacheRemote != "" {

@@ -33,6 +33,7 @@ func TestRegisterParsesFlags(t *testing.T) {
 		"--read-header-timeout=5s", "--read-timeout=1m", "--write-timeout=2m", "--idle-timeout=30s",
 		"--build-pid-namespace=false",
 		"--sandbox=none", "--build-memory=1g", "--build-cpus=1.5", "--build-pids=64",
+		"--metrics-open", "--metrics-address=127.0.0.1:9100",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +47,7 @@ func TestRegisterParsesFlags(t *testing.T) {
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 30 * time.Second,
 		Sandbox: "none", BuildMemory: "1g", BuildCPUs: "1.5", BuildPIDs: 64,
 		Ccache: true, CcacheMaxSize: "5G", ServerName: hostname(),
+		MetricsOpen: true, MetricsAddress: "127.0.0.1:9100",
 	}
 	if c != want {
 		t.Errorf("parsed\n %+v\nwant\n %+v", c, want)
@@ -108,6 +110,9 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{"header timeout", func(c *Config) { c.ReadHeaderTimeout = 0 }, "--read-header-timeout 0s: must be positive"},
 		{"sandbox", func(c *Config) { c.Sandbox = "off" }, `--sandbox "off": use on or none`},
 		{"pids", func(c *Config) { c.BuildPIDs = -1 }, "--build-pids -1"},
+		{"metrics address", func(c *Config) { c.MetricsAddress = "9100" }, `--metrics-address "9100": want host:port`},
+		{"metrics port", func(c *Config) { c.MetricsAddress = "127.0.0.1:0" }, `--metrics-address "127.0.0.1:0"`},
+		{"metrics clash", func(c *Config) { c.MetricsAddress = "127.0.0.1:8000" }, "same as --address and --port"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

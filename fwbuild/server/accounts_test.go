@@ -81,9 +81,15 @@ func TestAccountsAreChecked(t *testing.T) {
 	if n := len(fr.snapshot()); n != 0 {
 		t.Errorf("%d builds ran without valid credentials", n)
 	}
-	// The root page is no API.
-	if rec := do(t, s, httptest.NewRequest(http.MethodGet, "/", nil)); rec.Code != http.StatusOK {
-		t.Errorf("GET /: %d", rec.Code)
+	// The status page and metrics show every account's builds: they need
+	// credentials too (unless --metrics-open, see TestMonitorAccess).
+	for _, p := range []string{"/", "/metrics", "/healthz", "/readyz"} {
+		if rec := do(t, s, httptest.NewRequest(http.MethodGet, p, nil)); rec.Code != http.StatusUnauthorized {
+			t.Errorf("GET %s without credentials: %d", p, rec.Code)
+		}
+		if rec := do(t, s, as(httptest.NewRequest(http.MethodGet, p, nil), "alice", "alice pw")); rec.Code != http.StatusOK {
+			t.Errorf("GET %s as alice: %d", p, rec.Code)
+		}
 	}
 	// Right credentials build, and the answer works as stock's.
 	rec := do(t, s, as(stockRequest(t, app), "alice", "alice pw"))

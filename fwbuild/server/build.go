@@ -21,6 +21,7 @@ import (
 	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/fwbuild/buildctx"
 	"github.com/mongoose-os/mos/fwbuild/builder"
+	"github.com/mongoose-os/mos/fwbuild/queue"
 )
 
 // request is one build request as it goes through the steps.
@@ -40,6 +41,10 @@ type request struct {
 	// haveKept is the digest of the have listing kept for the client's
 	// next request ("" when none was kept).
 	haveKept string
+
+	rec                        *buildRecord // what the status page, progress poll and metrics see
+	deltaUpload                bool         // the upload came as a plan and missing contents
+	uploadSaved, downloadSaved int64        // content bytes a delta did not move
 }
 
 // answer is a packed result ready to be sent.
@@ -55,8 +60,10 @@ type answer struct {
 }
 
 func (s *Server) handleBuild(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
-	req := &request{w: w, r: r, log: "build"}
+	req := &request{w: w, r: r, log: "build", rec: s.track.start(r)}
+	var status int
+	var sent int64
+	defer func() { s.buildAnswered(req, status, sent) }()
 	ans, err := s.build(req)
 	if req.dir != "" {
 		defer func() {
@@ -69,17 +76,22 @@ func (s *Server) handleBuild(w http.ResponseWriter, r *http.Request) {
 	if errors.As(err, &ce) {
 		glog.Infof("%s: answered 409: %v", req.log, err)
 		writeJSON(w, protocol.StatusConflict, ce.resp)
+		status = protocol.StatusConflict
 		return
 	}
 	if err != nil {
 		s.fail(w, r, req.log, err)
+		status, sent = statusOf(err), int64(len(err.Error()))
 		return
 	}
-	if err := s.send(w, ans); err != nil {
+	status = ans.status
+	n, err := s.send(w, ans)
+	sent = n
+	if err != nil {
 		glog.Infof("%s: sending result: %v", req.log, err)
 		return
 	}
-	glog.Infof("%s: answered %d with %d files (%d bytes) in %v", req.log, ans.status, ans.files, ans.size, time.Since(start).Round(time.Millisecond))
+	glog.V(1).Infof("%s: answered %d with %d files (%d bytes)", req.log, ans.status, ans.files, ans.size)
 }
 
 // build runs a request up to a packed result.
@@ -118,6 +130,7 @@ func (s *Server) build(req *request) (*answer, error) {
 		}
 	}
 	if f.fields[protocol.FieldPlan] != "" {
+		req.deltaUpload = true
 		src, list, fill, err := s.deltaUpload(req, f)
 		if err != nil {
 			return nil, err
@@ -211,6 +224,7 @@ func (s *Server) unpack(req *request, f *form) (string, []filetree.Entry, error)
 		return "", nil, fmt.Errorf("listing unpacked upload: %w", err)
 	}
 	glog.Infof("%s: received %s: %d bytes, %d files, %d bytes unpacked (clean=%v)", req.log, protocol.SourceZipName, f.zipSize, st.Files, st.Bytes, req.clean)
+	req.rec.upload(len(list), len(list), false)
 	return src, list, nil
 }
 
@@ -223,6 +237,7 @@ func (req *request) setLog() {
 	if req.user != "" {
 		req.log += " user=" + req.user
 	}
+	req.rec.describe(req.key.Version, req.key.App, req.key.Platform, req.name)
 }
 
 // buildContext waits for the context's turn, syncs the upload into it,
@@ -240,11 +255,13 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 		glog.Infof("%s: new context %s", req.log, filepath.Join(s.store.ContextsDir(req.key), name))
 	}
 	turnKey := req.key.String() + "/" + req.name
+	req.rec.setState(protocol.StateQueued, queue.WaitContext.String())
 	unlock, err := s.queue.LockContext(ctx, turnKey)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
+	req.rec.setState(protocol.StatePreparing, "")
 	c, err := s.store.Lock(ctx, req.key, req.name)
 	if err != nil {
 		return nil, err
@@ -279,10 +296,12 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 		return nil, err
 	}
 
+	req.rec.setState(protocol.StateQueued, queue.WaitSlot.String())
 	release, err := s.queue.AcquireSlot(ctx, turnKey)
 	if err != nil {
 		return nil, err
 	}
+	req.rec.building(c.Dir)
 	res, err := s.runner.Run(ctx, builder.Request{
 		Dir:          c.Dir,
 		ParamsFile:   c.ParamsFile(),
@@ -291,7 +310,9 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 		OutputFile:   c.OutputFile(),
 		Log:          req.log,
 		LockFile:     c.LockFile(),
+		Progress:     req.rec,
 	})
+	req.rec.setState(protocol.StateSending, "")
 	release()
 	if err != nil {
 		return nil, err
@@ -350,6 +371,11 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 		}
 		var send map[string]bool
 		send, dl = deltaResult(listed, req.have)
+		for _, e := range listed {
+			if !send[e.Path] {
+				req.downloadSaved += e.Size
+			}
+		}
 		keep = func(name string, isDir bool) bool {
 			if isDir {
 				return archive.ResultFilter(name, true)
@@ -426,10 +452,10 @@ func deltaResult(listed []filetree.Entry, have map[string]string) (send map[stri
 }
 
 // send answers with the packed zip, with its Content-Length.
-func (s *Server) send(w http.ResponseWriter, ans *answer) error {
+func (s *Server) send(w http.ResponseWriter, ans *answer) (int64, error) {
 	f, err := os.Open(ans.zip)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer f.Close()
 	h := w.Header()
@@ -445,6 +471,5 @@ func (s *Server) send(w http.ResponseWriter, ans *answer) error {
 	// it by now: the context is unlocked, the slot released).
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 	w.WriteHeader(ans.status)
-	_, err = io.Copy(w, f)
-	return err
+	return io.Copy(w, f)
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/fwbuild/buildctx"
 	"github.com/mongoose-os/mos/fwbuild/cas"
+	"github.com/mongoose-os/mos/fwbuild/metrics"
 )
 
 // Delta uploads (see common/protocol/delta.go): a plan lists the staged
@@ -123,6 +124,7 @@ func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	glog.V(1).Infof("plan %s: %d files, %d contents missing", id, len(p.files), len(missing))
+	s.metrics.Transferred(metrics.Upload, metrics.Delta, bodyBytes(r), 0)
 	writeJSON(w, http.StatusOK, protocol.PlanResponse{Plan: id, Missing: missing, Listing: p.listing})
 }
 
@@ -216,13 +218,21 @@ func (s *Server) deltaUpload(req *request, f *form) (string, []filetree.Entry, f
 			manifest = e
 		}
 	}
+	var sent int
+	var sentBytes int64
 	if f.blobsPath != "" {
-		n, err := s.storeBlobs(f.blobsPath, byHash)
+		n, content, err := s.storeBlobs(f.blobsPath, byHash)
 		if err != nil {
 			return "", nil, nil, err
 		}
+		sent, sentBytes = n, content
 		glog.V(1).Infof("%s: stored %d blobs (%d bytes sent)", req.log, n, f.blobsSize)
 	}
+	var total int64
+	for _, e := range p.files {
+		total += e.Size
+	}
+	req.uploadSaved = max(total-sentBytes, 0)
 
 	// The app's name and platform, from the plan's mos.yml.
 	mf := filepath.Join(req.dir, "plan-mos.yml")
@@ -248,6 +258,7 @@ func (s *Server) deltaUpload(req *request, f *form) (string, []filetree.Entry, f
 		return "", nil, nil, errorf(http.StatusBadRequest, "mos.yml: %w", err)
 	}
 	req.setLog()
+	req.rec.upload(len(p.files), sent, true)
 
 	src := filepath.Join(req.dir, "src")
 	if err := os.Mkdir(src, 0o755); err != nil {
@@ -282,35 +293,37 @@ func (s *Server) deltaUpload(req *request, f *form) (string, []filetree.Entry, f
 
 // storeBlobs puts every entry of the blobs zip into the store after
 // checking that it is a content the plan lists and that it hashes to its
-// name.
-func (s *Server) storeBlobs(zipPath string, sizes map[string]int64) (int, error) {
+// name; it says how many it stored and their size.
+func (s *Server) storeBlobs(zipPath string, sizes map[string]int64) (int, int64, error) {
 	zr, err := zip.OpenReader(zipPath)
 	if err != nil {
-		return 0, errorf(http.StatusBadRequest, "%s: not a zip: %w", protocol.BlobsZipName, err)
+		return 0, 0, errorf(http.StatusBadRequest, "%s: not a zip: %w", protocol.BlobsZipName, err)
 	}
 	defer zr.Close()
 	if len(zr.File) > len(sizes) {
-		return 0, errorf(http.StatusBadRequest, "%s: %d entries for a plan of %d contents", protocol.BlobsZipName, len(zr.File), len(sizes))
+		return 0, 0, errorf(http.StatusBadRequest, "%s: %d entries for a plan of %d contents", protocol.BlobsZipName, len(zr.File), len(sizes))
 	}
+	var content int64
 	for _, zf := range zr.File {
 		size, ok := sizes[zf.Name]
 		if !ok {
-			return 0, errorf(http.StatusBadRequest, "%s: entry %q is not a content of the plan", protocol.BlobsZipName, zf.Name)
+			return 0, 0, errorf(http.StatusBadRequest, "%s: entry %q is not a content of the plan", protocol.BlobsZipName, zf.Name)
 		}
 		rc, err := zf.Open()
 		if err != nil {
-			return 0, errorf(http.StatusBadRequest, "%s: entry %q: %w", protocol.BlobsZipName, zf.Name, err)
+			return 0, 0, errorf(http.StatusBadRequest, "%s: entry %q: %w", protocol.BlobsZipName, zf.Name, err)
 		}
 		err = s.cas.Put(zf.Name, size, rc)
 		rc.Close()
 		if errors.Is(err, cas.ErrMismatch) || errors.Is(err, zip.ErrChecksum) || errors.Is(err, zip.ErrFormat) {
-			return 0, errorf(http.StatusBadRequest, "%s: entry %q: %w", protocol.BlobsZipName, zf.Name, err)
+			return 0, 0, errorf(http.StatusBadRequest, "%s: entry %q: %w", protocol.BlobsZipName, zf.Name, err)
 		}
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
+		content += size
 	}
-	return len(zr.File), nil
+	return len(zr.File), content, nil
 }
 
 // parseHave reads the have field: the client's build dir, path -> sha256.

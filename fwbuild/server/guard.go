@@ -46,7 +46,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 		body := &readCounter{ReadCloser: r.Body}
 		r.Body = body
 		ctx := context.WithValue(r.Context(), bodyKey{}, body)
-		if s.accounts != nil && strings.HasPrefix(r.URL.Path, "/api/") {
+		if s.accounts != nil && s.needsAuth(r.URL.Path) {
 			user, pass, ok := r.BasicAuth()
 			switch {
 			case !ok:
@@ -64,6 +64,9 @@ func (s *Server) guard(next http.Handler) http.Handler {
 }
 
 func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, msg string) {
+	if isBuildPath(r.URL.Path) {
+		s.metrics.BuildAnswered(http.StatusUnauthorized)
+	}
 	w.Header().Set("WWW-Authenticate", `Basic realm="`+Realm+`", charset="UTF-8"`)
 	s.fail(w, r, "", errorf(http.StatusUnauthorized, "%s", msg))
 }
@@ -175,6 +178,10 @@ func (s *Server) collect() buildctx.CollectStats {
 	st, err := s.store.Collect(buildctx.CollectOptions{TTL: s.cfg.ContextTTL, MaxSize: s.cfg.MaxContextsSize})
 	if err != nil {
 		glog.Warningf("removing old contexts: %v", err)
+	}
+	s.metrics.ContextsEvicted(len(st.Removed))
+	if len(st.Removed) > 0 {
+		s.ctxCache.stale()
 	}
 	for _, c := range st.Removed {
 		glog.Infof("removed context %s (unused for the longest, over --context-ttl %v or --max-contexts-size %d)", c, s.cfg.ContextTTL, s.cfg.MaxContextsSize)

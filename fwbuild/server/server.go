@@ -2,7 +2,9 @@
 // (POST /api/fwbuild/<version>/build), intake of the multipart upload
 // within its limits, safe unpacking, the build of a context through the
 // queue and a builder.Runner, the result zip, and the mapping of errors to
-// 400, 413, 418 and 500 in one place (statusOf).
+// 400, 413, 418 and 500 in one place (statusOf). It also shows what it
+// does: each build's progress to its client (progress.go), /metrics,
+// /healthz, /readyz and the status page at / (observe.go).
 package server
 
 import (
@@ -21,12 +23,12 @@ import (
 
 	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/protocol"
-	"github.com/mongoose-os/mos/common/version"
 	"github.com/mongoose-os/mos/fwbuild/auth"
 	"github.com/mongoose-os/mos/fwbuild/buildctx"
 	"github.com/mongoose-os/mos/fwbuild/builder"
 	"github.com/mongoose-os/mos/fwbuild/cas"
 	"github.com/mongoose-os/mos/fwbuild/config"
+	"github.com/mongoose-os/mos/fwbuild/metrics"
 	"github.com/mongoose-os/mos/fwbuild/queue"
 )
 
@@ -48,6 +50,12 @@ type Server struct {
 	accounts     *auth.Accounts // nil: no --auth-file, one anonymous namespace
 	kick         chan struct{}  // asks collectLoop for a pass
 	onCollect    func(buildctx.CollectStats)
+
+	// What the server shows of itself (observe.go, progress.go).
+	track    *tracker
+	metrics  *metrics.Metrics
+	ready    []metrics.Check
+	ctxCache contextsCache
 }
 
 // Option changes how New assembles the server.
@@ -120,6 +128,7 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 	if err := os.MkdirAll(s.libCache, 0o755); err != nil {
 		return nil, fmt.Errorf("creating %s: %w", s.libCache, err)
 	}
+	var mosBinary string // for the readiness check; "" with WithRunner
 	if s.runner == nil {
 		bin, err := builder.FindMos(cfg.MosBinary)
 		if err != nil {
@@ -145,6 +154,7 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 			return nil, err
 		}
 		s.runner = mos
+		mosBinary = bin
 		glog.Infof("builds run as: %s build ... --build-runner %s (timeout %v)", bin, cfg.BuildRunner, cfg.BuildTimeout)
 	}
 	onWait := o.queueOpts.OnWait
@@ -164,7 +174,8 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/api/fwbuild/{version}/{action}", s.handleAPI)
-	s.mux.HandleFunc("/{$}", s.handleRoot)
+	s.mux.HandleFunc("/api/fwbuild/{version}/"+protocol.ActionProgress+"/{id}", s.handleProgress)
+	s.setupObserve(s.mux, mosBinary)
 	return s, nil
 }
 
@@ -211,6 +222,23 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		lns = append(lns, tls.NewListener(tln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
 	}
+	if s.cfg.MetricsAddress != "" {
+		mln, err := net.Listen("tcp", s.cfg.MetricsAddress)
+		if err != nil {
+			closeAll()
+			return fmt.Errorf("--metrics-address %s: %w", s.cfg.MetricsAddress, err)
+		}
+		mctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			s.serveMonitor(mctx, mln)
+		}()
+		defer func() {
+			stop()
+			<-done
+		}()
+	}
 	return s.Serve(ctx, lns...)
 }
 
@@ -250,10 +278,6 @@ func (s *Server) Serve(ctx context.Context, lns ...net.Listener) error {
 	}
 	glog.Infof("shut down")
 	return nil
-}
-
-func (s *Server) handleRoot(w http.ResponseWriter, r *http.Request) {
-	writeText(w, http.StatusOK, "fwbuild-manager (mos "+version.Version+"): POST /api/fwbuild/<version>/build\n")
 }
 
 // handleAPI dispatches /api/fwbuild/<version>/<action> as stock does.

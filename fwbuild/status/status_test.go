@@ -1,0 +1,93 @@
+package status
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func testPage() Page {
+	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	return Page{
+		Server: "fwbuild-manager (mos 2.20.0)", Now: now, Refresh: 5, Slots: 2,
+		Live: []Build{
+			{App: "hello", Platform: "esp32", Context: "ci_main", User: "alice", State: "building", Step: "CC src/main.c", Compiled: 37, Total: 140, BuildTime: 12 * time.Second, Files: 40, Sent: 2},
+			{App: "<script>alert(1)</script>", Platform: "esp32", State: "queued", Position: 1, QueueWait: 3 * time.Second},
+		},
+		Recent: []Build{
+			{App: "hello", Platform: "esp32", Context: "ci_main", User: "alice", State: "done", Status: 200, Arrived: now.Add(-90 * time.Second), QueueWait: 20 * time.Millisecond, BuildTime: 1500 * time.Millisecond, Took: 2 * time.Second, BytesIn: 3 << 10, BytesOut: 12 << 20, Files: 40, Sent: 1, Delta: true, Compiled: 1},
+			{App: "blink", Platform: "ubuntu", Status: 418, Arrived: now.Add(-time.Hour), BuildTime: time.Minute},
+		},
+		Contexts: []Context{{Version: "2.20.0", App: "hello", Platform: "esp32", Name: "ci_main", Size: 5 << 20, LastUse: now.Add(-3 * time.Minute), InUse: true}},
+		Disk:     Disk{Contexts: 5 << 20, BlobStore: 1 << 20, BlobStoreMax: 10 << 30, FSUsed: 50 << 30, FSSize: 100 << 30, FSFree: 50 << 30},
+	}
+}
+
+func TestRender(t *testing.T) {
+	var b strings.Builder
+	if err := Render(&b, testPage()); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	for _, want := range []string{
+		`<meta http-equiv="refresh" content="5">`,
+		"<b>1 / 2</b>build slots", // one running of two slots
+		"<b>1</b>waiting",
+		"CC src/main.c", "37/140", "queued (#1)",
+		"&lt;script&gt;alert(1)&lt;/script&gt;", // names are escaped
+		`<td class="ok">200 built</td>`, `<td class="failed">418 failed</td>`,
+		"1m ago", "1/40 (delta)", "3.0 KB", "12.0 MB", "1.5s",
+		"<td>ci_main</td><td>2.20.0</td><td class=\"num\">5.0 MB</td><td>3m ago</td>", "in use",
+		"<b>50%</b>50.0 GB of 100.0 GB, 50.0 GB free",
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	if strings.Contains(html, "<script>") {
+		t.Error("page has a script")
+	}
+}
+
+func TestRenderEmpty(t *testing.T) {
+	var b strings.Builder
+	if err := Render(&b, Page{Server: "s", Now: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"No build is running or waiting.", "No build answered since the server started.", "No build context on disk."} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("empty page lacks %q", want)
+		}
+	}
+	if strings.Contains(b.String(), "http-equiv") {
+		t.Error("Refresh 0 still reloads")
+	}
+}
+
+func TestHandler(t *testing.T) {
+	rec := httptest.NewRecorder()
+	Handler(func(*http.Request) Page { return testPage() }).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if rec.Code != 200 || rec.Header().Get("Content-Type") != "text/html; charset=utf-8" || !strings.Contains(rec.Header().Get("Content-Security-Policy"), "default-src 'none'") {
+		t.Errorf("%d %v", rec.Code, rec.Header())
+	}
+	if !strings.Contains(rec.Body.String(), "Recent builds") {
+		t.Error("no page")
+	}
+}
+
+func TestFormats(t *testing.T) {
+	for _, tc := range []struct{ got, want string }{
+		{Bytes(999), "999 B"}, {Bytes(1536), "1.5 KB"}, {Bytes(3 << 30), "3.0 GB"},
+		{Duration(850 * time.Millisecond), "850ms"}, {Duration(12300 * time.Millisecond), "12.3s"},
+		{Duration(245 * time.Second), "4m05s"}, {Duration(130 * time.Minute), "2h10m"}, {Duration(0), "0s"},
+		{Ago(time.Unix(100, 0), time.Unix(95, 0)), "5s ago"}, {Ago(time.Unix(100, 0), time.Time{}), "never"},
+		{Ago(time.Unix(1000000, 0), time.Unix(100, 0)), "11d ago"},
+		{Result(413), "413 too large"}, {Result(500), "500 Internal Server Error"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %q, want %q", tc.got, tc.want)
+		}
+	}
+}
