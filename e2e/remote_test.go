@@ -105,11 +105,6 @@ func TestExecBitsFromGitIndex(t *testing.T) {
 		}
 		return nil
 	})
-	// The app's core lib lives in the SDK; point it at the clone.
-	data, _ := os.ReadFile(filepath.Join(app, "mos.yml"))
-	data = []byte(strings.Replace(string(data), "../sdk-host/libs/core", "deps/modules/mongoose-os/libs/core", 1))
-	os.WriteFile(filepath.Join(app, "mos.yml"), data, 0o644)
-
 	r := e.build(app) // no --repo: the module comes from the uploaded deps/
 	e.wantCompiled("build with deps/ from a mode-less checkout", r, full)
 	if _, err := os.Stat(filepath.Join(app, "build", "fw.zip")); err != nil {

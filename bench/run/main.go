@@ -74,7 +74,7 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 		res.Real = nil
 		res.Kept = true
 	} else if res, err = suite.Run(ctx, suite.Options{
-		Bins: bins, SDK: filepath.Join(root, "examples", "sdk-host"), Work: work, Gen: g,
+		Bins: bins, SDK: filepath.Join(root, "examples", "sdk-host"), CoreLib: filepath.Join(root, "examples", "hello", "libs", "core"), Work: work, Gen: g,
 		Runs: runs, Scenarios: scenarios, Log: os.Stdout,
 	}); err != nil {
 		return err

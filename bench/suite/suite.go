@@ -86,6 +86,7 @@ func (r *Results) Find(name, change string) *Scenario {
 type Options struct {
 	Bins      harness.Binaries
 	SDK       string // the host SDK to copy (examples/sdk-host)
+	CoreLib   string // the core lib the generated app carries (examples/hello/libs/core)
 	Work      string // scratch dir (created)
 	Gen       gen.Options
 	Runs      int      // timed runs per scenario and change
@@ -187,9 +188,13 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	} else {
 		fmt.Fprintf(o.Log, "Generating the app (%d libs x %d C files, %d lines each, %d MB of binaries)...\n",
 			o.Gen.Libs, o.Gen.FilesPerLib, o.Gen.LinesPerFile, o.Gen.BinaryBytes>>20)
-		tree, err := gen.Write(filepath.Join(template, "app"), "../sdk-host/libs/core", o.Gen)
+		tree, err := gen.Write(filepath.Join(template, "app"), "libs/core", o.Gen)
 		if err != nil {
 			return nil, fmt.Errorf("generating the app: %w", err)
+		}
+		// The host SDK's core lib, carried by the app as examples/hello does.
+		if err := harness.CopyTree(o.CoreLib, filepath.Join(template, "app", "libs", "core")); err != nil {
+			return nil, fmt.Errorf("copying the core lib: %w", err)
 		}
 		res = &Results{Tree: TreeSize{Files: tree.Files, Bytes: tree.Bytes}}
 		edited = tree.CFiles[len(tree.CFiles)/2]

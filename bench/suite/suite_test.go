@@ -33,7 +33,7 @@ func TestTinyBench(t *testing.T) {
 	}
 	g := gen.Options{Libs: 2, FilesPerLib: 3, LinesPerFile: 40, BinaryBytes: 64 << 10, Seed: 7}
 	res, err := Run(context.Background(), Options{
-		Bins: bins, SDK: filepath.Join(root, "examples", "sdk-host"), Work: t.TempDir(), Gen: g, Runs: 1,
+		Bins: bins, SDK: filepath.Join(root, "examples", "sdk-host"), CoreLib: filepath.Join(root, "examples", "hello", "libs", "core"), Work: t.TempDir(), Gen: g, Runs: 1,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -165,7 +165,7 @@ func TestGenFilesMtime(t *testing.T) {
 	app, sdk := testenv.Examples(t)
 	old := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 	newest := time.Date(2021, 6, 1, 12, 0, 0, 0, time.UTC)
-	for _, f := range []string{"libs/greeting/mos.yml", "libs/counter/mos.yml", "../sdk-host/libs/core/mos.yml"} {
+	for _, f := range []string{"libs/greeting/mos.yml", "libs/counter/mos.yml", "libs/core/mos.yml"} {
 		os.Chtimes(filepath.Join(app, f), old, old)
 	}
 	os.Chtimes(filepath.Join(app, "mos.yml"), newest, newest)
@@ -189,7 +189,7 @@ func TestLibProject(t *testing.T) {
 	lib := filepath.Join(app, "libs", "greeting")
 	req := request(lib, sdk)
 	req.Params.Platform = "host"
-	req.Params.CustomLibLocations = map[string]string{"core": filepath.Join(sdk, "libs", "core")}
+	req.Params.CustomLibLocations = map[string]string{"core": filepath.Join(app, "libs", "core")}
 	res, compiled := runBuild(t, req)
 	if res.LibA != filepath.Join(lib, "build", "lib.a") || res.FWZip != "" {
 		t.Errorf("result %+v", res)

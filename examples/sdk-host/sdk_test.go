@@ -33,6 +33,7 @@ import (
 type project struct {
 	root  string // temp dir holding both
 	sdk   string // copy of examples/sdk-host
+	core  string // copy of the core lib (examples/hello/libs/core)
 	app   string // app dir (make -C)
 	build string // the app's build dir
 	vars  map[string]string
@@ -170,9 +171,10 @@ func newTinyApp(t *testing.T) *project {
 	t.Helper()
 	requireTools(t)
 	root := t.TempDir()
-	p := &project{root: root, sdk: filepath.Join(root, "sdk-host"), app: filepath.Join(root, "tiny")}
+	p := &project{root: root, sdk: filepath.Join(root, "sdk-host"), core: filepath.Join(root, "core"), app: filepath.Join(root, "tiny")}
 	p.build = filepath.Join(p.app, "build")
 	copyTree(t, testenv.HostSDK(t), p.sdk)
+	copyTree(t, filepath.Join(testenv.RepoRoot(t), "examples", "hello", "libs", "core"), p.core)
 	testenv.WriteTree(t, p.app, testenv.Tree{
 		"include/tiny.h": {Content: "#pragma once\n#define TINY_WORD \"hello from tiny\"\nconst char *tiny_word(void);\n#ifdef __cplusplus\nextern \"C\"\n#endif\nint tiny_twice(int x);\n"},
 		"src/main.c": {Content: `#include "mgos.h"
@@ -199,8 +201,8 @@ enum mgos_app_init_result mgos_app_init(void) {
 	p.vars = map[string]string{
 		"APP":             "tiny",
 		"APP_VERSION":     "1.2.3",
-		"APP_SOURCES":     strings.Join([]string{a + "/src/main.c", a + "/src/util.c", a + "/src/twice.cpp", p.sdk + "/libs/core/src/mgos_core.c", p.gen() + "/mgos_deps_init.c"}, " "),
-		"APP_INCLUDES":    strings.Join([]string{a + "/include", p.sdk + "/libs/core/include"}, " "),
+		"APP_SOURCES":     strings.Join([]string{a + "/src/main.c", a + "/src/util.c", a + "/src/twice.cpp", p.core + "/src/mgos_core.c", p.gen() + "/mgos_deps_init.c"}, " "),
+		"APP_INCLUDES":    strings.Join([]string{a + "/include", p.core + "/include"}, " "),
 		"APP_FS_FILES":    a + "/fs/a.txt " + a + "/fs/b.json",
 		"APP_BIN_LIBS":    "",
 		"APP_CFLAGS":      `-DMGOS=1 -DMGOS_HAVE_CORE=1 -DTINY_MARK='"#1"'`,
@@ -227,7 +229,7 @@ const tinyOutput = "tiny: hello from tiny, count=3, label=label: #1, mark=#1, tw
 func (p *project) tinySources() []string {
 	return []string{
 		p.app + "/src/main.c", p.app + "/src/util.c", p.app + "/src/twice.cpp",
-		p.sdk + "/libs/core/src/mgos_core.c", p.gen() + "/mgos_deps_init.c",
+		p.core + "/src/mgos_core.c", p.gen() + "/mgos_deps_init.c",
 		p.sdk + "/src/cs_dbg.c", p.sdk + "/src/mgos_main.c", p.gen() + "/mgos_config.c",
 	}
 }
@@ -780,11 +782,11 @@ func TestHelloExample(t *testing.T) {
 		"APP":         "hello",
 		"APP_VERSION": "1.0",
 		"APP_SOURCES": strings.Join([]string{
-			p.sdk + "/libs/core/src/mgos_core.c", a + "/libs/greeting/src/greeting.c",
+			a + "/libs/core/src/mgos_core.c", a + "/libs/greeting/src/greeting.c",
 			a + "/libs/counter/src/counter.c", a + "/src/hello.c", a + "/src/main.c",
 			a + "/src/upcase.c", p.gen() + "/mgos_deps_init.c"}, " "),
 		"APP_INCLUDES": strings.Join([]string{
-			p.sdk + "/libs/core/include", a + "/libs/greeting/include",
+			a + "/libs/core/include", a + "/libs/greeting/include",
 			a + "/libs/counter/include", a + "/include"}, " "),
 		"APP_FS_FILES":    a + "/fs/hello.txt " + a + "/fs/index.html",
 		"APP_CFLAGS":      "-DHELLO_ON_HOST=1 -DMGOS=1 -DMGOS_HAVE_CORE=1 -DMGOS_HAVE_COUNTER=1 -DMGOS_HAVE_GREETING=1",

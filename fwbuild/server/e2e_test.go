@@ -122,21 +122,17 @@ func realServer(t *testing.T, runner string) *Server {
 }
 
 // helloUpload is the upload a stock client makes of examples/hello with
-// --repo ../sdk-host: the app, its in-tree libs, the out-of-tree core lib
-// under local_libs/ (mos.yml rewritten to point there), and the SDK as the
-// mongoose-os module under deps/modules/.
+// --repo ../sdk-host: the app with its in-tree libs (the core lib among
+// them), and the SDK as the mongoose-os module under deps/modules/.
 func helloUpload(t *testing.T) map[string]string {
 	t.Helper()
 	root := testenv.RepoRoot(t)
 	files := map[string]string{}
 	readUpload(t, filepath.Join(root, "examples", "hello"), "", files)
-	readUpload(t, filepath.Join(root, "examples", "sdk-host", "libs", "core"), "local_libs/core/", files)
 	readUpload(t, filepath.Join(root, "examples", "sdk-host"), "deps/modules/mongoose-os/", files)
-	const coreLoc = "location: ../sdk-host/libs/core"
-	if !strings.Contains(files["mos.yml"], coreLoc) {
-		t.Fatalf("examples/hello/mos.yml no longer has %q; update this test", coreLoc)
+	if _, ok := files["libs/core/mos.yml"]; !ok {
+		t.Fatal("examples/hello has no libs/core; update this test")
 	}
-	files["mos.yml"] = strings.Replace(files["mos.yml"], coreLoc, "location: local_libs/core", 1)
 	delete(files, ".gitignore")
 	return files
 }
