@@ -192,4 +192,3 @@ func readAt(f *elf.File, addr uint64, n int) ([]byte, bool) {
 	}
 	return nil, false
 }
-
