@@ -13,6 +13,7 @@ import (
 	"github.com/mongoose-os/mos/cli/execbits"
 	"github.com/mongoose-os/mos/cli/gencache"
 	"github.com/mongoose-os/mos/cli/manifest"
+	"github.com/mongoose-os/mos/cli/progress"
 	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/common/version"
 )
@@ -90,6 +91,9 @@ type Request struct {
 	// NoDelta always sends the whole source zip, as stock does, even to a
 	// server that offers delta uploads.
 	NoDelta bool
+	// Progress shows the upload, the server's progress of the build (our
+	// server only) and the download; nil shows none.
+	Progress *progress.Display
 }
 
 // Result tells what a remote build did. Build returns it with nil error
@@ -120,6 +124,8 @@ type build struct {
 	tempDir  string
 	cache    *gencache.Cache // nil when off
 	affinity string          // protocol.HeaderAffinity of every request
+	disp     *progress.Display
+	buildID  string // sent with build requests, for their progress
 }
 
 func (b *build) logf(format string, args ...any) {
@@ -232,7 +238,7 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != protocol.StatusBuildFailed {
 		return nil, &ServerError{Status: resp.StatusCode, Body: errorBody(resp.Body)}
 	}
-	resultZip, n, err := spoolResult(b.tempDir, resp.Body)
+	resultZip, n, err := spoolResult(b.tempDir, b.downloading(resp))
 	res.DownloadBytes = n
 	if err != nil {
 		return nil, err
@@ -279,7 +285,10 @@ func newBuild(req *Request) (*build, error) {
 	if !filepath.IsAbs(req.AppDir) {
 		return nil, fmt.Errorf("remote build: app dir %q is not absolute", req.AppDir)
 	}
-	b := &build{req: req, log: req.Log, verbose: req.Verbose || req.Params.Verbose}
+	b := &build{req: req, log: req.Log, verbose: req.Verbose || req.Params.Verbose, disp: req.Progress}
+	if b.disp != nil {
+		b.buildID = newBuildID()
+	}
 	b.buildDir = req.BuildDir
 	if b.buildDir == "" {
 		b.buildDir = filepath.Join(req.AppDir, "build")
@@ -375,7 +384,9 @@ func (b *build) post(ctx context.Context, srv serverURL, body *multipartBody) (*
 	hr.Header.Set("User-Agent", version.UserAgent())
 	hr.Header.Set(protocol.HeaderAffinity, b.affinity)
 	hr.SetBasicAuth(srv.user, srv.pass)
+	w := b.startProgress(ctx, srv, hr, body.size())
 	resp, err := b.client().Do(hr)
+	w.stop()
 	if err != nil {
 		return nil, fmt.Errorf("build server %s: %w", srv.base, err)
 	}

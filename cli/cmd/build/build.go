@@ -54,6 +54,7 @@ type BuildOptions struct {
 	KeepBuildDir bool
 	BuildContext string
 	NoDelta      bool
+	Quiet        bool // --quiet: only the result lines
 }
 
 // NewCmdBuild returns the build command; runF replaces the run in tests.
@@ -117,6 +118,7 @@ before anything in build/ is touched, and build/gen is also cached under
 	fl.StringVar(&opts.Server, "server", defaultServer, "build server URL (user:password@ in it sets basic auth)")
 	fl.BoolVar(&opts.KeepBuildDir, "keep-build-dir", false, "remote build: do not wipe build/ first; unzip the server's result over it")
 	fl.StringVar(&opts.BuildContext, "build-context", "", "remote build: build in the named server context (letters, digits, _)")
+	fl.BoolVar(&opts.Quiet, "quiet", false, "remote build: print only the result (no progress, no messages)")
 	fl.BoolVar(&opts.NoDelta, "no-delta", false, "remote build: always upload the whole source zip, as stock mos does, even to a server that takes delta uploads")
 	fl.StringVar(&opts.User, "user", "", "remote build: the build server's basic auth user (default: from --server, else test, as stock)")
 	fl.StringVar(&opts.Pass, "pass", "", "remote build: the build server's basic auth password (default: from --server, else test)")
@@ -137,6 +139,9 @@ func validate(opts *BuildOptions) error {
 			return cmdutil.FlagErrorf("--server %q: %w", opts.Server, err)
 		}
 		opts.Server = s
+	}
+	if opts.Quiet && opts.Verbose {
+		return cmdutil.FlagErrorf("--quiet and --verbose: choose one")
 	}
 	if opts.BuildContext != "" && !protocol.ValidContextName(opts.BuildContext) {
 		return cmdutil.FlagErrorf("--build-context %q: use letters, digits and _ only", opts.BuildContext)

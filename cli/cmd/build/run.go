@@ -13,6 +13,7 @@ import (
 	"github.com/mongoose-os/mos/cli/buildflags"
 	"github.com/mongoose-os/mos/cli/fwbundle"
 	"github.com/mongoose-os/mos/cli/localbuild"
+	"github.com/mongoose-os/mos/cli/progress"
 	"github.com/mongoose-os/mos/cli/remote"
 	"github.com/mongoose-os/mos/cli/runner"
 	"github.com/mongoose-os/mos/common/protocol"
@@ -159,6 +160,14 @@ func runRemote(ctx context.Context, opts *BuildOptions, bp *protocol.BuildParams
 	if err != nil {
 		return false, err
 	}
+	// An updating line on a terminal, plain lines in CI or with
+	// --verbose; --quiet: only the result lines.
+	var log io.Writer
+	var disp *progress.Display
+	if !opts.Quiet {
+		disp = progress.New(opts.IO.ErrOut, progress.IsTerminal(opts.IO.ErrOut, opts.Getenv) && !(opts.Verbose || bp.Verbose))
+		log = disp
+	}
 	res, err := remote.Build(ctx, &remote.Request{
 		AppDir:        d.app,
 		BuildDir:      d.build,
@@ -174,10 +183,12 @@ func runRemote(ctx context.Context, opts *BuildOptions, bp *protocol.BuildParams
 		TempDir:       tempDir,
 		KeepTempFiles: opts.KeepTempFiles,
 		HTTPClient:    client,
-		Log:           opts.IO.ErrOut,
+		Log:           log,
+		Progress:      disp,
 		Verbose:       opts.Verbose,
 		NoDelta:       opts.NoDelta,
 	})
+	disp.Close()
 	if errors.Is(err, remote.ErrBuildFailed) && !(opts.Verbose || bp.Verbose) && res != nil {
 		// As upstream: the server's build log goes to stdout on failure.
 		if data, rerr := os.ReadFile(res.BuildLog); rerr == nil {
