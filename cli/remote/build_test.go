@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,8 +144,33 @@ func TestWipedBuildDirRestoresContext(t *testing.T) {
 	if got := srv.last().fields[protocol.FieldBuildCtx]; got != first || res.Context != first {
 		t.Errorf("after wiping build/: sent %q, built in %q; want %q", got, res.Context, first)
 	}
+	if !strings.Contains(e.log.String(), "Using build context "+first+" (from the cache "+filepath.Join(e.mos, gencache.DirName)+")") {
+		t.Errorf("log lacks the context line:\n%s", e.log)
+	}
+
+	// With build/ but no build/gen, build/gen is restored first.
+	os.RemoveAll(filepath.Join(e.buildDir(), "gen"))
+	e.log.Reset()
+	e.build(e.req(ts.URL))
+	if got := srv.last().fields[protocol.FieldBuildCtx]; got != first {
+		t.Errorf("after wiping build/gen: sent %q, want %q", got, first)
+	}
 	if !strings.Contains(e.log.String(), "Restored 2 files of "+filepath.Join(e.buildDir(), "gen")) {
 		t.Errorf("log lacks the restore line:\n%s", e.log)
+	}
+
+	// build/ deleted and the server gone: nothing appears in the app.
+	os.RemoveAll(e.buildDir())
+	url := ts.URL
+	srvGone := httptest.NewServer(http.NotFoundHandler())
+	url = srvGone.URL
+	srvGone.Close()
+	r0 := e.req(url)
+	if _, err := Build(context.Background(), r0); err == nil {
+		t.Fatal("a build against a closed server succeeded")
+	}
+	if exists(e.buildDir()) {
+		t.Error("a build that reached no server created build/")
 	}
 
 	// The cache is what did it: without it the context is lost.

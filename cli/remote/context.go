@@ -42,12 +42,18 @@ func (b *build) chooseContext(srv serverURL, m *manifest.Manifest) (string, erro
 	missing := errors.Is(statErr, fs.ErrNotExist)
 
 	if b.cache != nil && missing && !clean {
-		n, err := b.cache.Restore(key, b.genDir)
-		switch {
-		case err != nil:
-			b.logf("Warning: gen cache: %v", err)
-		case n > 0:
-			b.logf("Restored %d files of %s from the cache %s", n, b.genDir, b.cache.Dir())
+		if _, err := os.Stat(filepath.Dir(b.genDir)); err == nil {
+			n, err := b.cache.Restore(key, b.genDir)
+			switch {
+			case err != nil:
+				b.logf("Warning: gen cache: %v", err)
+			case n > 0:
+				b.logf("Restored %d files of %s from the cache %s", n, b.genDir, b.cache.Dir())
+			}
+		} else {
+			// No build/: nothing is made before the server has answered
+			// (it may not answer); the name comes from the cache.
+			b.genFromCache = true
 		}
 	}
 
@@ -65,11 +71,13 @@ func (b *build) chooseContext(srv serverURL, m *manifest.Manifest) (string, erro
 		}
 	} else {
 		data, err := os.ReadFile(ctxFile)
-		if err != nil && b.cache != nil && clean {
+		from = ctxFile
+		if err != nil && b.cache != nil && (clean || b.genFromCache) {
 			data, err = b.cache.ReadFile(key, protocol.BuildCtxFile)
+			from = "the cache " + b.cache.Dir()
 		}
 		if err == nil {
-			name, from = string(data), ctxFile
+			name = string(data)
 		}
 	}
 
@@ -100,6 +108,16 @@ func (b *build) chooseContext(srv serverURL, m *manifest.Manifest) (string, erro
 		b.logf("Using build context %s (from %s)", name, from)
 	}
 	return name, nil
+}
+
+// readGen reads a file of the gen dir, or of its cached copy when the
+// build dir is not there yet.
+func (b *build) readGen(srv serverURL, m *manifest.Manifest, name string) ([]byte, error) {
+	data, err := os.ReadFile(filepath.Join(b.genDir, name))
+	if err != nil && b.genFromCache {
+		return b.cache.ReadFile(b.cacheKey(srv, m), name)
+	}
+	return data, err
 }
 
 // afterResult updates the cache from an installed result: the NAME map

@@ -126,6 +126,10 @@ type build struct {
 	affinity string          // protocol.HeaderAffinity of every request
 	disp     *progress.Display
 	buildID  string // sent with build requests, for their progress
+
+	// genFromCache: there is no build dir yet; build/gen's files are
+	// read from the cache, not restored into the app.
+	genFromCache bool
 }
 
 func (b *build) logf(format string, args ...any) {
@@ -199,7 +203,7 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 	}
 	res.SentContext = sent
 	b.affinity = protocol.AffinityKey(m.Name, m.Platform, sent)
-	stat, err := os.ReadFile(filepath.Join(b.genDir, protocol.BuildStatFile))
+	stat, err := b.readGen(srv, m, protocol.BuildStatFile)
 	if err != nil {
 		stat = nil
 	}

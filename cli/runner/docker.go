@@ -201,6 +201,10 @@ func (d *Docker) user() string {
 	return d.User
 }
 
+// Check fails with a hint when there is no docker client or daemon, so a
+// build can ask before it touches build/.
+func (d *Docker) Check(ctx context.Context) error { return d.check(ctx) }
+
 // check fails with a hint when there is no docker client or daemon.
 func (d *Docker) check(ctx context.Context) error {
 	if _, err := exec.LookPath(d.bin()); err != nil {

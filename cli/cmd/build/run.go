@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/mongoose-os/mos/cli/buildflags"
@@ -53,9 +54,8 @@ func buildRun(ctx context.Context, opts *BuildOptions) error {
 	if _, err := os.Stat(filepath.Join(d.app, "mos.yml")); err != nil {
 		return fmt.Errorf("no mos.yml file in %s", d.app)
 	}
-	if err := os.MkdirAll(d.build, 0o755); err != nil {
-		return err
-	}
+	// build/ is not made here: a local build makes it once its runner is
+	// there, a remote one once the server has answered.
 	var isLib bool
 	if opts.Local {
 		isLib, err = runLocal(ctx, opts, bp, d)
@@ -70,6 +70,16 @@ func buildRun(ctx context.Context, opts *BuildOptions) error {
 
 // runLocal runs a local build; isLib says it built a lib archive.
 func runLocal(ctx context.Context, opts *BuildOptions, bp *protocol.BuildParams, d dirs) (isLib bool, err error) {
+	// Without its runner the build would only wipe build/ (a remote
+	// build's fw.zip and context) before failing.
+	if chooseRunner(opts) == "docker" && !bp.DryRun {
+		if err := (&runner.Docker{}).Check(ctx); err != nil {
+			return false, err
+		}
+	}
+	if err := os.MkdirAll(d.build, 0o755); err != nil {
+		return false, err
+	}
 	logFile, err := os.Create(filepath.Join(d.build, "build.log"))
 	if err != nil {
 		return false, err
@@ -120,7 +130,6 @@ func runLocal(ctx context.Context, opts *BuildOptions, bp *protocol.BuildParams,
 	}
 	res, err := localbuild.Build(ctx, req)
 	if err != nil {
-		fmt.Fprintf(log, "Error: %v\n", err)
 		if !(opts.Verbose || bp.Verbose) {
 			// As upstream: on failure the whole build log goes to stdout.
 			logFile.Sync()
@@ -128,6 +137,9 @@ func runLocal(ctx context.Context, opts *BuildOptions, bp *protocol.BuildParams,
 				opts.IO.Out.Write(data)
 			}
 		}
+		// The file keeps the reason (a build server returns it); the user
+		// sees it once, on stderr, from the caller.
+		fmt.Fprintf(logFile, "Error: %v\n", err)
 		return false, err
 	}
 	return res.LibA != "", nil
@@ -190,15 +202,32 @@ func runRemote(ctx context.Context, opts *BuildOptions, bp *protocol.BuildParams
 	})
 	disp.Close()
 	if errors.Is(err, remote.ErrBuildFailed) && !(opts.Verbose || bp.Verbose) && res != nil {
-		// As upstream: the server's build log goes to stdout on failure.
+		// As upstream: the server's build log goes to stdout on failure;
+		// its last line, the server's "Error:", joins our error instead
+		// (printed once, on stderr).
 		if data, rerr := os.ReadFile(res.BuildLog); rerr == nil {
+			data, reason := cutErrorLine(data)
 			opts.IO.Out.Write(data)
+			if reason != "" {
+				err = fmt.Errorf("%w: %s", err, reason)
+			}
 		}
 	}
 	if err != nil {
 		return false, err
 	}
 	return res.IsLib, nil
+}
+
+// cutErrorLine splits off the build log's last line when it is the
+// "Error: ..." line of the mos that ran the build, and returns its text.
+func cutErrorLine(log []byte) ([]byte, string) {
+	s := strings.TrimRight(string(log), "\r\n")
+	i := strings.LastIndexByte(s, '\n')
+	if msg, ok := strings.CutPrefix(s[i+1:], "Error: "); ok {
+		return []byte(s[:i+1]), strings.TrimSpace(msg)
+	}
+	return log, ""
 }
 
 // reportOutcome prints what was built and saves build_stat.json, for local
