@@ -31,6 +31,9 @@ type Sources struct {
 	Contexts func() (n int, bytes int64)
 	// BuildSlots is --max-concurrent-builds.
 	BuildSlots int
+	// Ccache: the compile cache's hits (direct and preprocessed) and
+	// misses since it was made; nil (or ok false) without ccache.
+	Ccache func() (hits, misses int64, ok bool)
 }
 
 // Transfer directions and kinds, as label values.
@@ -132,6 +135,14 @@ func New(src Sources) *Metrics {
 		}, blob(2)),
 		gauge("contexts", "Build contexts on disk.", ctxs(0)),
 		gauge("contexts_bytes", "Bytes of all build contexts on disk.", ctxs(1)),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "ccache_hits_total",
+			Help: "Compilations served by the compile cache (ccache direct and preprocessed hits), as its statistics say.",
+		}, ccache(src.Ccache, true)),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "ccache_misses_total",
+			Help: "Compilations the compile cache (ccache) did not have.",
+		}, ccache(src.Ccache, false)),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -139,6 +150,22 @@ func New(src Sources) *Metrics {
 		m.builds.WithLabelValues(st) // seen as 0 before the first build
 	}
 	return m
+}
+
+func ccache(f func() (int64, int64, bool), hits bool) func() float64 {
+	return func() float64 {
+		if f == nil {
+			return 0
+		}
+		h, m, ok := f()
+		switch {
+		case !ok:
+			return 0
+		case hits:
+			return float64(h)
+		}
+		return float64(m)
+	}
 }
 
 // Handler serves the metrics in Prometheus' text format.

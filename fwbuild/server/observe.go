@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -61,7 +62,7 @@ func (s *Server) needsAuth(path string) bool {
 // and routes the monitoring paths on mux.
 func (s *Server) setupObserve(mux *http.ServeMux, mosBinary string) {
 	s.track = newTracker()
-	s.metrics = metrics.New(metrics.Sources{
+	src := metrics.Sources{
 		Running: func() int { r, _ := s.track.counts(); return r },
 		Queued:  func() int { _, q := s.track.counts(); return q },
 		BlobStore: func() (int, int64, int64) {
@@ -80,7 +81,13 @@ func (s *Server) setupObserve(mux *http.ServeMux, mosBinary string) {
 			return len(infos), total
 		},
 		BuildSlots: s.cfg.MaxConcurrentBuilds,
-	})
+	}
+	if s.cfg.Ccache {
+		dir := s.cfg.CcachePath(s.store.Root())
+		c := &ccacheStats{}
+		src.Ccache = func() (int64, int64, bool) { return c.read(dir) }
+	}
+	s.metrics = metrics.New(src)
 	s.ready = []metrics.Check{{Name: "volumes dir " + s.cfg.VolumesDir + " writable", Run: s.checkVolumes}}
 	if mosBinary != "" {
 		s.ready = append(s.ready, metrics.Check{Name: "runner " + s.cfg.BuildRunner, Run: runnerCheck(mosBinary, s.cfg.BuildRunner)})
@@ -156,6 +163,61 @@ func runnerCheck(mosBinary, runner string) func(context.Context) error {
 	}
 }
 
+// ccacheStats reads `ccache --print-stats` of the server's cache, at
+// most every ccacheStatsFor.
+type ccacheStats struct {
+	mu           sync.Mutex
+	at           time.Time
+	hits, misses int64
+	ok           bool
+}
+
+const ccacheStatsFor = 15 * time.Second
+
+func (c *ccacheStats) read(dir string) (int64, int64, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if time.Since(c.at) < ccacheStatsFor {
+		return c.hits, c.misses, c.ok
+	}
+	c.at = time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "ccache", "--print-stats")
+	cmd.Env = append(os.Environ(), "CCACHE_DIR="+dir)
+	out, err := cmd.Output()
+	if err != nil {
+		c.ok = false
+		return 0, 0, false
+	}
+	c.hits, c.misses, c.ok = parseCcacheStats(string(out))
+	return c.hits, c.misses, c.ok
+}
+
+// parseCcacheStats reads the tab-separated lines of ccache
+// --print-stats (ccache 4).
+func parseCcacheStats(out string) (hits, misses int64, ok bool) {
+	for _, line := range strings.Split(out, "\n") {
+		k, v, found := strings.Cut(line, "\t")
+		if !found {
+			continue
+		}
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "direct_cache_hit", "preprocessed_cache_hit":
+			hits += n
+			ok = true
+		case "cache_miss":
+			misses += n
+			ok = true
+		}
+	}
+	return hits, misses, ok
+}
+
 // contextsCacheFor is how long a listing of the contexts is reused: it
 // walks every context changed since the last listing.
 const contextsCacheFor = 10 * time.Second
@@ -228,7 +290,7 @@ func (s *Server) statusPage() status.Page {
 func (v buildView) status() status.Build {
 	return status.Build{
 		App: v.App, Platform: v.Platform, Context: v.Context, User: v.User,
-		State: v.State, Step: v.LastLine, Arrived: v.Arrived,
+		State: v.State, Step: v.LastLine, Arrived: v.Arrived, Ended: v.Ended,
 		QueueWait: v.QueueWait, BuildTime: v.BuildTime, Took: v.Took, Status: v.Status,
 		BytesIn: v.BytesIn, BytesOut: v.BytesOut, Files: v.Files, Sent: v.Sent, Delta: v.Delta,
 		Compiled: v.Compiled, Total: v.Total,

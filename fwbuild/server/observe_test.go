@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/mongoose-os/mos/common/protocol"
+	"github.com/mongoose-os/mos/common/testenv"
 	"github.com/mongoose-os/mos/fwbuild/builder"
 	"github.com/mongoose-os/mos/fwbuild/queue"
 )
@@ -419,5 +421,46 @@ func TestProgressLinesAreBounded(t *testing.T) {
 	rec.Write([]byte("CC " + strings.Repeat("y", 1000) + "\n"))
 	if p := rec.progress(p.Next+1, 0); len(p.Lines) != 1 || len(p.Lines[0]) != maxLineLen+3 {
 		t.Errorf("a long line is kept at %d bytes: %d", maxLineLen, len(p.Lines[0]))
+	}
+}
+
+func TestParseCcacheStats(t *testing.T) {
+	out := "stats_updated_timestamp\t1764640000\ndirect_cache_hit\t37\npreprocessed_cache_hit\t1\ncache_miss\t10\nremote_storage_hit\t0\n"
+	if h, m, ok := parseCcacheStats(out); h != 38 || m != 10 || !ok {
+		t.Errorf("parsed %d hits, %d misses, %v", h, m, ok)
+	}
+	if _, _, ok := parseCcacheStats("ccache: unknown option --print-stats\n"); ok {
+		t.Error("a ccache without --print-stats read as stats")
+	}
+}
+
+// With ccache on, its hits and misses are read from the server's cache
+// dir at a scrape.
+func TestMetricsCcache(t *testing.T) {
+	ccache := testenv.RequireTool(t, "ccache")
+	cfg := testConfig(t)
+	cfg.Ccache = true
+	cfg.CcacheDir = t.TempDir()
+	// One miss and one hit, compiled through ccache into that dir.
+	src := filepath.Join(t.TempDir(), "a.c")
+	os.WriteFile(src, []byte("int a(void) { return 1; }\n"), 0o644)
+	cc, err := exec.LookPath("cc")
+	if err != nil {
+		t.Skip("no C compiler: cc not on PATH")
+	}
+	for range 2 {
+		cmd := exec.Command(ccache, cc, "-c", src, "-o", filepath.Join(t.TempDir(), "a.o"))
+		cmd.Env = append(os.Environ(), "CCACHE_DIR="+cfg.CcacheDir)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("ccache cc: %v\n%s", err, out)
+		}
+	}
+	s := newServer(t, cfg, WithRunner(newFakeRunner()))
+	mfs := scrape(t, s)
+	if h, _ := value(mfs, "fwbuild_ccache_hits_total"); h != 1 {
+		t.Errorf("ccache hits %v, want 1", h)
+	}
+	if m, _ := value(mfs, "fwbuild_ccache_misses_total"); m != 1 {
+		t.Errorf("ccache misses %v, want 1", m)
 	}
 }

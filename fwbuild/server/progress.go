@@ -198,7 +198,7 @@ type buildView struct {
 	State, Waiting             string
 	Position                   int // queued: place in the queue
 	Ran                        bool
-	Arrived                    time.Time
+	Arrived, Ended             time.Time
 	QueueWait, BuildTime, Took time.Duration
 	Status                     int
 	BytesIn, BytesOut          int64
@@ -213,7 +213,7 @@ func (r *buildRecord) view() buildView {
 	defer r.mu.Unlock()
 	v := buildView{
 		Version: r.version, Ran: r.ran, App: r.app, Platform: r.platform, Context: r.ctx, User: r.user,
-		State: r.state, Waiting: r.waiting, Arrived: r.arrived,
+		State: r.state, Waiting: r.waiting, Arrived: r.arrived, Ended: r.ended,
 		QueueWait: r.queueWait, BuildTime: r.buildTime, Status: r.status,
 		BytesIn: r.bytesIn, BytesOut: r.bytesOut, Files: r.files, Sent: r.sent, Delta: r.delta,
 		Compiled: r.compiled, Total: r.total,

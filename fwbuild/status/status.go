@@ -40,6 +40,7 @@ type Build struct {
 	Position int
 	Step     string
 	Arrived  time.Time
+	Ended    time.Time // answered (zero while live)
 	// QueueWait and BuildTime so far; Took from arrival to the answer.
 	QueueWait, BuildTime, Took time.Duration
 	Status                     int // HTTP status answered (0 while live)

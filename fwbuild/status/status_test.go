@@ -17,8 +17,8 @@ func testPage() Page {
 			{App: "<script>alert(1)</script>", Platform: "esp32", State: "queued", Position: 1, QueueWait: 3 * time.Second},
 		},
 		Recent: []Build{
-			{App: "hello", Platform: "esp32", Context: "ci_main", User: "alice", State: "done", Status: 200, Arrived: now.Add(-90 * time.Second), QueueWait: 20 * time.Millisecond, BuildTime: 1500 * time.Millisecond, Took: 2 * time.Second, BytesIn: 3 << 10, BytesOut: 12 << 20, Files: 40, Sent: 1, Delta: true, Compiled: 1},
-			{App: "blink", Platform: "ubuntu", Status: 418, Arrived: now.Add(-time.Hour), BuildTime: time.Minute},
+			{App: "hello", Platform: "esp32", Context: "ci_main", User: "alice", State: "done", Status: 200, Arrived: now.Add(-92 * time.Second), Ended: now.Add(-90 * time.Second), QueueWait: 20 * time.Millisecond, BuildTime: 1500 * time.Millisecond, Took: 2 * time.Second, BytesIn: 3 << 10, BytesOut: 12 << 20, Files: 40, Sent: 1, Delta: true, Compiled: 1},
+			{App: "blink", Platform: "ubuntu", Status: 418, Arrived: now.Add(-time.Hour), Ended: now.Add(-time.Hour + time.Minute), BuildTime: time.Minute},
 		},
 		Contexts: []Context{{Version: "2.20.0", App: "hello", Platform: "esp32", Name: "ci_main", Size: 5 << 20, LastUse: now.Add(-3 * time.Minute), InUse: true}},
 		Disk:     Disk{Contexts: 5 << 20, BlobStore: 1 << 20, BlobStoreMax: 10 << 30, FSUsed: 50 << 30, FSSize: 100 << 30, FSFree: 50 << 30},
