@@ -169,11 +169,11 @@ func haveList(buildDir string, cache *filetree.HashCache) ([]protocol.HaveEntry,
 // postPlan sends the listing. Any 4xx answer means the server has no plan
 // action (ErrNoDeltaEndpoint).
 func (b *build) postPlan(ctx context.Context, srv serverURL, entries []filetree.Entry, kept *keptListings, res *Result) (*protocol.PlanResponse, error) {
-	pr, err := b.postPlanRequest(ctx, srv, kept.planRequest(entries), res)
+	pr, err := b.planRequestRetried(ctx, srv, kept.planRequest(entries), res)
 	if err == nil && pr.NeedFull {
 		// The server no longer has the base: the whole listing, once.
 		kept.Plan = nil
-		pr, err = b.postPlanRequest(ctx, srv, kept.planRequest(entries), res)
+		pr, err = b.planRequestRetried(ctx, srv, kept.planRequest(entries), res)
 		if err == nil && pr.NeedFull {
 			err = fmt.Errorf("build server %s: asked for the whole listing twice", srv.base)
 		}

@@ -200,6 +200,7 @@ func (w *watcher) show(p protocol.Progress) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.works = true
+	w.b.alive() // the build request's --build-timeout starts again
 	if p.Next >= w.next {
 		w.next = p.Next
 	}

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/mongoose-os/mos/cli/execbits"
 	"github.com/mongoose-os/mos/cli/gencache"
@@ -75,8 +76,15 @@ type Request struct {
 	TempDir string
 	// KeepTempFiles keeps the source zip (its path is logged).
 	KeepTempFiles bool
-	// HTTPClient sends the request; nil means a client without timeout.
+	// HTTPClient sends the request; nil means a default client. Its dial
+	// is bounded by ConnectTimeout either way.
 	HTTPClient *http.Client
+	// ConnectTimeout bounds connecting to the server (--connect-timeout),
+	// PlanTimeout each upload plan request (sent twice at most), and
+	// BuildTimeout the silence during the build request (--build-timeout:
+	// no byte sent or received and no progress answer for that long); 0
+	// means the Default... values.
+	ConnectTimeout, PlanTimeout, BuildTimeout time.Duration
 	// ReadApp reads the manifest; nil means manifest.ReadAppForUpload.
 	ReadApp ReadAppFunc
 	// Git is the git binary used to read exec bits from indexes; "" looks
@@ -130,6 +138,8 @@ type build struct {
 	// genFromCache: there is no build dir yet; build/gen's files are
 	// read from the cache, not restored into the app.
 	genFromCache bool
+	httpClient   *http.Client // from client()
+	buildWatch   *watchdog    // of the build request in flight
 }
 
 func (b *build) logf(format string, args ...any) {
@@ -377,13 +387,25 @@ func (b *build) post(ctx context.Context, srv serverURL, body *multipartBody) (*
 	if err != nil {
 		return nil, err
 	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, u, rc)
+	// Bounded by --build-timeout of silence: bytes going out or coming
+	// in, and progress answers, restart it.
+	limit := b.buildTimeout()
+	rctx, wd := startWatchdog(ctx, limit)
+	b.buildWatch = wd
+	hr, err := http.NewRequestWithContext(rctx, http.MethodPost, u, kickReadCloser(rc, wd))
 	if err != nil {
+		wd.stop()
 		rc.Close()
 		return nil, fmt.Errorf("build server request: %w", err)
 	}
 	hr.ContentLength = body.size()
-	hr.GetBody = body.open
+	hr.GetBody = func() (io.ReadCloser, error) {
+		rc, err := body.open()
+		if err != nil {
+			return nil, err
+		}
+		return kickReadCloser(rc, wd), nil
+	}
 	hr.Header.Set("Content-Type", body.contentType)
 	hr.Header.Set("User-Agent", version.UserAgent())
 	hr.Header.Set(protocol.HeaderAffinity, b.affinity)
@@ -392,16 +414,24 @@ func (b *build) post(ctx context.Context, srv serverURL, body *multipartBody) (*
 	resp, err := b.client().Do(hr)
 	w.stop()
 	if err != nil {
+		wd.stop()
+		if cerr := b.connectError(srv, err); cerr != nil {
+			return nil, cerr
+		}
+		if wd.timedOut() {
+			return nil, fmt.Errorf("build server %s: no answer to the build request within %v (--build-timeout)", srv.base, limit)
+		}
 		return nil, fmt.Errorf("build server %s: %w", srv.base, err)
 	}
+	resp.Body = &watchedBody{rc: resp.Body, w: wd, what: "the build result (--build-timeout)"}
 	return resp, nil
 }
 
 func (b *build) client() *http.Client {
-	if b.req.HTTPClient != nil {
-		return b.req.HTTPClient
+	if b.httpClient == nil {
+		b.httpClient = newClient(b.req, b.connectTimeout())
 	}
-	return &http.Client{}
+	return b.httpClient
 }
 
 // statDir tells planning whether path is a dir.

@@ -8,11 +8,13 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/mongoose-os/mos/cli/buildflags"
 	"github.com/mongoose-os/mos/cli/cmdutil"
+	"github.com/mongoose-os/mos/cli/remote"
 	"github.com/mongoose-os/mos/common/protocol"
 )
 
@@ -55,6 +57,9 @@ type BuildOptions struct {
 	BuildContext string
 	NoDelta      bool
 	Quiet        bool // --quiet: only the result lines
+	// --connect-timeout, --build-timeout (0: the remote package's
+	// defaults, the server's own build limit plus a margin).
+	ConnectTimeout, BuildTimeout time.Duration
 }
 
 // NewCmdBuild returns the build command; runF replaces the run in tests.
@@ -122,6 +127,9 @@ before anything in build/ is touched, and build/gen is also cached under
 	fl.BoolVar(&opts.NoDelta, "no-delta", false, "remote build: always upload the whole source zip, as stock mos does, even to a server that takes delta uploads")
 	fl.StringVar(&opts.User, "user", "", "remote build: the build server's basic auth user (default: from --server, else test, as stock)")
 	fl.StringVar(&opts.Pass, "pass", "", "remote build: the build server's basic auth password (default: from --server, else test)")
+	fl.DurationVar(&opts.ConnectTimeout, "connect-timeout", remote.DefaultConnectTimeout, "remote build: give up connecting to the build server after this long")
+	fl.DurationVar(&opts.BuildTimeout, "build-timeout", remote.DefaultBuildTimeout,
+		"remote build: give up when the build server has sent nothing (no result byte, no progress) for this long; default: the server's own 15m limit plus a margin")
 	// Every other stock flag is accepted by the root command, with no
 	// effect here (--use-shell-git, --use-go-git: git is always the git
 	// command).

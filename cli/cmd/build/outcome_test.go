@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mongoose-os/mos/cli/cmdutil"
 	"github.com/mongoose-os/mos/common/protocol"
@@ -117,5 +118,21 @@ func TestCutErrorLine(t *testing.T) {
 		if string(body) != tc.body || reason != tc.reason {
 			t.Errorf("cutErrorLine(%q) = %q, %q", tc.in, body, reason)
 		}
+	}
+}
+
+func TestTimeoutFlags(t *testing.T) {
+	o, err := parse(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.ConnectTimeout != 10*time.Second || o.BuildTimeout != 20*time.Minute {
+		t.Errorf("defaults: connect %v, build %v", o.ConnectTimeout, o.BuildTimeout)
+	}
+	if o, err = parse(t, "--connect-timeout", "3s", "--build-timeout", "1h"); err != nil {
+		t.Fatal(err)
+	}
+	if o.ConnectTimeout != 3*time.Second || o.BuildTimeout != time.Hour {
+		t.Errorf("connect %v, build %v", o.ConnectTimeout, o.BuildTimeout)
 	}
 }
