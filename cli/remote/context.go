@@ -14,7 +14,7 @@ import (
 )
 
 func (b *build) cacheKey(srv serverURL, m *manifest.Manifest) gencache.Key {
-	return gencache.Key{Server: srv.base, AppDir: filepath.Clean(b.req.AppDir), Platform: m.Platform, Context: b.req.BuildContext}
+	return gencache.Key{Server: srv.base, AppDir: b.appKey(), Platform: m.Platform, Context: b.req.BuildContext}
 }
 
 func (b *build) nameKey(srv serverURL, m *manifest.Manifest) gencache.NameKey {

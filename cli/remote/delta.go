@@ -111,7 +111,7 @@ func (b *build) hashCache() (*filetree.HashCache, string) {
 	if b.req.MosDir == "" {
 		return filetree.NewHashCache(), ""
 	}
-	sum := sha256.Sum256([]byte(b.req.AppDir))
+	sum := sha256.Sum256([]byte(b.appKey()))
 	file := filepath.Join(b.req.MosDir, "remote-cache", "hashes-"+hex.EncodeToString(sum[:8])+".json")
 	c, err := filetree.LoadHashCache(file)
 	if err != nil {

@@ -1,7 +1,12 @@
 package remote
 
 import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
 	"strings"
+	"syscall"
 )
 
 // pathSyntax is the path syntax of one OS, applied lexically, so the rules
@@ -173,4 +178,90 @@ func slashJoin(parts ...string) string {
 		}
 	}
 	return strings.Join(nonEmpty, "/")
+}
+
+// hasGlob says a path component is a pattern.
+func hasGlob(c string) bool { return strings.ContainsAny(c, `*?[`) }
+
+// diskFS is what canonical paths are read from: stat tells whether a path
+// is a dir (an error wrapping fs.ErrNotExist when missing), readDir lists
+// a dir's names. Planning takes them as functions so that Windows paths
+// can be tested anywhere.
+type diskFS struct {
+	stat    func(path string) (isDir bool, err error)
+	readDir func(path string) ([]string, error)
+}
+
+// onDisk returns rel (components below base) as the disk spells them:
+// a component the dir lists as is stays; one the dir lists only in other
+// letter case takes the disk's case when the file system resolves the
+// typed name too (it ignores case: Windows, macOS). found is false when a
+// component does not exist (the rest is returned as typed); a pattern
+// component ends the walk (found then says whether it matches an entry).
+// A name that matches several entries in other case is an error.
+func (ps pathSyntax) onDisk(base absPath, rel []string, fsys diskFS) (canon []string, found bool, err error) {
+	cur := absPath{vol: base.vol, parts: append([]string{}, base.parts...)}
+	for i, c := range rel {
+		names, err := fsys.readDir(ps.join(cur))
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+			return append(canon, rel[i:]...), false, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		if hasGlob(c) {
+			matched := false
+			if i == len(rel)-1 {
+				for _, n := range names {
+					if ok, _ := path.Match(c, n); ok {
+						matched = true
+						break
+					}
+				}
+			} else {
+				matched = true // not checked further
+			}
+			return append(canon, rel[i:]...), matched, nil
+		}
+		name := ""
+		var others []string
+		for _, n := range names {
+			if n == c {
+				name = n
+				break
+			}
+			if strings.EqualFold(n, c) {
+				others = append(others, n)
+			}
+		}
+		if name == "" {
+			typed := absPath{vol: cur.vol, parts: append(append([]string{}, cur.parts...), c)}
+			if _, err := fsys.stat(ps.join(typed)); len(others) == 0 || err != nil {
+				// Not there, or there only in other case on a file
+				// system that minds case.
+				return append(canon, rel[i:]...), false, nil
+			}
+			if len(others) > 1 {
+				return nil, false, fmt.Errorf("%q matches %s on disk, which differ only in case; write one of them exactly", c, strings.Join(others, " and "))
+			}
+			name = others[0]
+		}
+		canon = append(canon, name)
+		cur.parts = append(cur.parts, name)
+	}
+	return canon, true, nil
+}
+
+// canonical is dir as the disk spells it (see onDisk), with an upper-case
+// drive letter, written with this syntax's separator: one spelling for
+// one dir, whatever the user typed (`c:\…\HELLO` or `C:\…\hello`).
+func (ps pathSyntax) canonical(dir string, fsys diskFS) string {
+	p := ps.resolve(dir, ".")
+	if len(p.vol) == 2 && p.vol[1] == ':' {
+		p.vol = strings.ToUpper(p.vol)
+	}
+	if canon, found, err := ps.onDisk(absPath{vol: p.vol}, p.parts, fsys); err == nil && found {
+		p.parts = canon
+	}
+	return ps.join(p)
 }

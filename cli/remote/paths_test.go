@@ -160,9 +160,12 @@ func TestPlanWindowsPaths(t *testing.T) {
 			t.Errorf("tree %q from %q, want from %q", tr.prefix, tr.dir, wantTrees[tr.prefix])
 		}
 	}
-	wantSources := []string{`src`, `src\sub`, "C__Users_me_shared_src", "C__Users_me_shared_glob_/*.c", "D__ext_/one.c"}
+	wantSources := []string{`src`, `src/sub`, "C__Users_me_shared_src", "C__Users_me_shared_glob_/*.c", "D__ext_/one.c"}
 	if strings.Join(m.Sources, "|") != strings.Join(wantSources, "|") {
-		t.Errorf("sources %q, want %q (in-tree entries stay as written)", m.Sources, wantSources)
+		t.Errorf("sources %q, want %q (in-tree entries with slashes)", m.Sources, wantSources)
+	}
+	if m.Includes[0] != "include" || m.Filesystem[0] != "fs/*.html" {
+		t.Errorf("includes %q, filesystem %q", m.Includes, m.Filesystem)
 	}
 	if m.Includes[1] != "C__Users_me_shared_src" {
 		t.Errorf("includes %q", m.Includes)
@@ -220,7 +223,7 @@ func TestPlanWindowsPaths(t *testing.T) {
 			t.Errorf("lib location %q", l.Location)
 		}
 	}
-	for _, s := range m.Sources[2:] {
+	for _, s := range append(append(m.Sources, m.Includes...), m.Filesystem...) {
 		if strings.ContainsRune(s, '\\') {
 			t.Errorf("rewritten source %q", s)
 		}

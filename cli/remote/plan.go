@@ -38,6 +38,8 @@ type plan struct {
 	// Custom locations that stay in build_params: git URLs, which the
 	// server fetches itself (stock tried to copy them and failed).
 	libs, modules map[string]string
+	// warnings name the entries that match nothing on disk.
+	warnings []string
 }
 
 // planInput is what planning reads. Paths use syntax ps; stat tells
@@ -50,6 +52,20 @@ type planInput struct {
 	libs, modules            map[string]string // --lib, --module NAME -> location
 	localLibs                *localDeps        // libs found on this machine; nil for none
 	stat                     func(path string) (isDir bool, err error)
+	// readDir lists a dir's names, for the disk's spelling of in-app
+	// entries and for the warnings; nil skips both.
+	readDir func(path string) ([]string, error)
+}
+
+func (in planInput) fs() diskFS { return diskFS{stat: in.stat, readDir: in.readDir} }
+
+// inApp returns the disk's spelling of the components rel of an in-app
+// path (as typed without readDir) and whether it exists.
+func (in planInput) inApp(app absPath, rel []string) ([]string, bool, error) {
+	if in.readDir == nil {
+		return rel, true, nil
+	}
+	return in.ps.onDisk(app, rel, in.fs())
 }
 
 // makePlan stages the manifest as stock does (remote-build-protocol.md §3)
@@ -72,6 +88,9 @@ func makePlan(in planInput) (*plan, error) {
 			continue
 		}
 		if rel, ok := ps.relInside(app, ps.resolve(in.appDir, d)); ok && len(rel) > 0 {
+			if canon, _, err := in.inApp(app, rel); err == nil {
+				rel = canon
+			}
 			pl.exclude[slashJoin(rel...)] = true
 		}
 	}
@@ -114,18 +133,25 @@ func makePlan(in planInput) (*plan, error) {
 		{"binary_libs", m.BinaryLibs},
 	} {
 		for i, e := range f.entries {
-			newName, err := pl.addExternal(in, app, e)
+			newName, found, err := pl.addExternal(in, app, e)
 			if err != nil {
 				return nil, fmt.Errorf("mos.yml: %s[%d] %q: %w", f.key, i, e, err)
 			}
 			if newName != "" {
 				f.entries[i] = newName
 			}
+			if !found && f.key != "binary_libs" {
+				pl.warnings = append(pl.warnings, fmt.Sprintf("mos.yml: %s[%d] %q matches nothing", f.key, i, e))
+			}
 		}
 	}
-	for _, e := range m.ExtraFiles {
+	for i, e := range m.ExtraFiles {
 		if rel, ok := ps.relInside(app, ps.resolve(in.appDir, e)); ok {
-			pl.whitelist.addFirst(rel)
+			canon, _, err := in.inApp(app, rel)
+			if err != nil {
+				return nil, fmt.Errorf("mos.yml: extra_files[%d] %q: %w", i, e, err)
+			}
+			pl.whitelist.addFirst(canon)
 		}
 	}
 
@@ -167,35 +193,56 @@ func (pl *plan) addCustom(in planInput, flag string, locs map[string]string, und
 	return nil
 }
 
-// addExternal handles one sources/includes/filesystem/binary_libs entry:
-// in-tree ones whitelist their first component and stay as written;
-// out-of-tree ones upload their dir under stock's "_"-joined name, which
-// it returns (plus the glob) as the entry's new value.
-func (pl *plan) addExternal(in planInput, app absPath, entry string) (string, error) {
+// addExternal handles one sources/includes/filesystem/binary_libs entry,
+// returning its new value ("" to keep it) and whether it matches anything
+// on disk (true when that is not known). In-tree ones whitelist their
+// first component as the disk spells it, and are sent as a slash path
+// below the app in that spelling (the server is Linux: a backslash is a
+// name character there, and case matters); out-of-tree ones upload their
+// dir under stock's "_"-joined name, returned (plus the glob) as the
+// entry's new value.
+func (pl *plan) addExternal(in planInput, app absPath, entry string) (string, bool, error) {
 	ps := in.ps
 	abs := ps.resolve(in.appDir, entry)
 	if rel, ok := ps.relInside(app, abs); ok {
-		pl.whitelist.addFirst(rel)
-		return "", nil
+		canon, found, err := in.inApp(app, rel)
+		if err != nil {
+			return "", false, err
+		}
+		pl.whitelist.addFirst(canon)
+		if !ps.windows && !ps.isAbs(entry) && strings.Join(canon, "/") == strings.Join(rel, "/") {
+			return "", found, nil // as written: nothing to mend
+		}
+		if len(canon) == 0 {
+			return ".", found, nil
+		}
+		return slashJoin(canon...), found, nil
 	}
 	dir, glob := abs, ""
 	isDir, err := in.stat(ps.join(abs))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return "", err
+		return "", false, err
 	}
+	found := err == nil
 	if err != nil || !isDir {
 		// A glob, a missing path or a file: upload the dir holding it.
 		if len(abs.parts) == 0 {
-			return "", fmt.Errorf("%s: not a directory", ps.join(abs))
+			return "", false, fmt.Errorf("%s: not a directory", ps.join(abs))
 		}
 		glob = abs.parts[len(abs.parts)-1]
 		dir = absPath{vol: abs.vol, parts: abs.parts[:len(abs.parts)-1]}
 		isDir, err := in.stat(ps.join(dir))
 		if err != nil {
-			return "", err
+			return "", false, err
 		}
 		if !isDir {
-			return "", fmt.Errorf("%s: not a directory", ps.join(dir))
+			return "", false, fmt.Errorf("%s: not a directory", ps.join(dir))
+		}
+		if !found && hasGlob(glob) {
+			found = true // unknown without readDir
+			if in.readDir != nil {
+				_, found, _ = ps.onDisk(dir, []string{glob}, in.fs())
+			}
 		}
 	}
 	name := flatName(dir, glob != "")
@@ -203,7 +250,7 @@ func (pl *plan) addExternal(in planInput, app absPath, entry string) (string, er
 		pl.trees = append(pl.trees, treeSource{dir: ps.join(dir), prefix: name, what: "external dir " + ps.join(dir)})
 		pl.whitelist.addPath(name)
 	}
-	return slashJoin(name, glob), nil
+	return slashJoin(name, glob), found, nil
 }
 
 func (pl *plan) hasTree(prefix string) bool {
@@ -232,7 +279,11 @@ func (pl *plan) addLocalLib(in planInput, app absPath, l *manifest.Dep, seen map
 		if len(rel) == 0 {
 			return fmt.Errorf("local lib %q is the app dir itself", loc)
 		}
-		relName := slashJoin(rel...)
+		canon, _, err := in.inApp(app, rel)
+		if err != nil {
+			return err
+		}
+		relName := slashJoin(canon...)
 		pl.whitelist.addPath(relName)
 		l.Location, l.Origin = relName, ""
 		return nil

@@ -194,9 +194,13 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 		modules:   req.Params.CustomModuleLocations,
 		localLibs: localLibs,
 		stat:      statDir,
+		readDir:   readDirNames,
 	})
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range pl.warnings {
+		b.logf("Warning: %s", w)
 	}
 	params := *req.Params
 	params.CustomLibLocations = pl.libs
@@ -432,6 +436,25 @@ func (b *build) client() *http.Client {
 		b.httpClient = newClient(b.req, b.connectTimeout())
 	}
 	return b.httpClient
+}
+
+// readDirNames lists a dir's names for planning.
+func readDirNames(path string) ([]string, error) {
+	ents, err := os.ReadDir(path)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name()
+	}
+	return names, nil
+}
+
+// appKey is the app dir as the caches know it: as the disk spells it,
+// with an upper-case drive letter.
+func (b *build) appKey() string {
+	return hostSyntax.canonical(b.req.AppDir, diskFS{stat: statDir, readDir: readDirNames})
 }
 
 // statDir tells planning whether path is a dir.
