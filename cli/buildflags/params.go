@@ -6,7 +6,9 @@ package buildflags
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -124,7 +126,11 @@ func (o *Flags) Params(dir string) (*protocol.BuildParams, error) {
 		return nil, err
 	}
 	if opts.Repo != "" {
-		modules["mongoose-os"] = AbsFrom(dir, opts.Repo)
+		repo := AbsFrom(dir, opts.Repo)
+		if err := checkRepo(repo); err != nil {
+			return nil, fmt.Errorf("--repo %s: %w", opts.Repo, err)
+		}
+		modules["mongoose-os"] = repo
 	}
 	creds, err := ParseCredentials(opts.Credentials, opts.GHToken)
 	if err != nil {
@@ -286,4 +292,24 @@ func parseCredentialsList(s string) (map[string]protocol.Credentials, error) {
 		res[host] = c
 	}
 	return res, nil
+}
+
+// checkRepo says whether dir looks like a mongoose-os checkout (it has
+// platforms/, where the platforms a build can target are read from), so
+// that a wrong --repo is named as such, not as a module or platform
+// problem later.
+func checkRepo(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return errors.New("no such directory")
+	case err != nil:
+		return err
+	case !fi.IsDir():
+		return errors.New("not a directory")
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "platforms")); err != nil || !fi.IsDir() {
+		return errors.New("not a mongoose-os checkout (it has no platforms/ directory)")
+	}
+	return nil
 }

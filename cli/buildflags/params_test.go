@@ -1,6 +1,7 @@
 package buildflags
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -49,6 +50,7 @@ func TestParseVars(t *testing.T) {
 
 func TestBuildParamsFromFlags(t *testing.T) {
 	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "sdk", "platforms"), 0o755)
 	o, err := parse(t, "--platform", "ESP32", "--board", "b1", "--build-var", "X=1", "--cdef", "D=2",
 		"--cflags-extra", "-O0,-g", "--lib-extra", "{location: https://github.com/mongoose-os-libs/dash}",
 		"--lib", "mylib:../libs/mylib", "--lib", "net:https://github.com/o/net", "--repo", "sdk",
@@ -134,5 +136,25 @@ func TestCredentialsFile(t *testing.T) {
 	c, _ = ParseCredentials("github.com:explicit", "ghtok")
 	if c["github.com"].Pass != "explicit" {
 		t.Errorf("a github.com entry of --credentials must win over --gh-token: %+v", c)
+	}
+}
+
+// A --repo that is not a mongoose-os checkout is named as --repo (it used
+// to surface as "--module mongoose-os" or as no supported platforms).
+func TestBadRepo(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "file"), nil, 0o644)
+	for _, tc := range []struct{ repo, want string }{
+		{"gone", "--repo gone: no such directory"},
+		{"file", "--repo file: not a directory"},
+		{".", "--repo .: not a mongoose-os checkout (it has no platforms/ directory)"},
+	} {
+		o, err := parse(t, "--repo", tc.repo)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := o.Params(dir); err == nil || err.Error() != tc.want {
+			t.Errorf("--repo %s: err = %v, want %q", tc.repo, err, tc.want)
+		}
 	}
 }
