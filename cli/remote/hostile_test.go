@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -150,5 +151,37 @@ func TestHostileServer(t *testing.T) {
 				t.Error("a zip entry escaped the build dir")
 			}
 		})
+	}
+}
+
+func TestCutErrorLine(t *testing.T) {
+	for _, tc := range []struct{ in, body, reason string }{
+		{"a\nError: boom\n", "a\n", "boom"},
+		{"Error: boom", "", "boom"},
+		{"a\nb\n", "a\nb\n", ""},
+		{"Error: early\nlater\n", "Error: early\nlater\n", ""},
+	} {
+		body, reason := CutErrorLine([]byte(tc.in))
+		if string(body) != tc.body || reason != tc.reason {
+			t.Errorf("CutErrorLine(%q) = %q, %q", tc.in, body, reason)
+		}
+	}
+}
+
+// A failed build's trailing "Error:" line of the server goes with the
+// error, not also with the log copied by --verbose.
+func TestServerErrorLineOnce(t *testing.T) {
+	srv, ts := newStockServer(t)
+	srv.fail = true
+	srv.extra = map[string]string{"build/build.log": "CC src/main.c\nError: make failed: exit status 2\n"}
+	e := newEnv(t)
+	r := e.req(ts.URL)
+	r.Verbose = true
+	_, err := Build(context.Background(), r)
+	if !errors.Is(err, ErrBuildFailed) || !strings.HasSuffix(err.Error(), "build.log): make failed: exit status 2") {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.HasSuffix(e.log.String(), "\nCC src/main.c\n") || strings.Contains(e.log.String(), "Error:") {
+		t.Errorf("verbose log:\n%s", e.log)
 	}
 }

@@ -284,13 +284,17 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 	if err := os.WriteFile(filepath.Join(b.buildDir, "build.local.log"), b.localLog.Bytes(), 0o644); err != nil {
 		return res, fmt.Errorf("saving build.local.log: %w", err)
 	}
+	// The server's own "Error:" line, last in its log, goes with the
+	// error (printed once, by the caller), not also with the log.
+	buildLog, _ := os.ReadFile(res.BuildLog)
+	logBody, reason := CutErrorLine(buildLog)
 	if b.verbose && b.log != nil {
-		if f, err := os.Open(res.BuildLog); err == nil {
-			io.Copy(b.log, f)
-			f.Close()
-		}
+		b.log.Write(logBody)
 	}
 	if resp.StatusCode != http.StatusOK {
+		if reason != "" {
+			return res, fmt.Errorf("%w (see %s): %s", ErrBuildFailed, res.BuildLog, reason)
+		}
 		return res, fmt.Errorf("%w (see %s)", ErrBuildFailed, res.BuildLog)
 	}
 	return res, nil

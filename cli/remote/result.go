@@ -571,3 +571,14 @@ func errorBody(r io.Reader) string {
 	data, _ := io.ReadAll(io.LimitReader(r, maxErrorBody))
 	return strings.TrimSpace(string(data))
 }
+
+// CutErrorLine splits off a build log's last line when it is the
+// "Error: ..." line of the mos that ran the build, and returns its text.
+func CutErrorLine(log []byte) (body []byte, reason string) {
+	s := strings.TrimRight(string(log), "\r\n")
+	i := strings.LastIndexByte(s, '\n')
+	if msg, ok := strings.CutPrefix(s[i+1:], "Error: "); ok {
+		return []byte(s[:i+1]), strings.TrimSpace(msg)
+	}
+	return log, ""
+}

@@ -107,20 +107,6 @@ func TestFailedRemoteBuildSaysErrorOnce(t *testing.T) {
 	}
 }
 
-func TestCutErrorLine(t *testing.T) {
-	for _, tc := range []struct{ in, body, reason string }{
-		{"a\nError: boom\n", "a\n", "boom"},
-		{"Error: boom", "", "boom"},
-		{"a\nb\n", "a\nb\n", ""},
-		{"Error: early\nlater\n", "Error: early\nlater\n", ""},
-	} {
-		body, reason := cutErrorLine([]byte(tc.in))
-		if string(body) != tc.body || reason != tc.reason {
-			t.Errorf("cutErrorLine(%q) = %q, %q", tc.in, body, reason)
-		}
-	}
-}
-
 func TestTimeoutFlags(t *testing.T) {
 	o, err := parse(t)
 	if err != nil {

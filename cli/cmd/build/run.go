@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/mongoose-os/mos/cli/buildflags"
@@ -205,31 +204,17 @@ func runRemote(ctx context.Context, opts *BuildOptions, bp *protocol.BuildParams
 	disp.Close()
 	if errors.Is(err, remote.ErrBuildFailed) && !(opts.Verbose || bp.Verbose) && res != nil {
 		// As upstream: the server's build log goes to stdout on failure;
-		// its last line, the server's "Error:", joins our error instead
-		// (printed once, on stderr).
+		// its last line, the server's "Error:", is in err (printed once,
+		// on stderr).
 		if data, rerr := os.ReadFile(res.BuildLog); rerr == nil {
-			data, reason := cutErrorLine(data)
+			data, _ = remote.CutErrorLine(data)
 			opts.IO.Out.Write(data)
-			if reason != "" {
-				err = fmt.Errorf("%w: %s", err, reason)
-			}
 		}
 	}
 	if err != nil {
 		return false, err
 	}
 	return res.IsLib, nil
-}
-
-// cutErrorLine splits off the build log's last line when it is the
-// "Error: ..." line of the mos that ran the build, and returns its text.
-func cutErrorLine(log []byte) ([]byte, string) {
-	s := strings.TrimRight(string(log), "\r\n")
-	i := strings.LastIndexByte(s, '\n')
-	if msg, ok := strings.CutPrefix(s[i+1:], "Error: "); ok {
-		return []byte(s[:i+1]), strings.TrimSpace(msg)
-	}
-	return log, ""
 }
 
 // reportOutcome prints what was built and saves build_stat.json, for local
