@@ -87,6 +87,29 @@ func CheckReal(r *Results) []Target {
 		pct := 100 * float64(deltaOne.BytesUp) / float64(stock.BytesUp)
 		ts = append(ts, Target{name, pct <= 1, fmt.Sprintf("%d of %d bytes = %.3f%%", deltaOne.BytesUp, stock.BytesUp, pct)})
 	}
+	// The compile cache (issue 12): the cold build with an empty cache is
+	// new_context on the server without ccache.
+	cold := r.Find(NewCtx, ChangeFirst)
+	ratio := func(name, scenario string, limit float64) {
+		got := r.Find(scenario, ChangeFirst)
+		if got == nil || cold == nil || cold.MedianS <= 0 {
+			ts = append(ts, missing(name))
+			return
+		}
+		q := got.MedianS / cold.MedianS
+		ts = append(ts, Target{name, q <= limit, fmt.Sprintf("%.2f s / %.2f s = %.0f%%", got.MedianS, cold.MedianS, 100*q)})
+	}
+	ratio("new context, warm cache: median <= 30% of the cold build with an empty cache", NewCtxCached, 0.30)
+	ratio("other server, shared cache: median <= 40% of the cold build", OtherServer, 0.40)
+	for _, change := range []string{ChangeOneC, ChangeNone} {
+		name := fmt.Sprintf("delta %s with ccache no slower than without (within 5%%)", change)
+		with, without := r.Find(DeltaCached, change), r.Find(Delta, change)
+		if with == nil || without == nil {
+			ts = append(ts, missing(name))
+			continue
+		}
+		ts = append(ts, Target{name, with.MedianS <= 1.05*without.MedianS, fmt.Sprintf("%.2f s vs %.2f s", with.MedianS, without.MedianS)})
+	}
 	return ts
 }
 
@@ -177,7 +200,7 @@ func Markdown(r *Results, m Machine, command string, runs int) string {
 	writeTargets(&b, Check(r))
 	writeRatios(&b, r)
 	if r.Real != nil {
-		fmt.Fprintf(&b, "\n# Real firmware\n\nThe same scenarios on the real Mongoose OS core and real libs (`../shared/real`, platform `ubuntu`: Mongoose OS as a Linux program, built with clang through the core's own `platforms/ubuntu/Makefile.build` and python tools), for an app of ours with rpc-common, http-server and rpc-service-config (%d files of its own; the core, the libs and the mbedTLS module are uploaded from `--repo`, `--libs-dir` and `--module`). The one-file change edits the app's `src/main.c`. Flags: `%s`.\n\n",
+		fmt.Fprintf(&b, "\n# Real firmware\n\nThe same scenarios on the real Mongoose OS core and real libs (`../shared/real`, platform `ubuntu`: Mongoose OS as a Linux program, built with clang through the core's own `platforms/ubuntu/Makefile.build` and python tools), for an app of ours with rpc-common, http-server and rpc-service-config (%d files of its own; the core, the libs and the mbedTLS module are uploaded from `--repo`, `--libs-dir` and `--module`). The one-file change edits the app's `src/main.c`. Flags: `%s`. Every server here runs with `--ccache=false` but the one of new_context_cached and delta_cached (`--ccache`, its own cache dir, filled by one build of the app in another context first) and those of other_server (A builds the app once with `--ccache-remote redis://...`, then each run starts a fresh server B with its own volumes and an empty local cache, sharing A's Redis, and builds there).\n\n",
 			r.Real.Tree.Files, strings.Join(RealFlags("REAL"), " "))
 		writeTable(&b, r.Real)
 		writeTargets(&b, CheckReal(r.Real))

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -37,10 +38,23 @@ const (
 	// never seen, for an app it has built before (its blobs are in the
 	// store, its objects are not in the new context).
 	NewCtx = "new_context"
+	// The compile cache (issue 12), on a second server with ccache on:
+	// NewCtxCached is new_context there after one build of the app filled
+	// the cache; DeltaCached is delta there (a rebuild must not get slower
+	// with ccache). OtherServer is the farm case: the app built on server
+	// A, its next build on a fresh server B (its own volumes, an empty
+	// local cache) sharing A's Redis.
+	NewCtxCached = "new_context_cached"
+	DeltaCached  = "delta_cached"
+	OtherServer  = "other_server"
 )
 
 // All is every scenario, in the order they run.
-var All = []string{Stock, Reuse, Delta, NewCtx, Local}
+var All = []string{Stock, Reuse, Delta, NewCtx, NewCtxCached, DeltaCached, OtherServer, Local}
+
+// Extended are the scenarios only the real-core workload runs (each of
+// their runs compiles the whole tree, or reads it from the cache).
+var Extended = map[string]bool{NewCtx: true, NewCtxCached: true, DeltaCached: true, OtherServer: true}
 
 // Results is bench/results.json.
 type Results struct {
@@ -95,7 +109,8 @@ type Options struct {
 	// Real, when set, is a copy of ../shared/real: the workload is then an
 	// app of ours on the real Mongoose OS core (platform ubuntu, the libs
 	// rpc-common, http-server and rpc-service-config) instead of the
-	// generated one; Gen and SDK are not used.
+	// generated one; Gen and SDK are not used. Only the real workload
+	// runs the Extended scenarios.
 	Real string
 }
 
@@ -138,11 +153,14 @@ func RealFlags(real string) []string {
 // Commands are the mos command lines of each scenario, for the report.
 func Commands() map[string]string {
 	return map[string]string{
-		Stock:  "mos build --server URL --repo ../sdk-host --build-context bench_stock --clean --no-delta",
-		Reuse:  "mos build --server URL --repo ../sdk-host --build-context bench_reuse --no-delta",
-		Delta:  "mos build --server URL --repo ../sdk-host --build-context bench_delta",
-		NewCtx: "mos build --server URL --repo ../sdk-host --build-context bench_new_<run>",
-		Local:  "mos build --local --build-runner native --repo ../sdk-host",
+		Stock:        "mos build --server URL --repo ../sdk-host --build-context bench_stock --clean --no-delta",
+		Reuse:        "mos build --server URL --repo ../sdk-host --build-context bench_reuse --no-delta",
+		Delta:        "mos build --server URL --repo ../sdk-host --build-context bench_delta",
+		NewCtx:       "mos build --server URL --repo ../sdk-host --build-context bench_new_<run>",
+		NewCtxCached: "mos build --server URL_WITH_CCACHE --repo ../sdk-host --build-context bench_newc_<run>",
+		DeltaCached:  "mos build --server URL_WITH_CCACHE --repo ../sdk-host --build-context bench_deltac",
+		OtherServer:  "mos build --server URL_OF_A_FRESH_SERVER_SHARING_REDIS --repo ../sdk-host --build-context bench_farm",
+		Local:        "mos build --local --build-runner native --repo ../sdk-host",
 	}
 }
 
@@ -200,23 +218,64 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		edited = tree.CFiles[len(tree.CFiles)/2]
 	}
 
-	var srv *harness.Server
+	if o.Real == "" {
+		for s := range Extended {
+			delete(want, s)
+		}
+	}
+	if want[OtherServer] {
+		if _, err := exec.LookPath("redis-server"); err != nil {
+			fmt.Fprintf(o.Log, "Scenario %s skipped: no redis-server on PATH\n", OtherServer)
+			delete(want, OtherServer)
+		}
+	}
+	var servers []*harness.Server
+	defer func() {
+		for _, s := range servers {
+			s.Stop()
+		}
+	}()
+	// start starts a server of its own volumes dir; the stock-like one
+	// (ccache off, as stock never had it) unless extra says otherwise.
+	start := func(name string, extra ...string) (*harness.Server, error) {
+		s, err := harness.StartServer(ctx, harness.ServerOptions{
+			Manager: o.Bins.Manager, Mos: o.Bins.Mos, Runner: "native",
+			VolumesDir: filepath.Join(o.Work, "volumes-"+name), LogFile: filepath.Join(o.Work, "server-"+name+".log"),
+			Extra: append([]string{"--ccache=false"}, extra...),
+		})
+		if err == nil {
+			servers = append(servers, s)
+		}
+		return s, err
+	}
+	var srv, cached, farmA *harness.Server
+	var redis *harness.Redis
 	var err error
 	if want[Stock] || want[Reuse] || want[Delta] || want[NewCtx] {
-		srv, err = harness.StartServer(ctx, harness.ServerOptions{
-			Manager: o.Bins.Manager, Mos: o.Bins.Mos, Runner: "native",
-			VolumesDir: filepath.Join(o.Work, "volumes"), LogFile: filepath.Join(o.Work, "server.log"),
-		})
-		if err != nil {
+		if srv, err = start("main"); err != nil {
 			return nil, err
 		}
-		defer srv.Stop()
+	}
+	if want[NewCtxCached] || want[DeltaCached] {
+		if cached, err = start("ccache", "--ccache=true"); err != nil {
+			return nil, err
+		}
+	}
+	if want[OtherServer] {
+		if redis, err = harness.StartRedis(ctx, filepath.Join(o.Work, "redis.log")); err != nil {
+			return nil, err
+		}
+		defer redis.Stop()
+		if farmA, err = start("farm_a", "--ccache=true", "--ccache-remote", "redis://"+redis.Addr); err != nil {
+			return nil, err
+		}
 	}
 	env := []string{"MOS_DIR=" + filepath.Join(o.Work, "mos-home")}
-	remote := func(ctxName string, extra ...string) []string {
-		args := append([]string{"build", "--server", srv.URL()}, sdkArgs...)
+	remoteOn := func(s *harness.Server, ctxName string, extra ...string) []string {
+		args := append([]string{"build", "--server", s.URL()}, sdkArgs...)
 		return append(append(args, "--build-context", ctxName), extra...)
 	}
+	remote := func(ctxName string, extra ...string) []string { return remoteOn(srv, ctxName, extra...) }
 	local := append([]string{"build", "--local", "--build-runner", "native"}, sdkArgs...)
 
 	type plan struct {
@@ -225,18 +284,43 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		server  *harness.Server
 		warm    bool     // one build before the timed ones
 		changes []string // in order
+		// before, when set, prepares timed run i (server and args).
+		before func(l *plan, i int) error
 	}
 	plans := []plan{
-		{Stock, nil, srv, false, []string{ChangeClean}},
-		{Reuse, nil, srv, true, []string{ChangeNone, ChangeOneC}},
-		{Delta, nil, srv, true, []string{ChangeNone, ChangeOneC}},
-		{NewCtx, nil, srv, false, []string{ChangeFirst}},
-		{Local, local, nil, true, []string{ChangeNone, ChangeOneC}},
+		{Stock, nil, srv, false, []string{ChangeClean}, nil},
+		{Reuse, nil, srv, true, []string{ChangeNone, ChangeOneC}, nil},
+		{Delta, nil, srv, true, []string{ChangeNone, ChangeOneC}, nil},
+		{NewCtx, nil, srv, false, []string{ChangeFirst}, func(l *plan, i int) error {
+			l.args = remote(fmt.Sprintf("bench_new_%d", i))
+			return nil
+		}},
+		{NewCtxCached, nil, cached, true, []string{ChangeFirst}, func(l *plan, i int) error {
+			l.args = remoteOn(cached, fmt.Sprintf("bench_newc_%d", i))
+			return nil
+		}},
+		{DeltaCached, nil, cached, true, []string{ChangeNone, ChangeOneC}, nil},
+		{OtherServer, nil, farmA, true, []string{ChangeFirst}, func(l *plan, i int) error {
+			b, err := start(fmt.Sprintf("farm_b%d", i), "--ccache=true", "--ccache-remote", "redis://"+redis.Addr)
+			if err != nil {
+				return err
+			}
+			l.server, l.args = b, remoteOn(b, "bench_farm")
+			return nil
+		}},
+		{Local, local, nil, true, []string{ChangeNone, ChangeOneC}, nil},
 	}
 	if srv != nil {
 		plans[0].args = remote("bench_stock", "--clean", "--no-delta")
 		plans[1].args = remote("bench_reuse", "--no-delta")
 		plans[2].args = remote("bench_delta")
+	}
+	if cached != nil {
+		plans[4].args = remoteOn(cached, "bench_newc_warm")
+		plans[5].args = remoteOn(cached, "bench_deltac")
+	}
+	if farmA != nil {
+		plans[6].args = remoteOn(farmA, "bench_farm") // the warm-up builds on A
 	}
 	// Every scenario is set up and warmed up first; then the timed runs
 	// go round robin over the scenarios (run 1 of each, run 2 of each...),
@@ -284,8 +368,10 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 				if !slices.Contains(l.changes, change) {
 					continue
 				}
-				if change == ChangeFirst {
-					l.args = remote(fmt.Sprintf("bench_new_%d", i))
+				if l.before != nil {
+					if err := l.before(&l.plan, i); err != nil {
+						return nil, err
+					}
 				}
 				if change == ChangeOneC {
 					if err := appendLine(filepath.Join(l.app, filepath.FromSlash(edited)), fmt.Sprintf("/* bench edit %d */\n", i)); err != nil {
