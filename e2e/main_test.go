@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -16,25 +14,10 @@ import (
 var bins harness.Binaries
 
 func TestMain(m *testing.M) {
-	os.Exit(buildAndRun(m))
-}
-
-func buildAndRun(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "mos-e2e-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	bins = harness.Binaries{Mos: filepath.Join(dir, "mos"), Manager: filepath.Join(dir, "fwbuild-manager")}
-	for out, pkg := range map[string]string{bins.Mos: "../cli", bins.Manager: "../fwbuild/manager"} {
-		cmd := exec.Command("go", "build", "-o", out, pkg)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, b)
-			return 1
-		}
-	}
-	return m.Run()
+	os.Exit(harness.WithBinaries("mos-e2e-bin-", func(b harness.Binaries) int {
+		bins = b
+		return m.Run()
+	}))
 }
 
 // env is one test's world: a server, a mos home and copies of the examples.

@@ -41,6 +41,36 @@ func RepoBinaries() (root string, b Binaries, err error) {
 	return root, b, nil
 }
 
+// BuildBinaries builds our mos and fwbuild-manager into dir (for tests
+// that run the real binaries); go runs in the module of the working dir.
+func BuildBinaries(dir string) (Binaries, error) {
+	b := Binaries{Mos: filepath.Join(dir, "mos"), Manager: filepath.Join(dir, "fwbuild-manager")}
+	for out, pkg := range map[string]string{b.Mos: "github.com/mongoose-os/mos/cli", b.Manager: "github.com/mongoose-os/mos/fwbuild/manager"} {
+		if out, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+			return Binaries{}, fmt.Errorf("building %s: %w\n%s", pkg, err, out)
+		}
+	}
+	return b, nil
+}
+
+// WithBinaries builds the binaries into a temp dir named after prefix,
+// calls run with them and removes them: a TestMain's body (the exit code
+// is run's, or 1 when building failed).
+func WithBinaries(prefix string, run func(Binaries) int) int {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	b, err := BuildBinaries(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return run(b)
+}
+
 // ServerOptions start a build server.
 type ServerOptions struct {
 	Manager    string   // fwbuild-manager binary

@@ -16,77 +16,87 @@ type Target struct {
 	Detail string // the numbers compared
 }
 
-// Check evaluates the targets. A target whose figures are missing fails,
-// saying so.
+// Check evaluates the targets of the generated workload (issue 6). A
+// target whose figures are missing fails, saying so.
 func Check(r *Results) []Target {
-	stock := r.Find(Stock, ChangeClean)
-	deltaOne := r.Find(Delta, ChangeOneC)
-	deltaNone := r.Find(Delta, ChangeNone)
-	localOne := r.Find(Local, ChangeOneC)
-	missing := func(name string) Target { return Target{Name: name, Detail: "not measured"} }
-	var ts []Target
-
-	name := "delta one-file change: median <= local one-file change + 0.5 s"
-	if deltaOne == nil || localOne == nil {
-		ts = append(ts, missing(name))
-	} else {
-		ts = append(ts, Target{name, deltaOne.MedianS <= localOne.MedianS+0.5,
-			fmt.Sprintf("%.2f s vs %.2f s + 0.5 s", deltaOne.MedianS, localOne.MedianS)})
-	}
-
-	name = "stock / delta (one-file change) >= 20x"
-	if stock == nil || deltaOne == nil || deltaOne.MedianS <= 0 {
-		ts = append(ts, missing(name))
-	} else {
-		ratio := stock.MedianS / deltaOne.MedianS
-		ts = append(ts, Target{name, ratio >= 20, fmt.Sprintf("%.2f s / %.2f s = %.1fx", stock.MedianS, deltaOne.MedianS, ratio)})
-	}
-
-	name = "delta one-file change uploads <= 1% of stock's bytes"
-	if stock == nil || deltaOne == nil || stock.BytesUp <= 0 {
-		ts = append(ts, missing(name))
-	} else {
-		pct := 100 * float64(deltaOne.BytesUp) / float64(stock.BytesUp)
-		ts = append(ts, Target{name, pct <= 1, fmt.Sprintf("%d of %d bytes = %.3f%%", deltaOne.BytesUp, stock.BytesUp, pct)})
-	}
-
-	name = "delta unchanged: median <= 0.5 s"
-	if deltaNone == nil {
-		ts = append(ts, missing(name))
-	} else {
-		ts = append(ts, Target{name, deltaNone.MedianS <= 0.5, fmt.Sprintf("%.2f s", deltaNone.MedianS)})
-	}
-	return ts
+	c := newChecks(r)
+	c.oneFileVsLocal()
+	c.stockOverDelta(20)
+	c.uploadShare("stock's bytes")
+	c.unchanged(0.5)
+	return c.ts
 }
 
-// CheckReal evaluates the targets of the real-core workload (issue 10).
+// checks collects targets over one workload's results.
+type checks struct {
+	r                                    *Results
+	stock, deltaOne, deltaNone, localOne *Scenario
+	ts                                   []Target
+}
+
+func newChecks(r *Results) *checks {
+	return &checks{r: r, stock: r.Find(Stock, ChangeClean), deltaOne: r.Find(Delta, ChangeOneC),
+		deltaNone: r.Find(Delta, ChangeNone), localOne: r.Find(Local, ChangeOneC)}
+}
+
+func (c *checks) add(name string, measured, pass bool, detail string) {
+	if !measured {
+		c.ts = append(c.ts, Target{Name: name, Detail: "not measured"})
+		return
+	}
+	c.ts = append(c.ts, Target{name, pass, detail})
+}
+
+func (c *checks) oneFileVsLocal() {
+	d, l := c.deltaOne, c.localOne
+	ok := d != nil && l != nil
+	c.add("delta one-file change: median <= local one-file change + 0.5 s", ok,
+		ok && d.MedianS <= l.MedianS+0.5, ok2(ok, func() string { return fmt.Sprintf("%.2f s vs %.2f s + 0.5 s", d.MedianS, l.MedianS) }))
+}
+
+func (c *checks) stockOverDelta(min float64) {
+	s, d := c.stock, c.deltaOne
+	ok := s != nil && d != nil && d.MedianS > 0
+	c.add(fmt.Sprintf("stock / delta (one-file change) >= %.0fx", min), ok,
+		ok && s.MedianS/d.MedianS >= min, ok2(ok, func() string {
+			return fmt.Sprintf("%.2f s / %.2f s = %.1fx", s.MedianS, d.MedianS, s.MedianS/d.MedianS)
+		}))
+}
+
+func (c *checks) uploadShare(of string) {
+	s, d := c.stock, c.deltaOne
+	ok := s != nil && d != nil && s.BytesUp > 0
+	pct := 0.0
+	if ok {
+		pct = 100 * float64(d.BytesUp) / float64(s.BytesUp)
+	}
+	c.add("delta one-file change uploads <= 1% of "+of, ok, pct <= 1,
+		ok2(ok, func() string { return fmt.Sprintf("%d of %d bytes = %.3f%%", d.BytesUp, s.BytesUp, pct) }))
+}
+
+func (c *checks) unchanged(limit float64) {
+	d := c.deltaNone
+	c.add(fmt.Sprintf("delta unchanged: median <= %.1f s", limit), d != nil, d != nil && d.MedianS <= limit,
+		ok2(d != nil, func() string { return fmt.Sprintf("%.2f s", d.MedianS) }))
+}
+
+// ok2 is detail() when the figures are there.
+func ok2(ok bool, detail func() string) string {
+	if !ok {
+		return ""
+	}
+	return detail()
+}
+
+// CheckReal evaluates the targets of the real-core workload (issues 10
+// and 12).
 func CheckReal(r *Results) []Target {
-	stock := r.Find(Stock, ChangeClean)
-	deltaOne := r.Find(Delta, ChangeOneC)
-	deltaNone := r.Find(Delta, ChangeNone)
-	localOne := r.Find(Local, ChangeOneC)
+	c := newChecks(r)
+	c.oneFileVsLocal()
+	c.unchanged(0.3)
+	c.uploadShare("the stock-like flow's bytes")
+	ts := c.ts
 	missing := func(name string) Target { return Target{Name: name, Detail: "not measured"} }
-	var ts []Target
-	name := "delta one-file change: median <= local one-file change + 0.5 s"
-	if deltaOne == nil || localOne == nil {
-		ts = append(ts, missing(name))
-	} else {
-		ts = append(ts, Target{name, deltaOne.MedianS <= localOne.MedianS+0.5,
-			fmt.Sprintf("%.2f s vs %.2f s + 0.5 s", deltaOne.MedianS, localOne.MedianS)})
-	}
-	name = "delta unchanged: median <= 0.3 s"
-	if deltaNone == nil {
-		ts = append(ts, missing(name))
-	} else {
-		ts = append(ts, Target{name, deltaNone.MedianS <= 0.3, fmt.Sprintf("%.2f s", deltaNone.MedianS)})
-	}
-	name = "delta one-file change uploads <= 1% of the stock-like flow's bytes"
-	if stock == nil || deltaOne == nil || stock.BytesUp <= 0 {
-		ts = append(ts, missing(name))
-	} else {
-		pct := 100 * float64(deltaOne.BytesUp) / float64(stock.BytesUp)
-		ts = append(ts, Target{name, pct <= 1, fmt.Sprintf("%d of %d bytes = %.3f%%", deltaOne.BytesUp, stock.BytesUp, pct)})
-	}
 	// The compile cache (issue 12): the cold build with an empty cache is
 	// new_context on the server without ccache.
 	cold := r.Find(NewCtx, ChangeFirst)

@@ -114,7 +114,11 @@ type Options struct {
 	Real string
 }
 
-// RealApp is the real-core workload's app: mos.yml and its one source.
+// RealAppLogLine is what the real-core app's one source logs at init.
+const RealAppLogLine = "real-core app up"
+
+// RealApp is the real-core workload's app (also the real-core tests'):
+// mos.yml and its one source.
 var RealApp = map[string]string{
 	"mos.yml": `author: mos bench
 description: an app of ours on the real Mongoose OS core
@@ -131,7 +135,7 @@ manifest_version: 2017-09-29
 	"src/main.c": `#include "mgos.h"
 
 enum mgos_app_init_result mgos_app_init(void) {
-  LOG(LL_INFO, ("bench app up"));
+  LOG(LL_INFO, ("` + RealAppLogLine + `"));
   return MGOS_APP_INIT_SUCCESS;
 }
 `,

@@ -31,24 +31,10 @@ import (
 var bins harness.Binaries
 
 func TestMain(m *testing.M) {
-	os.Exit(buildAndRun(m))
-}
-
-func buildAndRun(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "mos-farm-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	bins = harness.Binaries{Mos: filepath.Join(dir, "mos"), Manager: filepath.Join(dir, "fwbuild-manager")}
-	for out, pkg := range map[string]string{bins.Mos: "../../cli", bins.Manager: "../../fwbuild/manager"} {
-		if b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, b)
-			return 1
-		}
-	}
-	return m.Run()
+	os.Exit(harness.WithBinaries("mos-farm-bin-", func(b harness.Binaries) int {
+		bins = b
+		return m.Run()
+	}))
 }
 
 func requireTools(t *testing.T, tools ...string) {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mongoose-os/mos/bench/harness"
+	"github.com/mongoose-os/mos/bench/suite"
 	"github.com/mongoose-os/mos/common/testenv"
 )
 
@@ -23,7 +24,7 @@ func TestDockerIncremental(t *testing.T) {
 	}
 	real := dockerRealCopy(t)
 	dockerUbuntuImage(t, filepath.Join(real, "mongoose-os"))
-	mos := dockerMosBinary(t)
+	mos := bins.Mos
 	work := t.TempDir()
 	app := dockerApp(t, filepath.Join(work, "app"))
 	env := []string{"MOS_DIR=" + filepath.Join(work, "mos-home")}
@@ -83,7 +84,7 @@ func TestDockerIncremental(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	edited := strings.Replace(string(src), "docker app up", "docker app up, edited", 1)
+	edited := strings.Replace(string(src), suite.RealAppLogLine, suite.RealAppLogLine+", edited", 1)
 	if edited == string(src) {
 		t.Fatal("the app's main.c has no log line to edit")
 	}
@@ -101,7 +102,7 @@ func TestDockerIncremental(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(elf), "docker app up, edited") {
+	if !strings.Contains(string(elf), suite.RealAppLogLine+", edited") {
 		t.Error("the ELF after the edit does not hold the edited log line")
 	}
 }

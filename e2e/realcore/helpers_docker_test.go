@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mongoose-os/mos/bench/suite"
 	"github.com/mongoose-os/mos/common/testenv"
 )
 
@@ -42,43 +43,16 @@ func dockerUbuntuImage(t *testing.T, core string) string {
 	return image
 }
 
-// dockerMosBinary builds our mos into a temp dir.
-func dockerMosBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "mos")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/mongoose-os/mos/cli")
-	cmd.Dir = testenv.RepoRoot(t)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building mos: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// dockerApp writes the test app: platform ubuntu, its own src/main.c, the
-// libs rpc-common, http-server and rpc-service-config (found in --libs-dir).
+// dockerApp writes the real-core app (the benchmark's): platform ubuntu,
+// its own src/main.c, the libs rpc-common, http-server and
+// rpc-service-config (found in --libs-dir).
 func dockerApp(t *testing.T, dir string) string {
 	t.Helper()
-	testenv.WriteTree(t, dir, testenv.Tree{
-		"mos.yml": {Content: `author: mos tests
-description: an app of ours on the real core, built in the ubuntu SDK image
-version: 1.0
-platform: ubuntu
-sources:
-  - src
-libs:
-  - origin: https://github.com/mongoose-os-libs/rpc-common
-  - origin: https://github.com/mongoose-os-libs/http-server
-  - origin: https://github.com/mongoose-os-libs/rpc-service-config
-manifest_version: 2017-09-29
-`},
-		"src/main.c": {Content: `#include "mgos.h"
-
-enum mgos_app_init_result mgos_app_init(void) {
-  LOG(LL_INFO, ("docker app up"));
-  return MGOS_APP_INIT_SUCCESS;
-}
-`},
-	})
+	tree := testenv.Tree{}
+	for name, content := range suite.RealApp {
+		tree[name] = testenv.File{Content: content}
+	}
+	testenv.WriteTree(t, dir, tree)
 	return dir
 }
 
@@ -86,13 +60,6 @@ enum mgos_app_init_result mgos_app_init(void) {
 // ../shared/real/README.md). The build needs no network, so the container
 // gets none (--network=none).
 func dockerBuildArgs(real string) []string {
-	return []string{
-		"build", "--local", "--build-runner", "docker", "--platform", "ubuntu",
-		"--repo", filepath.Join(real, "mongoose-os"),
-		"--libs-dir", filepath.Join(real, "libs"),
-		"--module", "mbedtls_module:" + filepath.Join(real, "modules", "mbedtls"),
-		"--no-libs-update",
-		"--cflags-extra=-Wno-implicit-const-int-float-conversion",
-		"--build-docker-extra=--network=none",
-	}
+	args := append([]string{"build", "--local", "--build-runner", "docker"}, suite.RealFlags(real)...)
+	return append(args, "--build-docker-extra=--network=none")
 }

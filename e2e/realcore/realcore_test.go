@@ -8,13 +8,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/mongoose-os/mos/bench/harness"
+	"github.com/mongoose-os/mos/bench/suite"
 	"github.com/mongoose-os/mos/common/testenv"
 )
 
@@ -22,24 +22,10 @@ import (
 var bins harness.Binaries
 
 func TestMain(m *testing.M) {
-	os.Exit(buildAndRun(m))
-}
-
-func buildAndRun(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "mos-realcore-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	bins = harness.Binaries{Mos: filepath.Join(dir, "mos"), Manager: filepath.Join(dir, "fwbuild-manager")}
-	for out, pkg := range map[string]string{bins.Mos: "../../cli", bins.Manager: "../../fwbuild/manager"} {
-		if b, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, b)
-			return 1
-		}
-	}
-	return m.Run()
+	os.Exit(harness.WithBinaries("mos-realcore-bin-", func(b harness.Binaries) int {
+		bins = b
+		return m.Run()
+	}))
 }
 
 // world is one test's copy of the real core and libs, its app and its mos
@@ -66,18 +52,10 @@ func (w *world) app(name string) string {
 	return dockerApp(w.t, filepath.Join(w.work, name))
 }
 
-// args are the real-core build flags (../shared/real/README.md) for a
-// native build, plus more.
+// args are the real-core build flags (../shared/real/README.md), plus
+// more.
 func (w *world) args(more ...string) []string {
-	args := []string{
-		"build", "--platform", "ubuntu",
-		"--repo", filepath.Join(w.real, "mongoose-os"),
-		"--libs-dir", filepath.Join(w.real, "libs"),
-		"--module", "mbedtls_module:" + filepath.Join(w.real, "modules", "mbedtls"),
-		"--no-libs-update",
-		"--cflags-extra=-Wno-implicit-const-int-float-conversion",
-	}
-	return append(args, more...)
+	return append(append([]string{"build"}, suite.RealFlags(w.real)...), more...)
 }
 
 // build runs mos in app and returns the sources compiled (server paths for
