@@ -10,7 +10,8 @@ import (
 )
 
 // getInfoScript runs in a network namespace of its own (no network but
-// its own loopback): it brings loopback up, starts the firmware as
+// its own loopback) and a PID namespace whose init it is, so that every
+// process the firmware forks dies with it: it brings loopback up, starts the firmware as
 // ../shared/real/README.md says (chroot with conf0.json, an unprivileged
 // user), asks Sys.GetInfo over the firmware's HTTP RPC on 127.0.0.1:8080
 // until it answers (at most 20 s), prints the answer after a marker line,
@@ -43,8 +44,8 @@ func runFirmware(t *testing.T, buildDir, app string) {
 		t.Log("not root: the firmware is not run (it needs unshare --net and chroot)")
 		return
 	}
-	if out, err := exec.Command("unshare", "--net", "true").CombinedOutput(); err != nil {
-		t.Logf("unshare --net is not available here (%v: %s): the firmware is not run", err, out)
+	if out, err := exec.Command("unshare", "--net", "--pid", "--fork", "true").CombinedOutput(); err != nil {
+		t.Logf("unshare --net --pid is not available here (%v: %s): the firmware is not run", err, out)
 		return
 	}
 	for _, tool := range []string{"ip", "python3"} {
@@ -65,7 +66,7 @@ func runFirmware(t *testing.T, buildDir, app string) {
 		t.Fatal(err)
 	}
 	outFile := filepath.Join(t.TempDir(), "firmware.out")
-	cmd := exec.Command("unshare", "--net", "sh", "-c", getInfoScript)
+	cmd := exec.Command("unshare", "--net", "--pid", "--fork", "--kill-child", "sh", "-c", getInfoScript)
 	cmd.Env = append(os.Environ(), "ELF="+elf, "ROOT="+root, "OUT="+outFile)
 	out, err := cmd.CombinedOutput()
 	fwOut, _ := os.ReadFile(outFile)
@@ -86,4 +87,21 @@ func runFirmware(t *testing.T, buildDir, app string) {
 	if !strings.Contains(string(fwOut), "Init done") {
 		t.Errorf("the firmware did not print its init lines:\n%s", fwOut)
 	}
+	// The firmware forks (a parent and a worker): none may outlive the run.
+	if pids := processesRunning(elf); len(pids) > 0 {
+		t.Errorf("firmware processes %v still running after the test", pids)
+	}
+}
+
+// processesRunning lists the processes whose command line names path.
+func processesRunning(path string) []string {
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	var pids []string
+	for _, c := range cmdlines {
+		b, err := os.ReadFile(c)
+		if err == nil && strings.Contains(string(b), path) {
+			pids = append(pids, filepath.Base(filepath.Dir(c)))
+		}
+	}
+	return pids
 }
