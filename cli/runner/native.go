@@ -19,15 +19,17 @@ type Native struct {
 	Ccache *Ccache
 }
 
-func (n *Native) Path(host string) string      { return host }
-func (n *Native) MosPath(mosDir string) string { return mosDir }
+// Path is where make sees host path: itself, or below the sandbox's Root.
+func (n *Native) Path(host string) string      { return n.Sandbox.inside(host) }
+func (n *Native) MosPath(mosDir string) string { return n.Path(mosDir) }
 
 func (n *Native) Run(ctx context.Context, job *Job) error {
 	mk := n.Make
 	if mk == "" {
 		mk = "make"
 	}
-	args := makeArgs(job, job.AppDir, job.Makefile)
+	appDir := n.Path(job.AppDir)
+	args := makeArgs(job, appDir, n.Path(job.Makefile))
 	fmt.Fprintf(job.Log, "Make arguments: %s\n", strings.Join(args, " "))
 	if job.DryRun {
 		return nil
@@ -38,7 +40,7 @@ func (n *Native) Run(ctx context.Context, job *Job) error {
 	}
 	var cc *ccacheRun
 	if n.Ccache != nil {
-		cc = n.Ccache.prepare(job, job.AppDir, true, n.Sandbox != nil, func(p string) string { return p })
+		cc = n.Ccache.prepare(job, appDir, true, n.Sandbox != nil, n.Path)
 		defer cc.close()
 	}
 	cmd := exec.Command(path, args...)
@@ -50,7 +52,7 @@ func (n *Native) Run(ctx context.Context, job *Job) error {
 		if err != nil {
 			return fmt.Errorf("%w: %s not found (install the bubblewrap package)", ErrNoSandbox, n.Sandbox.bwrap())
 		}
-		cmd = exec.Command(bin, n.Sandbox.bwrapArgs(job.AppDir, append([]string{path}, args...), cc.sandboxed(n.Ccache))...)
+		cmd = exec.Command(bin, n.Sandbox.bwrapArgs(appDir, append([]string{path}, args...), cc.sandboxed(n.Ccache))...)
 		fmt.Fprintf(job.Log, "Sandbox: bwrap, no network, writable: %s\n", strings.Join(n.Sandbox.Writable, " "))
 	}
 	defer cc.report(job.Log)

@@ -33,6 +33,29 @@ type Sandbox struct {
 	PIDs         int
 	// Bwrap is the bwrap binary; "bwrap" when empty.
 	Bwrap string
+	// Root, when set, is a second place where the native sandbox shows
+	// Writable[0] (the context), and the one make is given: every context
+	// is then built at the same path, so what the build records of its
+	// paths does not tell contexts apart and the compile cache serves a
+	// new context. The real path stays bound too, for values a manifest
+	// expanded to it.
+	Root string
+}
+
+// inside is where make sees host path p: below Root for the context,
+// else p itself.
+func (s *Sandbox) inside(p string) string {
+	if s == nil || s.Root == "" || len(s.Writable) == 0 {
+		return p
+	}
+	ctx := filepath.Clean(s.Writable[0])
+	if p == ctx {
+		return s.Root
+	}
+	if rel, ok := strings.CutPrefix(p, ctx+string(filepath.Separator)); ok {
+		return s.Root + "/" + filepath.ToSlash(rel)
+	}
+	return p
 }
 
 // DefaultSystemDirs are what a native sandboxed build sees of the host,
@@ -117,6 +140,9 @@ func (s *Sandbox) bwrapArgs(dir string, argv []string, x *sandboxExtra) []string
 	}
 	for _, d := range s.Writable {
 		args = append(args, "--bind", d, d)
+	}
+	if s.Root != "" && len(s.Writable) > 0 {
+		args = append(args, "--bind", s.Writable[0], s.Root)
 	}
 	if x != nil {
 		for _, d := range x.writable {

@@ -347,6 +347,7 @@ func (r *buildRecord) addLine(line string) {
 	if r.ctxDir != "" {
 		line = strings.ReplaceAll(line, r.ctxDir+"/", "")
 	}
+	line = strings.ReplaceAll(line, protocol.SandboxContextRoot+"/", "")
 	var keep string
 	if m := ninjaRE.FindStringSubmatch(line); m != nil {
 		n, _ := strconv.Atoi(m[1])

@@ -75,6 +75,7 @@ func (o *SandboxOptions) build() (*manifest.Confinement, *runner.Sandbox, error)
 		CPUs:       o.SandboxCPUs,
 		PIDs:       o.SandboxPIDs,
 		Bwrap:      o.SandboxBwrap,
+		Root:       protocol.SandboxContextRoot,
 	}, nil
 }
 
