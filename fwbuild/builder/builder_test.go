@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mongoose-os/mos/common/protocol"
+	"github.com/mongoose-os/mos/common/testenv"
 )
 
 // fakeMos writes an executable shell script standing in for mos.
@@ -135,32 +136,6 @@ func TestRunFailureWithoutLogCopiesOutput(t *testing.T) {
 	}
 }
 
-// gone reports whether pid has exited (no such process, or a zombie
-// waiting for a reaper that is not us). A process sent SIGKILL takes a
-// moment to die on a busy machine: it is given up to 10 seconds.
-func gone(t *testing.T, pid int) bool {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if errors.Is(err, os.ErrNotExist) {
-			return true
-		}
-		if err != nil {
-			t.Skipf("cannot read /proc: %v", err)
-		}
-		s := string(b)
-		i := strings.LastIndexByte(s, ')')
-		if i >= 0 && len(s) > i+2 && s[i+2] == 'Z' {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestTimeoutKillsTheProcessGroup(t *testing.T) {
 	if _, err := os.Stat("/proc/self/stat"); err != nil {
 		t.Skip("needs /proc")
@@ -194,7 +169,7 @@ wait
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !gone(t, pid) {
+		if !testenv.ProcessGone(t, pid) {
 			t.Errorf("process %d still running after the timeout", pid)
 		}
 	}

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mongoose-os/mos/common/testenv"
 )
 
 // hostPIDLine is sh that appends the host PID of the shell running it to
@@ -45,7 +47,7 @@ exit 0
 				t.Fatal(err)
 			}
 			if pidns {
-				if !gone(t, pid) {
+				if !testenv.ProcessGone(t, pid) {
 					t.Errorf("process %d of the build outlived mos in its PID namespace", pid)
 				}
 				return

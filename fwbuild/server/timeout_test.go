@@ -3,7 +3,6 @@
 package server
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mongoose-os/mos/common/protocol"
+	"github.com/mongoose-os/mos/common/testenv"
 )
 
 // TestTimeoutKillsTheBuild runs the real builder with a fake mos that never
@@ -46,33 +46,8 @@ func TestTimeoutKillsTheBuild(t *testing.T) {
 	}
 	for _, f := range strings.Fields(string(b)) {
 		pid, _ := strconv.Atoi(f)
-		if !processGone(t, pid) {
+		if !testenv.ProcessGone(t, pid) {
 			t.Errorf("process %d survived the timeout", pid)
 		}
-	}
-}
-
-// processGone reports whether pid no longer runs (gone, or a zombie left
-// for a reaper that is not this process). A process sent SIGKILL takes a
-// moment to die on a busy machine: it is given up to 10 seconds.
-func processGone(t *testing.T, pid int) bool {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-		if errors.Is(err, os.ErrNotExist) {
-			return true
-		}
-		if err != nil {
-			t.Skipf("cannot read /proc: %v", err)
-		}
-		s := string(b)
-		if i := strings.LastIndexByte(s, ')'); i >= 0 && len(s) > i+2 && s[i+2] == 'Z' {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
