@@ -31,7 +31,7 @@ func main() {
 	work := flag.String("work", "", "scratch dir (default: a temp dir, removed)")
 	quick := flag.Bool("quick", false, "a tiny run (2 libs x 3 files, 1 run) to check the pipeline")
 	real := flag.String("real", "../shared/real", "the real Mongoose OS core and libs for the real-firmware workload (copied first); \"\" skips it")
-	realRuns := flag.Int("real-runs", 3, "timed runs per scenario and change of the real-firmware workload")
+	realRuns := flag.Int("real-runs", 5, "timed runs per scenario and change of the real-firmware workload")
 	realOnly := flag.Bool("real-only", false, "run only the real-firmware workload; the generated workload's figures are kept from the results.json in -out (and RESULTS.md says so)")
 	flag.Parse()
 	g.BinaryBytes, g.Seed = *binMB<<20, *seed

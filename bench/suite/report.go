@@ -202,7 +202,7 @@ func Markdown(r *Results, m Machine, command string, runs int) string {
 	for _, s := range All {
 		fmt.Fprintf(&b, "- **%s**: `%s`\n", s, cmds[s])
 	}
-	fmt.Fprintf(&b, "\nThe server: `fwbuild-manager --build-runner native` on 127.0.0.1. A one-file change appends a comment line to one lib `.c` file before each run; reuse, delta and local have one untimed warm-up build first; new_context builds under a context name never used before, once per run, after the other scenarios put the app's contents in the server's blob store. The timed runs go round robin over the scenarios (run 1 of each, then run 2 of each, ...), so a drift in the machine's speed hits all alike; dirty pages are written back (sync) before each build.\n\n")
+	fmt.Fprintf(&b, "\nThe server: `fwbuild-manager --build-runner native` on 127.0.0.1. A one-file change appends a comment line to one lib `.c` file before each run; reuse, delta and local have one untimed warm-up build first; new_context builds under a context name never used before, once per run, after the other scenarios put the app's contents in the server's blob store. The timed runs go round robin over the scenarios (run 1 of each, then run 2 of each in the reverse order, ...), so a drift in the machine's speed hits all alike and no scenario always runs right after the same other one; dirty pages are written back (sync) before each build.\n\n")
 	if r.Kept {
 		fmt.Fprintf(&b, "The generated workload's figures below are kept from an earlier full run (this run had `-real-only`).\n\n")
 	}

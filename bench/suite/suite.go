@@ -327,9 +327,11 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		plans[6].args = remoteOn(farmA, "bench_farm") // the warm-up builds on A
 	}
 	// Every scenario is set up and warmed up first; then the timed runs
-	// go round robin over the scenarios (run 1 of each, run 2 of each...),
-	// so that a drift in the machine's speed during the long benchmark
-	// hits all scenarios alike instead of the ones that run last.
+	// go round robin over the scenarios (run 1 of each, run 2 of each
+	// backwards, ...), so that a drift in the machine's speed during the
+	// long benchmark hits all scenarios alike instead of the ones that run
+	// last, and the build just before one (on another server or the same)
+	// favours none.
 	type live struct {
 		plan
 		build func(what string) (harness.Result, error)
@@ -368,7 +370,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	}
 	for _, change := range []string{ChangeClean, ChangeFirst, ChangeNone, ChangeOneC} {
 		for i := 0; i < o.Runs; i++ {
-			for _, l := range lives {
+			for _, l := range roundOrder(lives, i) {
 				if !slices.Contains(l.changes, change) {
 					continue
 				}
@@ -396,6 +398,19 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		}
 	}
 	return res, nil
+}
+
+// roundOrder is the order of round i: every other round goes backwards,
+// so that no scenario always runs right after the same other one (what a
+// build leaves behind, such as the previous server's work after its
+// answer or a warm page cache, then favours neither).
+func roundOrder[T any](s []T, i int) []T {
+	if i%2 == 0 {
+		return s
+	}
+	r := slices.Clone(s)
+	slices.Reverse(r)
+	return r
 }
 
 func appendLine(file, line string) error {

@@ -120,3 +120,26 @@ func TestCheckTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestRoundOrder: over two rounds every scenario runs once right after
+// each of its neighbours, instead of always after the same one.
+func TestRoundOrder(t *testing.T) {
+	s := []string{"reuse", "delta", "delta_cached", "local"}
+	var seq []string
+	for i := 0; i < 4; i++ {
+		seq = append(seq, roundOrder(s, i)...)
+	}
+	after := map[string]map[string]int{}
+	for i := 1; i < len(seq); i++ {
+		if after[seq[i]] == nil {
+			after[seq[i]] = map[string]int{}
+		}
+		after[seq[i]][seq[i-1]]++
+	}
+	if got := after["delta_cached"]["delta"]; got != 2 || after["delta"]["delta_cached"] != 2 {
+		t.Errorf("delta_cached after delta %d times, delta after delta_cached %d times in %v; want 2 and 2", got, after["delta"]["delta_cached"], seq)
+	}
+	if got := strings.Join(s, ","); got != "reuse,delta,delta_cached,local" {
+		t.Errorf("roundOrder changed its input: %s", got)
+	}
+}
