@@ -6,6 +6,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+
+	"github.com/klauspost/compress/flate"
 )
 
 // Method says how the Writer compresses a file.
@@ -38,9 +40,19 @@ type Writer struct {
 	err   error // sticky: set once the output may hold a broken entry
 }
 
+// deflateLevel is klauspost's level 6: output within 2-4% of the standard
+// library's default level, about 2.5 times as fast (an 11 MB debug ELF of
+// the real core: 0.14 s instead of 0.38 s), which every result carrying
+// an ELF waits for.
+const deflateLevel = 6
+
 // NewWriter returns a Writer producing a zip archive on w.
 func NewWriter(w io.Writer) *Writer {
-	return &Writer{zw: zip.NewWriter(w), files: map[string]bool{}, dirs: map[string]bool{}}
+	zw := zip.NewWriter(w)
+	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
+		return flate.NewWriter(out, deflateLevel)
+	})
+	return &Writer{zw: zw, files: map[string]bool{}, dirs: map[string]bool{}}
 }
 
 // AddFile adds a regular file named name (slash-separated, see CheckName)
