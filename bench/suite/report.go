@@ -98,8 +98,10 @@ func CheckReal(r *Results) []Target {
 	ts := c.ts
 	missing := func(name string) Target { return Target{Name: name, Detail: "not measured"} }
 	// The compile cache (issue 12): the cold build with an empty cache is
-	// new_context on the server without ccache.
-	cold := r.Find(NewCtx, ChangeFirst)
+	// new_context on a server with ccache on and its cache emptied (the
+	// issue's words); the same against new_context on a server without
+	// ccache is in the detail, as the stricter figure.
+	cold, nocc := r.Find(NewCtxEmpty, ChangeFirst), r.Find(NewCtx, ChangeFirst)
 	ratio := func(name, scenario string, limit float64) {
 		got := r.Find(scenario, ChangeFirst)
 		if got == nil || cold == nil || cold.MedianS <= 0 {
@@ -107,7 +109,11 @@ func CheckReal(r *Results) []Target {
 			return
 		}
 		q := got.MedianS / cold.MedianS
-		ts = append(ts, Target{name, q <= limit, fmt.Sprintf("%.2f s / %.2f s = %.0f%%", got.MedianS, cold.MedianS, 100*q)})
+		detail := fmt.Sprintf("%.2f s / %.2f s = %.0f%%", got.MedianS, cold.MedianS, 100*q)
+		if nocc != nil && nocc.MedianS > 0 {
+			detail += fmt.Sprintf("; of the build without ccache, %.2f s: %.0f%%", nocc.MedianS, 100*got.MedianS/nocc.MedianS)
+		}
+		ts = append(ts, Target{name, q <= limit, detail})
 	}
 	ratio("new context, warm cache: median <= 30% of the cold build with an empty cache", NewCtxCached, 0.30)
 	ratio("other server, shared cache: median <= 40% of the cold build", OtherServer, 0.40)
@@ -189,6 +195,9 @@ func writeRatios(b *strings.Builder, r *Results) {
 	if nc := r.Find(NewCtx, ChangeFirst); nc != nil && stock != nil && stock.MedianS > 0 {
 		fmt.Fprintf(b, "- new context / stock (a new branch's first build vs a full fresh build): %.2f\n", nc.MedianS/stock.MedianS)
 	}
+	if nc, ne := r.Find(NewCtx, ChangeFirst), r.Find(NewCtxEmpty, ChangeFirst); nc != nil && ne != nil && nc.MedianS > 0 {
+		fmt.Fprintf(b, "- new context with an empty ccache / without ccache (what ccache costs a build it cannot help): %.2f\n", ne.MedianS/nc.MedianS)
+	}
 }
 
 // Markdown is bench/RESULTS.md.
@@ -210,7 +219,7 @@ func Markdown(r *Results, m Machine, command string, runs int) string {
 	writeTargets(&b, Check(r))
 	writeRatios(&b, r)
 	if r.Real != nil {
-		fmt.Fprintf(&b, "\n# Real firmware\n\nThe same scenarios on the real Mongoose OS core and real libs (`../shared/real`, platform `ubuntu`: Mongoose OS as a Linux program, built with clang through the core's own `platforms/ubuntu/Makefile.build` and python tools), for an app of ours with rpc-common, http-server and rpc-service-config (%d files of its own; the core, the libs and the mbedTLS module are uploaded from `--repo`, `--libs-dir` and `--module`). The one-file change edits the app's `src/main.c`. Flags: `%s`. Every server here runs with `--ccache=false` but the one of new_context_cached and delta_cached (`--ccache`, its own cache dir, filled by one build of the app in another context first) and those of other_server (A builds the app once with `--ccache-remote redis://...`, then each run starts a fresh server B with its own volumes and an empty local cache, sharing A's Redis, and builds there).\n\n",
+		fmt.Fprintf(&b, "\n# Real firmware\n\nThe same scenarios on the real Mongoose OS core and real libs (`../shared/real`, platform `ubuntu`: Mongoose OS as a Linux program, built with clang through the core's own `platforms/ubuntu/Makefile.build` and python tools), for an app of ours with rpc-common, http-server and rpc-service-config (%d files of its own; the core, the libs and the mbedTLS module are uploaded from `--repo`, `--libs-dir` and `--module`). The one-file change edits the app's `src/main.c`. Flags: `%s`. Every server here runs with `--ccache=false` but the one of new_context_cached and delta_cached (`--ccache`, its own cache dir, filled by one build of the app in another context first), the one of new_context_empty_cache (`--ccache`, its cache dir emptied before each run: the cold build with an empty cache the cache targets compare with) and those of other_server (A builds the app once with `--ccache-remote redis://...`, then each run starts a fresh server B with its own volumes and an empty local cache, sharing A's Redis, and builds there).\n\n",
 			r.Real.Tree.Files, strings.Join(RealFlags("REAL"), " "))
 		writeTable(&b, r.Real)
 		writeTargets(&b, CheckReal(r.Real))

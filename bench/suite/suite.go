@@ -8,8 +8,10 @@ package suite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,18 +45,23 @@ const (
 	// the cache; DeltaCached is delta there (a rebuild must not get slower
 	// with ccache). OtherServer is the farm case: the app built on server
 	// A, its next build on a fresh server B (its own volumes, an empty
-	// local cache) sharing A's Redis.
+	// local cache) sharing A's Redis. NewCtxEmpty is the cold build with
+	// an empty cache: new_context on a third server with ccache on, its
+	// cache dir emptied before each run (its blob store kept, as for
+	// new_context): what a team's first build of a context costs on a
+	// server run as shipped before anything was cached.
 	NewCtxCached = "new_context_cached"
+	NewCtxEmpty  = "new_context_empty_cache"
 	DeltaCached  = "delta_cached"
 	OtherServer  = "other_server"
 )
 
 // All is every scenario, in the order they run.
-var All = []string{Stock, Reuse, Delta, NewCtx, NewCtxCached, DeltaCached, OtherServer, Local}
+var All = []string{Stock, Reuse, Delta, NewCtx, NewCtxEmpty, NewCtxCached, DeltaCached, OtherServer, Local}
 
 // Extended are the scenarios only the real-core workload runs (each of
 // their runs compiles the whole tree, or reads it from the cache).
-var Extended = map[string]bool{NewCtx: true, NewCtxCached: true, DeltaCached: true, OtherServer: true}
+var Extended = map[string]bool{NewCtx: true, NewCtxEmpty: true, NewCtxCached: true, DeltaCached: true, OtherServer: true}
 
 // Results is bench/results.json.
 type Results struct {
@@ -161,6 +168,7 @@ func Commands() map[string]string {
 		Reuse:        "mos build --server URL --repo ../sdk-host --build-context bench_reuse --no-delta",
 		Delta:        "mos build --server URL --repo ../sdk-host --build-context bench_delta",
 		NewCtx:       "mos build --server URL --repo ../sdk-host --build-context bench_new_<run>",
+		NewCtxEmpty:  "mos build --server URL_WITH_EMPTIED_CCACHE --repo ../sdk-host --build-context bench_newe_<run>",
 		NewCtxCached: "mos build --server URL_WITH_CCACHE --repo ../sdk-host --build-context bench_newc_<run>",
 		DeltaCached:  "mos build --server URL_WITH_CCACHE --repo ../sdk-host --build-context bench_deltac",
 		OtherServer:  "mos build --server URL_OF_A_FRESH_SERVER_SHARING_REDIS --repo ../sdk-host --build-context bench_farm",
@@ -252,7 +260,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		}
 		return s, err
 	}
-	var srv, cached, farmA *harness.Server
+	var srv, cached, emptied, farmA *harness.Server
 	var redis *harness.Redis
 	var err error
 	if want[Stock] || want[Reuse] || want[Delta] || want[NewCtx] {
@@ -264,6 +272,25 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		if cached, err = start("ccache", "--ccache=true"); err != nil {
 			return nil, err
 		}
+	}
+	if want[NewCtxEmpty] {
+		if emptied, err = start("ccache_empty", "--ccache=true"); err != nil {
+			return nil, err
+		}
+	}
+	// emptyCache removes what the ccache_empty server's builds cached.
+	emptyCache := func() error {
+		dir := filepath.Join(o.Work, "volumes-ccache_empty", "ccache")
+		ents, err := os.ReadDir(dir)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		for _, e := range ents {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return fmt.Errorf("emptying the cache: %w", err)
+			}
+		}
+		return nil
 	}
 	if want[OtherServer] {
 		if redis, err = harness.StartRedis(ctx, filepath.Join(o.Work, "redis.log")); err != nil {
@@ -299,6 +326,10 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 			l.args = remote(fmt.Sprintf("bench_new_%d", i))
 			return nil
 		}},
+		{NewCtxEmpty, nil, emptied, true, []string{ChangeFirst}, func(l *plan, i int) error {
+			l.args = remoteOn(emptied, fmt.Sprintf("bench_newe_%d", i))
+			return emptyCache()
+		}},
 		{NewCtxCached, nil, cached, true, []string{ChangeFirst}, func(l *plan, i int) error {
 			l.args = remoteOn(cached, fmt.Sprintf("bench_newc_%d", i))
 			return nil
@@ -319,12 +350,15 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		plans[1].args = remote("bench_reuse", "--no-delta")
 		plans[2].args = remote("bench_delta")
 	}
+	if emptied != nil {
+		plans[4].args = remoteOn(emptied, "bench_newe_warm") // fills the blob store
+	}
 	if cached != nil {
-		plans[4].args = remoteOn(cached, "bench_newc_warm")
-		plans[5].args = remoteOn(cached, "bench_deltac")
+		plans[5].args = remoteOn(cached, "bench_newc_warm")
+		plans[6].args = remoteOn(cached, "bench_deltac")
 	}
 	if farmA != nil {
-		plans[6].args = remoteOn(farmA, "bench_farm") // the warm-up builds on A
+		plans[7].args = remoteOn(farmA, "bench_farm") // the warm-up builds on A
 	}
 	// Every scenario is set up and warmed up first; then the timed runs
 	// go round robin over the scenarios (run 1 of each, run 2 of each

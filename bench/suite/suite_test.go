@@ -143,3 +143,35 @@ func TestRoundOrder(t *testing.T) {
 		t.Errorf("roundOrder changed its input: %s", got)
 	}
 }
+
+// TestCheckRealCacheTargets: the cache's targets compare with the cold
+// build with an empty cache, and say what the same is against a build
+// without ccache.
+func TestCheckRealCacheTargets(t *testing.T) {
+	r := &Results{Scenarios: []Scenario{
+		{Name: NewCtx, Change: ChangeFirst, MedianS: 8},
+		{Name: NewCtxEmpty, Change: ChangeFirst, MedianS: 10},
+		{Name: NewCtxCached, Change: ChangeFirst, MedianS: 2.8},
+		{Name: OtherServer, Change: ChangeFirst, MedianS: 4.1},
+	}}
+	find := func(ts []Target, prefix string) Target {
+		for _, tg := range ts {
+			if strings.HasPrefix(tg.Name, prefix) {
+				return tg
+			}
+		}
+		t.Fatalf("no target %q in %+v", prefix, ts)
+		return Target{}
+	}
+	warm := find(CheckReal(r), "new context, warm cache")
+	if !warm.Pass || !strings.Contains(warm.Detail, "2.80 s / 10.00 s = 28%") || !strings.Contains(warm.Detail, "without ccache, 8.00 s: 35%") {
+		t.Errorf("warm cache target: %+v", warm)
+	}
+	if other := find(CheckReal(r), "other server"); other.Pass {
+		t.Errorf("other server at 41%% of cold passes: %+v", other)
+	}
+	r.Scenarios = r.Scenarios[:1] // no cold build with an empty cache
+	if warm := find(CheckReal(r), "new context, warm cache"); warm.Pass || warm.Detail != "not measured" {
+		t.Errorf("without the empty-cache build: %+v", warm)
+	}
+}
