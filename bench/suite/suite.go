@@ -57,7 +57,7 @@ const (
 )
 
 // All is every scenario, in the order they run.
-var All = []string{Stock, Reuse, Delta, NewCtx, NewCtxEmpty, NewCtxCached, DeltaCached, OtherServer, Local}
+var All = []string{Stock, Reuse, DeltaCached, Delta, NewCtx, NewCtxEmpty, NewCtxCached, OtherServer, Local}
 
 // Extended are the scenarios only the real-core workload runs (each of
 // their runs compiles the whole tree, or reads it from the cache).
@@ -91,6 +91,9 @@ type Scenario struct {
 	BytesUp   int64   `json:"bytes_up"`
 	BytesDown int64   `json:"bytes_down"`
 	Compiled  int     `json:"compiled"`
+	// RunsS are the timed runs' seconds in the order they ran: run i of
+	// every scenario is in round i, so two scenarios compare run by run.
+	RunsS []float64 `json:"runs_s,omitempty"`
 }
 
 // Find returns the figures of name/change, or nil.
@@ -318,24 +321,38 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		// before, when set, prepares timed run i (server and args).
 		before func(l *plan, i int) error
 	}
+	// on is remoteOn for a server that was started (nil args otherwise:
+	// the scenario is not wanted); the contexts named here are the
+	// warm-up builds' and, where before does not change it, every run's.
+	on := func(s *harness.Server, ctxName string, extra ...string) []string {
+		if s == nil {
+			return nil
+		}
+		return remoteOn(s, ctxName, extra...)
+	}
+	// delta_cached runs between reuse and delta, so that neither delta
+	// scenario follows a build on its own server in any round (reuse and
+	// delta share one): their comparison is run by run.
 	plans := []plan{
-		{Stock, nil, srv, false, []string{ChangeClean}, nil},
-		{Reuse, nil, srv, true, []string{ChangeNone, ChangeOneC}, nil},
-		{Delta, nil, srv, true, []string{ChangeNone, ChangeOneC}, nil},
+		{Stock, on(srv, "bench_stock", "--clean", "--no-delta"), srv, false, []string{ChangeClean}, nil},
+		{Reuse, on(srv, "bench_reuse", "--no-delta"), srv, true, []string{ChangeNone, ChangeOneC}, nil},
+		{DeltaCached, on(cached, "bench_deltac"), cached, true, []string{ChangeNone, ChangeOneC}, nil},
+		{Delta, on(srv, "bench_delta"), srv, true, []string{ChangeNone, ChangeOneC}, nil},
 		{NewCtx, nil, srv, false, []string{ChangeFirst}, func(l *plan, i int) error {
 			l.args = remote(fmt.Sprintf("bench_new_%d", i))
 			return nil
 		}},
-		{NewCtxEmpty, nil, emptied, true, []string{ChangeFirst}, func(l *plan, i int) error {
+		// The warm-up build fills the blob store.
+		{NewCtxEmpty, on(emptied, "bench_newe_warm"), emptied, true, []string{ChangeFirst}, func(l *plan, i int) error {
 			l.args = remoteOn(emptied, fmt.Sprintf("bench_newe_%d", i))
 			return emptyCache()
 		}},
-		{NewCtxCached, nil, cached, true, []string{ChangeFirst}, func(l *plan, i int) error {
+		{NewCtxCached, on(cached, "bench_newc_warm"), cached, true, []string{ChangeFirst}, func(l *plan, i int) error {
 			l.args = remoteOn(cached, fmt.Sprintf("bench_newc_%d", i))
 			return nil
 		}},
-		{DeltaCached, nil, cached, true, []string{ChangeNone, ChangeOneC}, nil},
-		{OtherServer, nil, farmA, true, []string{ChangeFirst}, func(l *plan, i int) error {
+		// The warm-up builds on A.
+		{OtherServer, on(farmA, "bench_farm"), farmA, true, []string{ChangeFirst}, func(l *plan, i int) error {
 			b, err := start(fmt.Sprintf("farm_b%d", i), "--ccache=true", "--ccache-remote", "redis://"+redis.Addr)
 			if err != nil {
 				return err
@@ -344,21 +361,6 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 			return nil
 		}},
 		{Local, local, nil, true, []string{ChangeNone, ChangeOneC}, nil},
-	}
-	if srv != nil {
-		plans[0].args = remote("bench_stock", "--clean", "--no-delta")
-		plans[1].args = remote("bench_reuse", "--no-delta")
-		plans[2].args = remote("bench_delta")
-	}
-	if emptied != nil {
-		plans[4].args = remoteOn(emptied, "bench_newe_warm") // fills the blob store
-	}
-	if cached != nil {
-		plans[5].args = remoteOn(cached, "bench_newc_warm")
-		plans[6].args = remoteOn(cached, "bench_deltac")
-	}
-	if farmA != nil {
-		plans[7].args = remoteOn(farmA, "bench_farm") // the warm-up builds on A
 	}
 	// Every scenario is set up and warmed up first; then the timed runs
 	// go round robin over the scenarios (run 1 of each, run 2 of each
@@ -469,7 +471,7 @@ func summarize(name, change string, runs []harness.Result) Scenario {
 		secs[i], up[i], down[i], comp[i] = r.Seconds, float64(r.BytesUp), float64(r.BytesDown), float64(r.Compiled)
 	}
 	s := Scenario{Name: name, Change: change, MedianS: median(secs), BytesUp: int64(median(up)),
-		BytesDown: int64(median(down)), Compiled: int(median(comp))}
+		BytesDown: int64(median(down)), Compiled: int(median(comp)), RunsS: slices.Clone(secs)}
 	sort.Float64s(secs)
 	s.MinS, s.MaxS = secs[0], secs[len(secs)-1]
 	return s

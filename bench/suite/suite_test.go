@@ -175,3 +175,26 @@ func TestCheckRealCacheTargets(t *testing.T) {
 		t.Errorf("without the empty-cache build: %+v", warm)
 	}
 }
+
+// TestSlowerTargetPairsRuns: the ccache comparison goes run by run, so a
+// drift over the rounds does not fail it (the runs below are a real
+// bench's, whose medians differ by 7%), while a build slower in every
+// round does.
+func TestSlowerTargetPairsRuns(t *testing.T) {
+	with := &Scenario{MedianS: 1.87, RunsS: []float64{1.55, 1.63, 1.69, 2.05, 2.15, 2.20}}
+	without := &Scenario{MedianS: 1.755, RunsS: []float64{1.54, 1.62, 1.93, 2.07, 1.63, 1.88}}
+	if tg := slowerTarget("x", with, without, 1.05); !tg.Pass || !strings.Contains(tg.Detail, "median 1.006 of 6 rounds") {
+		t.Errorf("drifting runs: %+v", tg)
+	}
+	slow := &Scenario{MedianS: 1.9}
+	for _, s := range without.RunsS {
+		slow.RunsS = append(slow.RunsS, s*1.08)
+	}
+	if tg := slowerTarget("x", slow, without, 1.05); tg.Pass {
+		t.Errorf("8%% slower in every round passes: %+v", tg)
+	}
+	// Without runs (an older results.json): the medians.
+	if tg := slowerTarget("x", &Scenario{MedianS: 1.87}, &Scenario{MedianS: 1.755}, 1.05); tg.Pass {
+		t.Errorf("medians 7%% apart pass: %+v", tg)
+	}
+}
