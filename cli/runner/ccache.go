@@ -68,10 +68,12 @@ func (c *Ccache) bin() string {
 // prepare sets ccache up for job. baseDir is the app dir as the compiler
 // sees it, toPath maps a host path to what make sees. native says to make
 // the links here (the docker runner's container makes its own); noNet
-// says make cannot reach the remote storage's address itself. It returns
+// says make cannot reach the remote storage's address itself; oneBase
+// says every context of an app is seen at this same baseDir (the
+// server's sandbox), so ccache runs in depend mode there. It returns
 // nil, having written one warning line, when ccache cannot be used: the
 // build then runs without it.
-func (c *Ccache) prepare(job *Job, baseDir string, native, noNet bool, toPath func(string) string) *ccacheRun {
+func (c *Ccache) prepare(job *Job, baseDir string, native, noNet, oneBase bool, toPath func(string) string) *ccacheRun {
 	warn := func(format string, args ...any) {
 		fmt.Fprintf(job.Log, "Warning: ccache: "+format+"\n", args...)
 	}
@@ -113,6 +115,17 @@ func (c *Ccache) prepare(job *Job, baseDir string, native, noNet bool, toPath fu
 		// and time, not computed again for each compile: a cache hit in
 		// a new context costs less (about 2% of the real core's build).
 		"CCACHE_INODECACHE=1",
+	}
+	if oneBase {
+		// Depend mode: a miss compiles once, taking the headers from the
+		// compiler's -MD output, instead of running the preprocessor
+		// first (real core, empty cache: 10.5-14.1 s instead of 16 s, 11.5 s
+		// without ccache). It gives up the preprocessed-output fallback,
+		// which only finds what direct mode misses when the command line
+		// or a generated header names the context's path or app dir;
+		// here all contexts have one path, and their hits are all direct.
+		// ccache turns it off by itself for a compile without -MD.
+		r.env = append(r.env, "CCACHE_DEPEND=1")
 	}
 	if c.MaxSize != "" {
 		r.env = append(r.env, "CCACHE_MAXSIZE="+c.MaxSize)
@@ -454,7 +467,7 @@ if [ -n "$cc" ]; then
   PATH="$d:$PATH"; export PATH
 else
   echo "Warning: ccache: not in the SDK image; building without the compile cache (README: ccache, a derived image)"
-  unset CCACHE_DIR CCACHE_BASEDIR CCACHE_NOHASHDIR CCACHE_INODECACHE CCACHE_MAXSIZE CCACHE_STATSLOG CCACHE_REMOTE_STORAGE
+  unset CCACHE_DIR CCACHE_BASEDIR CCACHE_NOHASHDIR CCACHE_INODECACHE CCACHE_DEPEND CCACHE_MAXSIZE CCACHE_STATSLOG CCACHE_REMOTE_STORAGE
 fi
 exec "$@"`
 

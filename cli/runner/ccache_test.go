@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"errors"
 	"context"
 	"net"
 	"os"
@@ -206,7 +207,7 @@ func TestDockerArgsCcache(t *testing.T) {
 	job := makeJob(t, "all:\n", &log)
 	cache := t.TempDir()
 	d := &Docker{Image: "img", Ccache: &Ccache{Dir: cache}, Sandbox: &Sandbox{Writable: []string{job.AppDir}}}
-	cc := d.Ccache.prepare(job, d.containerAppDir(job), false, true, dockerPath)
+	cc := d.Ccache.prepare(job, d.containerAppDir(job), false, true, false, dockerPath)
 	if cc == nil {
 		t.Fatalf("no ccache:\n%s", &log)
 	}
@@ -235,5 +236,48 @@ func waitTCP(t *testing.T, addr string) {
 			t.Fatalf("%s does not answer: %v", addr, err)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// In the server's sandbox every context is at /mos/ctx: ccache runs in
+// depend mode there (a miss never runs the preprocessor: no preprocessed
+// lookup in its counters) and a second context still finds every object.
+func TestSandboxedCcacheDependMode(t *testing.T) {
+	testenv.RequireTool(t, "make")
+	testenv.RequireTool(t, "cc")
+	testenv.RequireTool(t, "ccache")
+	testenv.RequireTool(t, "bwrap")
+	cache := t.TempDir()
+	build := func() (CcacheStats, string) {
+		var log bytes.Buffer
+		job := ccacheApp(t, &log)
+		job.Vars = []string{"SRC=/mos/ctx/src", "OUT=/mos/ctx/build"}
+		stats := filepath.Join(job.AppDir, "stats.log")
+		n := &Native{
+			Ccache:  &Ccache{Dir: cache, StatsLog: stats},
+			Sandbox: &Sandbox{Writable: []string{job.AppDir}, Root: "/mos/ctx"},
+		}
+		if err := n.Run(context.Background(), job); err != nil {
+			if errors.Is(err, ErrNoSandbox) || strings.Contains(log.String(), "bwrap:") {
+				t.Skipf("bwrap cannot make a sandbox here: %v\n%s", err, &log)
+			}
+			t.Fatalf("%v\n%s", err, &log)
+		}
+		st, err := ReadCcacheStats(stats)
+		if err != nil {
+			t.Fatalf("%v\n%s", err, &log)
+		}
+		raw, _ := os.ReadFile(stats)
+		return st, string(raw)
+	}
+	st, raw := build()
+	if st.Misses != 3 || st.Hits != 0 {
+		t.Fatalf("first context: %+v, want 3 misses", st)
+	}
+	if strings.Contains(raw, "preprocessed_cache_miss") {
+		t.Errorf("a miss ran the preprocessor (not depend mode):\n%s", raw)
+	}
+	if st, raw := build(); st.Hits != 3 || st.Misses != 0 || strings.Count(raw, "direct_cache_hit") != 3 {
+		t.Errorf("second context: %+v, want 3 direct hits:\n%s", st, raw)
 	}
 }

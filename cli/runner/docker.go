@@ -151,7 +151,7 @@ func (d *Docker) Run(ctx context.Context, job *Job) error {
 	if d.Ccache != nil && !job.DryRun {
 		// No network in a sandboxed container, and its loopback is not
 		// the host's: a redis remote goes through a forwarded socket.
-		cc = d.Ccache.prepare(job, d.containerAppDir(job), false, true, dockerPath)
+		cc = d.Ccache.prepare(job, d.containerAppDir(job), false, true, false, dockerPath)
 		defer cc.close()
 		defer cc.report(job.Log)
 	}

@@ -40,7 +40,7 @@ func (n *Native) Run(ctx context.Context, job *Job) error {
 	}
 	var cc *ccacheRun
 	if n.Ccache != nil {
-		cc = n.Ccache.prepare(job, appDir, true, n.Sandbox != nil, n.Path)
+		cc = n.Ccache.prepare(job, appDir, true, n.Sandbox != nil, n.Sandbox != nil && n.Sandbox.Root != "", n.Path)
 		defer cc.close()
 	}
 	cmd := exec.Command(path, args...)
