@@ -32,6 +32,7 @@ func main() {
 	quick := flag.Bool("quick", false, "a tiny run (2 libs x 3 files, 1 run) to check the pipeline")
 	real := flag.String("real", "../shared/real", "the real Mongoose OS core and libs for the real-firmware workload (copied first); \"\" skips it")
 	realRuns := flag.Int("real-runs", 5, "timed runs per scenario and change of the real-firmware workload")
+	realRebuildRuns := flag.Int("real-rebuild-runs", 15, "timed runs of the real-firmware workload's rebuilds (unchanged, one file): its ccache comparisons are within 5%")
 	realOnly := flag.Bool("real-only", false, "run only the real-firmware workload; the generated workload's figures are kept from the results.json in -out (and RESULTS.md says so)")
 	flag.Parse()
 	g.BinaryBytes, g.Seed = *binMB<<20, *seed
@@ -44,13 +45,13 @@ func main() {
 	if *quick {
 		*real = ""
 	}
-	if err := run(ctx, g, *runs, strings.Split(*scenarios, ","), *out, *work, *real, *realRuns, *realOnly); err != nil {
+	if err := run(ctx, g, *runs, strings.Split(*scenarios, ","), *out, *work, *real, *realRuns, *realRebuildRuns, *realOnly); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, work, real string, realRuns int, realOnly bool) error {
+func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, work, real string, realRuns, realRebuildRuns int, realOnly bool) error {
 	root, bins, err := harness.RepoBinaries()
 	if err != nil {
 		return err
@@ -89,7 +90,7 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 			}
 			res.Real, err = suite.Run(ctx, suite.Options{
 				Bins: bins, Work: filepath.Join(work, "real"), Real: realCopy,
-				Runs: realRuns, Scenarios: scenarios, Log: os.Stdout,
+				Runs: realRuns, RebuildRuns: realRebuildRuns, Scenarios: scenarios, Log: os.Stdout,
 			})
 			if err != nil {
 				return fmt.Errorf("real-firmware workload: %w", err)

@@ -190,9 +190,13 @@ func ThisMachine() Machine {
 }
 
 func writeTable(b *strings.Builder, r *Results) {
-	fmt.Fprintf(b, "| scenario | change | median | min | max | uploaded | downloaded | compiled |\n|---|---|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Fprintf(b, "| scenario | change | runs | median | min | max | uploaded | downloaded | compiled |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, s := range r.Scenarios {
-		fmt.Fprintf(b, "| %s | %s | %.2f s | %.2f s | %.2f s | %s | %s | %d |\n", s.Name, s.Change, s.MedianS, s.MinS, s.MaxS, harness.HumanBytes(s.BytesUp), harness.HumanBytes(s.BytesDown), s.Compiled)
+		runs := "-" // an older results.json kept no runs
+		if len(s.RunsS) > 0 {
+			runs = fmt.Sprint(len(s.RunsS))
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %.2f s | %.2f s | %.2f s | %s | %s | %d |\n", s.Name, s.Change, runs, s.MedianS, s.MinS, s.MaxS, harness.HumanBytes(s.BytesUp), harness.HumanBytes(s.BytesDown), s.Compiled)
 	}
 }
 
@@ -228,7 +232,7 @@ func writeRatios(b *strings.Builder, r *Results) {
 // Markdown is bench/RESULTS.md.
 func Markdown(r *Results, m Machine, command string, runs int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Benchmark results\n\nWritten by `%s` on %s. Each figure is the median of %d runs (time: median, min, max); bytes are what crossed the network (all requests of a build), counted by a proxy in front of the server.\n\n", command, m.Date, runs)
+	fmt.Fprintf(&b, "# Benchmark results\n\nWritten by `%s` on %s. Each figure is the median of %d runs unless its table's runs column says otherwise (time: median, min, max); bytes are what crossed the network (all requests of a build), counted by a proxy in front of the server.\n\n", command, m.Date, runs)
 	fmt.Fprintf(&b, "## Machine\n\n- CPUs: %d (%s)\n- Memory: %s\n- Go: %s\n- Load average at the start: %s\n\n", m.CPUs, m.CPU, m.Memory, m.Go, m.LoadAvg)
 	fmt.Fprintf(&b, "## Tree\n\nA generated app for the host SDK (`bench/gen`): %d files, %.1f MB (C sources of the libs in `deps/`, plus binary files uploaded but not linked).\n\n", r.Tree.Files, float64(r.Tree.Bytes)/(1<<20))
 	fmt.Fprintf(&b, "## Scenarios\n\n")

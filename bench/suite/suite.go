@@ -108,14 +108,18 @@ func (r *Results) Find(name, change string) *Scenario {
 
 // Options are a benchmark run.
 type Options struct {
-	Bins      harness.Binaries
-	SDK       string // the host SDK to copy (examples/sdk-host)
-	CoreLib   string // the core lib the generated app carries (examples/hello/libs/core)
-	Work      string // scratch dir (created)
-	Gen       gen.Options
-	Runs      int      // timed runs per scenario and change
-	Scenarios []string // subset of All; nil: all
-	Log       io.Writer
+	Bins    harness.Binaries
+	SDK     string // the host SDK to copy (examples/sdk-host)
+	CoreLib string // the core lib the generated app carries (examples/hello/libs/core)
+	Work    string // scratch dir (created)
+	Gen     gen.Options
+	Runs    int // timed runs per scenario and change
+	// RebuildRuns, when set, is the number of runs of the rebuilds (the
+	// changes none and one_c_file): cheap runs, whose comparisons of a
+	// few percent need more of them than the builds of everything.
+	RebuildRuns int
+	Scenarios   []string // subset of All; nil: all
+	Log         io.Writer
 	// Real, when set, is a copy of ../shared/real: the workload is then an
 	// app of ours on the real Mongoose OS core (platform ubuntu, the libs
 	// rpc-common, http-server and rpc-service-config) instead of the
@@ -405,7 +409,11 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		lives = append(lives, l)
 	}
 	for _, change := range []string{ChangeClean, ChangeFirst, ChangeNone, ChangeOneC} {
-		for i := 0; i < o.Runs; i++ {
+		runs := o.Runs
+		if o.RebuildRuns > 0 && (change == ChangeNone || change == ChangeOneC) {
+			runs = o.RebuildRuns
+		}
+		for i := 0; i < runs; i++ {
 			for _, l := range roundOrder(lives, i) {
 				if !slices.Contains(l.changes, change) {
 					continue
