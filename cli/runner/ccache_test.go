@@ -2,8 +2,8 @@ package runner
 
 import (
 	"bytes"
-	"errors"
 	"context"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
