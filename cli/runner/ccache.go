@@ -2,6 +2,8 @@ package runner
 
 import (
 	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -52,8 +54,8 @@ var crossSuffixes = []string{"-gcc", "-g++", "-cc", "-c++", "-clang", "-clang++"
 // ccacheRun is what a runner needs for one build with ccache.
 type ccacheRun struct {
 	env      []string // NAME=value for ccache
-	tempDir  string   // holds bin/ (the links) and the remote's socket
-	binDir   string   // "" in docker (the container makes its own)
+	tempDir  string   // holds the remote's socket
+	binDir   string   // the links; "" in docker (the container makes its own)
 	closers  []io.Closer
 	statsLog string
 }
@@ -100,8 +102,7 @@ func (c *Ccache) prepare(job *Job, baseDir string, native, noNet, oneBase bool, 
 	}
 	r := &ccacheRun{tempDir: tmp, statsLog: c.StatsLog}
 	if native {
-		r.binDir = filepath.Join(tmp, "bin")
-		if err := linkCompilers(r.binDir, ccBin, os.Getenv("PATH")); err != nil {
+		if r.binDir, err = c.compilerLinks(ccBin, os.Getenv("PATH")); err != nil {
 			r.close()
 			warn("%v; building without the compile cache", err)
 			return nil
@@ -253,6 +254,53 @@ func ReadCcacheStats(path string) (CcacheStats, error) {
 		return CcacheStats{}, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
+}
+
+// linksDir is where the cache dir keeps its compiler links (not a name
+// ccache uses: its own dirs are 0-f and tmp).
+const linksDir = "mos-bin"
+
+// compilerLinks returns a dir of links to ccBin named like the compilers
+// on path, made once and kept in the cache dir: scanning path's dirs for
+// cross compilers takes 2 ms, a lot for a build with nothing to compile.
+// The dir's name hashes ccBin, path and each of path's dirs' modification
+// time, so a compiler installed or removed since gets a new one.
+func (c *Ccache) compilerLinks(ccBin, path string) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\x00%s\x00", ccBin, path)
+	for _, d := range filepath.SplitList(path) {
+		if fi, err := os.Stat(d); err == nil {
+			fmt.Fprintf(h, "%s %d\x00", d, fi.ModTime().UnixNano())
+		}
+	}
+	parent := filepath.Join(c.Dir, linksDir)
+	dir := filepath.Join(parent, hex.EncodeToString(h.Sum(nil))[:16])
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+		return dir, nil
+	}
+	if err := os.MkdirAll(parent, 0o755); err != nil {
+		return "", fmt.Errorf("compiler links: %w", err)
+	}
+	tmp, err := os.MkdirTemp(parent, ".new-")
+	if err != nil {
+		return "", fmt.Errorf("compiler links: %w", err)
+	}
+	if err := linkCompilers(tmp, ccBin, path); err != nil {
+		os.RemoveAll(tmp)
+		return "", err
+	}
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		os.RemoveAll(tmp)
+		return "", fmt.Errorf("compiler links: %w", err)
+	}
+	// Another build may have made it meanwhile: theirs is as good.
+	if err := os.Rename(tmp, dir); err != nil {
+		os.RemoveAll(tmp)
+		if fi, serr := os.Stat(dir); serr != nil || !fi.IsDir() {
+			return "", fmt.Errorf("compiler links: %w", err)
+		}
+	}
+	return dir, nil
 }
 
 // linkCompilers makes dir with a link to ccache for each compiler name.
@@ -479,7 +527,9 @@ func (r *ccacheRun) sandboxed(c *Ccache) *sandboxExtra {
 	if r == nil {
 		return nil
 	}
-	x := &sandboxExtra{writable: []string{c.Dir}, readOnly: []string{r.tempDir}}
+	// The links, in the writable cache dir, are bound read-only over it:
+	// a build cannot swap another build's compilers.
+	x := &sandboxExtra{writable: []string{c.Dir}, readOnly: []string{r.tempDir, r.binDir}}
 	x.env = append(x.env, "PATH="+r.binDir+string(os.PathListSeparator)+sandboxPATH)
 	x.env = append(x.env, r.env...)
 	return x

@@ -281,3 +281,47 @@ func TestSandboxedCcacheDependMode(t *testing.T) {
 		t.Errorf("second context: %+v, want 3 direct hits:\n%s", st, raw)
 	}
 }
+
+// The compiler links are made once per cache dir and PATH, and again when
+// a dir on PATH changes (a cross compiler installed).
+func TestCompilerLinksKept(t *testing.T) {
+	tools := t.TempDir()
+	cc := filepath.Join(tools, "ccache")
+	os.WriteFile(cc, []byte("#!/bin/sh\n"), 0o755)
+	c := &Ccache{Dir: t.TempDir()}
+	d1, err := c.compilerLinks(cc, tools)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if target, err := os.Readlink(filepath.Join(d1, "gcc")); err != nil || target != cc {
+		t.Fatalf("gcc link: %q, %v", target, err)
+	}
+	if d2, err := c.compilerLinks(cc, tools); err != nil || d2 != d1 {
+		t.Errorf("second call: %s, %v; want the same dir %s", d2, err, d1)
+	}
+	// A new cross compiler on PATH: a new dir with its link.
+	time.Sleep(10 * time.Millisecond)
+	os.WriteFile(filepath.Join(tools, "xtensa-esp32-elf-gcc"), []byte("#!/bin/sh\n"), 0o755)
+	d3, err := c.compilerLinks(cc, tools)
+	if err != nil || d3 == d1 {
+		t.Fatalf("after installing a compiler: %s, %v; want a new dir", d3, err)
+	}
+	if _, err := os.Lstat(filepath.Join(d3, "xtensa-esp32-elf-gcc")); err != nil {
+		t.Errorf("no link for the new compiler: %v", err)
+	}
+	// In the sandbox the links are read-only over the writable cache dir.
+	var log bytes.Buffer
+	job := ccacheApp(t, &log)
+	r := c.prepare(job, job.AppDir, true, true, false, func(s string) string { return s })
+	if r == nil {
+		t.Skipf("no ccache here:\n%s", &log)
+	}
+	defer r.close()
+	s := &Sandbox{Writable: []string{job.AppDir}}
+	args := strings.Join(s.bwrapArgs(job.AppDir, []string{"make"}, r.sandboxed(c)), " ")
+	w := strings.Index(args, "--bind "+c.Dir+" "+c.Dir)
+	ro := strings.Index(args, "--ro-bind "+r.binDir+" "+r.binDir)
+	if w < 0 || ro < w || !strings.HasPrefix(r.binDir, c.Dir) {
+		t.Errorf("links %s not bound read-only after the cache dir %s: %s", r.binDir, c.Dir, args)
+	}
+}
