@@ -8,10 +8,8 @@ package suite
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -280,24 +278,13 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 			return nil, err
 		}
 	}
+	// The ccache_empty server's cache dir, removed before each of its
+	// runs (every build makes the cache dir it lacks).
+	emptiedCache := filepath.Join(o.Work, "ccache-emptied")
 	if want[NewCtxEmpty] {
-		if emptied, err = start("ccache_empty", "--ccache=true"); err != nil {
+		if emptied, err = start("ccache_empty", "--ccache=true", "--ccache-dir", emptiedCache); err != nil {
 			return nil, err
 		}
-	}
-	// emptyCache removes what the ccache_empty server's builds cached.
-	emptyCache := func() error {
-		dir := filepath.Join(o.Work, "volumes-ccache_empty", "ccache")
-		ents, err := os.ReadDir(dir)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
-		}
-		for _, e := range ents {
-			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
-				return fmt.Errorf("emptying the cache: %w", err)
-			}
-		}
-		return nil
 	}
 	if want[OtherServer] {
 		if redis, err = harness.StartRedis(ctx, filepath.Join(o.Work, "redis.log")); err != nil {
@@ -349,7 +336,10 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		// The warm-up build fills the blob store.
 		{NewCtxEmpty, on(emptied, "bench_newe_warm"), emptied, true, []string{ChangeFirst}, func(l *plan, i int) error {
 			l.args = remoteOn(emptied, fmt.Sprintf("bench_newe_%d", i))
-			return emptyCache()
+			if err := os.RemoveAll(emptiedCache); err != nil {
+				return fmt.Errorf("emptying the cache: %w", err)
+			}
+			return nil
 		}},
 		{NewCtxCached, on(cached, "bench_newc_warm"), cached, true, []string{ChangeFirst}, func(l *plan, i int) error {
 			l.args = remoteOn(cached, fmt.Sprintf("bench_newc_%d", i))
