@@ -2,16 +2,14 @@ package farm
 
 import (
 	"context"
-	"debug/elf"
-	"encoding/binary"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/mongoose-os/mos/bench/harness"
 	"github.com/mongoose-os/mos/cli/localbuild"
 	"github.com/mongoose-os/mos/cli/runner"
+	"github.com/mongoose-os/mos/common/fwcompare"
 	"github.com/mongoose-os/mos/common/testenv"
 )
 
@@ -81,114 +79,19 @@ func TestRealCoreNewContextFromCache(t *testing.T) {
 	sameFirmware(t, filepath.Join(feature, "build", "objs", "app.elf"), filepath.Join(ref, "build", "objs", "app.elf"))
 }
 
-// sameFirmware fails unless every loaded section of the two ELFs has the
-// same bytes, but for the strings build_id, build_timestamp and
-// build_version point to (they name the build, not its content).
+// sameFirmware fails unless the two ELFs' loaded sections are alike
+// (fwcompare: the build id and timestamp strings aside).
 func sameFirmware(t *testing.T, got, want string) {
 	t.Helper()
-	g, w := openELF(t, got), openELF(t, want)
-	masks := append(buildInfoRanges(t, g), buildInfoRanges(t, w)...)
-	if len(masks) < 3 {
-		t.Fatalf("no build info strings found in %s", got)
-	}
-	compared := 0
-	for _, ws := range w.Sections {
-		if ws.Flags&elf.SHF_ALLOC == 0 || ws.Type == elf.SHT_NOBITS {
-			continue
-		}
-		if ws.Name == ".note.gnu.build-id" {
-			// The linker's hash of the whole file, debug info included,
-			// whose DW_AT_comp_dir names the context's path.
-			continue
-		}
-		gs := g.Section(ws.Name)
-		if gs == nil {
-			t.Errorf("%s: no section %s", got, ws.Name)
-			continue
-		}
-		gd, err1 := gs.Data()
-		wd, err2 := ws.Data()
-		if err1 != nil || err2 != nil {
-			t.Fatalf("section %s: %v %v", ws.Name, err1, err2)
-		}
-		if gs.Addr != ws.Addr || len(gd) != len(wd) {
-			t.Errorf("section %s: at %#x, %d bytes; want at %#x, %d bytes", ws.Name, gs.Addr, len(gd), ws.Addr, len(wd))
-			continue
-		}
-		diff := 0
-		for i := range wd {
-			if gd[i] != wd[i] && !masked(masks, ws.Addr+uint64(i)) {
-				diff++
-			}
-		}
-		if diff > 0 {
-			t.Errorf("section %s: %d bytes differ", ws.Name, diff)
-		}
-		compared += len(wd)
-	}
-	t.Logf("firmware: %d bytes of loaded sections compared", compared)
-}
-
-func openELF(t *testing.T, p string) *elf.File {
-	t.Helper()
-	f, err := elf.Open(p)
+	r, err := fwcompare.ELFs(got, want)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { f.Close() })
-	return f
-}
-
-type addrRange struct{ from, to uint64 }
-
-func masked(rs []addrRange, a uint64) bool {
-	for _, r := range rs {
-		if a >= r.from && a < r.to {
-			return true
-		}
+	for _, d := range r.Diffs {
+		t.Errorf("%s: %s", got, d)
 	}
-	return false
-}
-
-// buildInfoRanges are the addresses of the strings the *build_id,
-// *build_timestamp and *build_version pointers name.
-func buildInfoRanges(t *testing.T, f *elf.File) []addrRange {
-	t.Helper()
-	syms, err := f.Symbols()
-	if err != nil {
-		t.Fatal(err)
+	if r.Compared == 0 {
+		t.Fatalf("%s: no loaded section compared", got)
 	}
-	var out []addrRange
-	for _, s := range syms {
-		if !strings.HasSuffix(s.Name, "build_id") && !strings.HasSuffix(s.Name, "build_timestamp") && !strings.HasSuffix(s.Name, "build_version") {
-			continue
-		}
-		ptr, ok := readAt(f, s.Value, 8)
-		if !ok {
-			continue
-		}
-		p := binary.LittleEndian.Uint64(ptr)
-		for n := uint64(0); n < 256; n++ {
-			c, ok := readAt(f, p+n, 1)
-			if !ok || c[0] == 0 {
-				out = append(out, addrRange{p, p + n})
-				break
-			}
-		}
-	}
-	return out
-}
-
-func readAt(f *elf.File, addr uint64, n int) ([]byte, bool) {
-	for _, s := range f.Sections {
-		if s.Flags&elf.SHF_ALLOC == 0 || s.Type == elf.SHT_NOBITS || addr < s.Addr || addr+uint64(n) > s.Addr+s.Size {
-			continue
-		}
-		b := make([]byte, n)
-		if _, err := s.ReadAt(b, int64(addr-s.Addr)); err != nil {
-			return nil, false
-		}
-		return b, true
-	}
-	return nil, false
+	t.Logf("firmware: %d bytes of loaded sections compared", r.Compared)
 }

@@ -1,0 +1,145 @@
+package fwcompare
+
+import (
+	"archive/zip"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// cprog is a program carrying build info the way the core does: pointers
+// named *build_id, *build_timestamp, *build_version.
+const cprog = `
+const char *mg_build_id = "%s";
+const char *mg_build_timestamp = "%s";
+const char *mg_build_version = "1.0";
+int answer(void) { return %d; }
+int main(void) { return answer() + mg_build_id[0] + mg_build_timestamp[0]; }
+`
+
+// compile builds cprog with the given build info and answer into dir/name.
+func compile(t *testing.T, dir, name, id, ts string, answer int) string {
+	t.Helper()
+	cc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skip("gcc not found: install gcc to compare real ELF files")
+	}
+	src := filepath.Join(dir, name+".c")
+	if err := os.WriteFile(src, []byte(fmt.Sprintf(cprog, id, ts, answer)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, name)
+	if b, err := exec.Command(cc, "-O1", "-o", out, src).CombinedOutput(); err != nil {
+		t.Fatalf("gcc: %v\n%s", err, b)
+	}
+	return out
+}
+
+// buildDir makes a build dir: fw.zip (manifest naming the ELF as part
+// "app", and a "fs" part of raw bytes that spells the build id), gen/ and
+// fs/ files.
+func buildDir(t *testing.T, dir, elfPath, id, fsPart string, conf string) string {
+	t.Helper()
+	b := filepath.Join(dir, "build")
+	for _, d := range []string{"gen", "fs"} {
+		if err := os.MkdirAll(filepath.Join(b, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	elfData, err := os.ReadFile(elfPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fsData := []byte(fsPart + "|" + id + "|end")
+	manifest := fmt.Sprintf(`{"build_id": %q, "build_timestamp": "t-%s", "name": "app", "platform": "ubuntu", "version": "1.0",
+"parts": {"app": {"src": "app.elf", "type": "app", "size": %d}, "fs": {"src": "fs.bin", "type": "fs", "size": %d}}}`,
+		id, id, len(elfData), len(fsData))
+	f, err := os.Create(filepath.Join(b, "fw.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	for name, data := range map[string][]byte{"app-1.0/manifest.json": []byte(manifest), "app-1.0/app.elf": elfData, "app-1.0/fs.bin": fsData} {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(data)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	files := map[string]string{
+		"gen/mgos_config_schema.json": `[["a", "i", {}]]`,
+		"gen/conf0.json":              conf,
+		"gen/mgos_config.h":           "/*\n * Command: " + dir + "/tool --dest " + dir + "\n */\n#pragma once\n",
+		"fs/index.html":               "<html>" + conf + "</html>",
+	}
+	for p, s := range files {
+		if err := os.WriteFile(filepath.Join(b, filepath.FromSlash(p)), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return b
+}
+
+func TestBuildDirsEqualDespiteBuildInfo(t *testing.T) {
+	tmp := t.TempDir()
+	a := compile(t, tmp, "a", "20260101-000000", "2026-01-01T00:00:00Z", 42)
+	b := compile(t, tmp, "b", "20261206-123456", "2026-12-06T12:34:56Z", 42)
+	da := buildDir(t, filepath.Join(tmp, "one"), a, "20260101-000000", "fs", `{"a": 1}`)
+	db := buildDir(t, filepath.Join(tmp, "two"), b, "20261206-123456", "fs", `{"a": 1}`)
+	r, err := BuildDirs(da, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Equal() {
+		t.Fatalf("builds of the same sources differ: %v", r.Diffs)
+	}
+	if r.Compared < 1000 {
+		t.Fatalf("compared only %d bytes", r.Compared)
+	}
+}
+
+func TestBuildDirsFindsEachDifference(t *testing.T) {
+	tmp := t.TempDir()
+	a := compile(t, tmp, "a", "20260101-000000", "2026-01-01T00:00:00Z", 42)
+	code := compile(t, tmp, "code", "20260101-000000", "2026-01-01T00:00:00Z", 43)
+	want := buildDir(t, filepath.Join(tmp, "want"), a, "20260101-000000", "fs", `{"a": 1}`)
+	for _, tc := range []struct {
+		name, file string
+		dir        func(string) string
+	}{
+		{"code", "fw.zip: part app", func(d string) string { return buildDir(t, d, code, "20260101-000000", "fs", `{"a": 1}`) }},
+		{"config", "gen/conf0.json", func(d string) string { return buildDir(t, d, a, "20260101-000000", "fs", `{"a": 2}`) }},
+		{"part", "fw.zip: part fs", func(d string) string { return buildDir(t, d, a, "20260101-000000", "FS", `{"a": 1}`) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.dir(filepath.Join(tmp, "case-"+tc.name))
+			r, err := BuildDirs(got, want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Equal() || !strings.HasPrefix(r.First(), tc.file) {
+				t.Fatalf("diffs %v, want the first in %s", r.Diffs, tc.file)
+			}
+		})
+	}
+	t.Run("missing fs file", func(t *testing.T) {
+		got := buildDir(t, filepath.Join(tmp, "fsmissing"), a, "20260101-000000", "fs", `{"a": 1}`)
+		os.Remove(filepath.Join(got, "fs", "index.html"))
+		os.WriteFile(filepath.Join(got, "fs", "index.html"), nil, 0o644)
+		os.Rename(filepath.Join(got, "fs", "index.html"), filepath.Join(got, "fs", "other.html"))
+		r, err := BuildDirs(got, want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Diffs) != 2 {
+			t.Fatalf("diffs %v, want fs/index.html missing and fs/other.html extra", r.Diffs)
+		}
+	})
+}
