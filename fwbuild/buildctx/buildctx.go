@@ -455,6 +455,11 @@ func (c *Context) replace(src string, list []filetree.Entry, why string) error {
 	return nil
 }
 
+// MarkDirty marks the context dirty, saying why: its next build starts it
+// afresh from the upload. For what finds a context untrustworthy after the
+// fact (a verification build that disagreed with it).
+func (c *Context) MarkDirty(why string) error { return c.markDirty(why) }
+
 func (c *Context) markDirty(why string) error {
 	return os.WriteFile(c.DirtyFile(), []byte(time.Now().UTC().Format(time.RFC3339)+" "+why+"\n"), 0o644)
 }
