@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mongoose-os/mos/common/archive"
+	"github.com/mongoose-os/mos/common/faultpoint"
 	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/protocol"
 )
@@ -129,6 +130,9 @@ type Options struct {
 	OnLockWait func(key Key, name string)
 	// LockPoll is how often a held lock file is tried again (default 100ms).
 	LockPoll time.Duration
+	// BootID names this boot of the machine (default: the kernel's boot
+	// id); state records of other boots are not trusted (see state.go).
+	BootID string
 }
 
 // Store is the set of contexts under one volumes dir.
@@ -136,6 +140,9 @@ type Store struct {
 	root  string
 	opts  Options
 	sizes sizeCache // for Collect
+	// boot is this boot's id, syncedBoot the boot of the last synced stop
+	// (state.go).
+	boot, syncedBoot string
 }
 
 // NewStore returns the Store rooted at volumesDir, creating the dir.
@@ -153,7 +160,14 @@ func NewStore(volumesDir string, opts Options) (*Store, error) {
 	if opts.LockPoll <= 0 {
 		opts.LockPoll = 100 * time.Millisecond
 	}
-	return &Store{root: abs, opts: opts}, nil
+	if opts.BootID == "" {
+		opts.BootID = bootID()
+	}
+	s := &Store{root: abs, opts: opts, boot: opts.BootID}
+	if err := s.loadSyncedStop(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Root returns the absolute volumes dir.
@@ -352,13 +366,17 @@ func (c *Context) Update(src string, list []filetree.Entry, clean bool, fill Fil
 		return nil
 	}
 	if why == "" {
-		if err := fillFor(filetree.NeedContent(old, list)); err != nil {
+		if err := fillFor(c.needContent(old, list)); err != nil {
+			return res, err
+		}
+		if err := c.writeState(false); err != nil {
 			return res, err
 		}
 		st, err := c.store.opts.Sync(src, c.Dir, list, old)
 		res.Stats = st
 		switch {
 		case err == nil:
+			faultpoint.Hit("ctx.index")
 			if err := filetree.WriteIndex(c.IndexFile(), list); err != nil {
 				return res, c.markDirtyAfter(err)
 			}
@@ -378,6 +396,37 @@ func (c *Context) Update(src string, list []filetree.Entry, clean bool, fill Fil
 		return res, err
 	}
 	return res, c.replace(src, list, why)
+}
+
+// needContent: the files of list whose content Sync reads from the
+// upload: those new or changed in content against the index, and those
+// changed in mode only whose file the context no longer holds (the build
+// deleted it), which Sync brings in again.
+func (c *Context) needContent(old, list []filetree.Entry) []filetree.Entry {
+	need := filetree.NeedContent(old, list)
+	inNeed := make(map[string]bool, len(need))
+	for _, e := range need {
+		inNeed[e.Path] = true
+	}
+	byPath := make(map[string]filetree.Entry, len(old))
+	for _, e := range old {
+		byPath[e.Path] = e
+	}
+	root, err := os.OpenRoot(c.Dir)
+	if err != nil {
+		return list // cannot look: ask for everything
+	}
+	defer root.Close()
+	for _, e := range list {
+		o, ok := byPath[e.Path]
+		if !ok || inNeed[e.Path] || o.Mode == e.Mode {
+			continue
+		}
+		if fi, err := root.Lstat(filepath.FromSlash(e.Path)); err != nil || !fi.Mode().IsRegular() {
+			need = append(need, e)
+		}
+	}
+	return need
 }
 
 // freshReason says why the context must start afresh, or "" when an
@@ -408,6 +457,9 @@ func (c *Context) freshReason(clean bool) (string, []filetree.Entry, error) {
 	case err != nil:
 		return fmt.Sprintf("index unusable (%v)", err), nil, nil
 	}
+	if why := c.untrusted(); why != "" {
+		return why, nil, nil
+	}
 	return "", old, nil
 }
 
@@ -434,12 +486,17 @@ func (c *Context) replace(src string, list []filetree.Entry, why string) error {
 	if err := c.markDirty(why); err != nil {
 		return fail("marking dirty", err)
 	}
+	if err := c.writeState(false); err != nil {
+		return fail("recording its state", err)
+	}
 	if err := os.Remove(c.IndexFile()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fail("removing index", err)
 	}
+	faultpoint.Hit("ctx.replace")
 	if err := os.RemoveAll(c.Dir); err != nil {
 		return fail("removing old context", err)
 	}
+	faultpoint.Hit("ctx.replace")
 	if err := os.Rename(src, c.Dir); err != nil {
 		// Not on the same file system: copy file by file.
 		if _, err := filetree.Sync(src, c.Dir, list, nil); err != nil {

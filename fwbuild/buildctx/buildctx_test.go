@@ -48,7 +48,18 @@ func lock(t *testing.T, s *Store, name string) *Context {
 	return c
 }
 
+// update brings tree into c, as a build that then finishes (Done).
 func update(t *testing.T, c *Context, tree testenv.Tree, clean bool) UpdateResult {
+	t.Helper()
+	res := syncOnly(t, c, tree, clean)
+	if err := c.Done(); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// syncOnly brings tree into c, as a build that never finishes.
+func syncOnly(t *testing.T, c *Context, tree testenv.Tree, clean bool) UpdateResult {
 	t.Helper()
 	src, list := upload(t, tree)
 	res, err := c.Update(src, list, clean, nil)
@@ -470,6 +481,7 @@ func TestUpdateFillsOnlyWhatItNeeds(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "src")
 	os.MkdirAll(src, 0o755)
 	res, err := c.Update(src, listing(t, v1), false, fillFrom(t, src, v1, &asked))
+	c.Done()
 	if err != nil || !res.Fresh {
 		t.Fatalf("first update: %+v, %v", res, err)
 	}

@@ -110,7 +110,7 @@ func (s *Store) List() ([]ContextInfo, error) {
 }
 
 // metaSuffixes are the files beside a context dir.
-var metaSuffixes = []string{".index.json", ".dirty", ".output.log", ".owner", ".lock"}
+var metaSuffixes = []string{".index.json", ".dirty", ".state", ".output.log", ".owner", ".lock"}
 
 func (s *Store) listContexts(key Key) ([]ContextInfo, error) {
 	dir := s.ContextsDir(key)
