@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/mongoose-os/mos/common/archive"
+	"github.com/mongoose-os/mos/common/faultpoint"
 	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/protocol"
 )
@@ -201,6 +202,7 @@ func (in *installer) install(zipPath string, delta bool) (err error) {
 			undoAside()
 			return fmt.Errorf("installing the build result: %w", err)
 		}
+		faultpoint.Hit("install.aside")
 		if err := in.doRename(in.path(p), filepath.Join(backup, filepath.FromSlash(p))); err != nil {
 			undoAside()
 			return in.inUse(p, err)
@@ -221,6 +223,7 @@ func (in *installer) install(zipPath string, delta bool) (err error) {
 		if top := in.firstMissing(path.Dir(p)); top != "" {
 			created = append(created, top)
 		}
+		faultpoint.Hit("install.place")
 		err := os.MkdirAll(filepath.Dir(in.path(p)), 0o755)
 		if err == nil {
 			err = in.doRename(filepath.Join(stage, filepath.FromSlash(p)), in.path(p))

@@ -14,6 +14,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/mongoose-os/mos/common/faultpoint"
 )
 
 // Limits used by Extract for ExtractOptions fields left at 0. They suit a
@@ -173,6 +175,7 @@ func extract(zr *zip.Reader, dest string, opts ExtractOptions) (Stats, *extracto
 	x := &extractor{opts: opts, lim: lim, stack: []openDir{{root: root}}}
 	defer x.closeAll()
 	for _, p := range plan {
+		faultpoint.Hit("archive.extract")
 		if err := x.extract(p, &st); err != nil {
 			return st, x, &EntryError{Name: p.f.Name, Err: err}
 		}

@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"github.com/klauspost/compress/flate"
+
+	"github.com/mongoose-os/mos/common/faultpoint"
 )
 
 // Method says how the Writer compresses a file.
@@ -64,6 +66,7 @@ func NewWriter(w io.Writer) *Writer {
 // as it was. An error from r or from the output leaves a truncated entry
 // behind, so it is returned again by every later call and by Close.
 func (w *Writer) AddFile(name string, mode fs.FileMode, r io.Reader) error {
+	faultpoint.Hit("archive.add")
 	if w.err != nil {
 		return w.err
 	}
@@ -119,6 +122,7 @@ func (w *Writer) claim(name string, mode fs.FileMode) error {
 // (ErrSymlink), not followed; so is any other non-regular file
 // (ErrFileType).
 func (w *Writer) AddFileFromDisk(name, path string, mode fs.FileMode) error {
+	faultpoint.Hit("archive.add")
 	if w.err != nil {
 		return w.err
 	}

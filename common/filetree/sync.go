@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mongoose-os/mos/common/faultpoint"
 )
 
 // SyncStats tells what Sync did.
@@ -134,6 +136,7 @@ func Sync(src, dst string, srcList, dstList []Entry) (SyncStats, error) {
 	}
 
 	for _, e := range ch.Removed {
+		faultpoint.Hit("sync.remove")
 		if err := s.remove(e.Path); err != nil {
 			return st, &SyncError{Path: e.Path, Err: err}
 		}
@@ -143,6 +146,7 @@ func Sync(src, dst string, srcList, dstList []Entry) (SyncStats, error) {
 	}
 	for _, j := range jobs {
 		var err error
+		faultpoint.Hit("sync.bringin")
 		if j.chmodOnly {
 			err = s.chmod(j.e)
 		} else {

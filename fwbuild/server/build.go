@@ -17,6 +17,7 @@ import (
 	"github.com/golang/glog"
 
 	"github.com/mongoose-os/mos/common/archive"
+	"github.com/mongoose-os/mos/common/faultpoint"
 	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/fwbuild/buildctx"
@@ -332,6 +333,13 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 	if err := c.Finish(); err != nil {
 		return nil, err
 	}
+	// The build ended by itself: the context may be built upon. One that
+	// was stopped or killed (or whose server died before this line) starts
+	// afresh next time (buildctx/state.go).
+	faultpoint.Hit("build.ended")
+	if err := c.Done(); err != nil {
+		return nil, err
+	}
 	ans, err := s.pack(req, c)
 	if err != nil {
 		return nil, err
@@ -471,5 +479,5 @@ func (s *Server) send(w http.ResponseWriter, ans *answer) (int64, error) {
 	// it by now: the context is unlocked, the slot released).
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 	w.WriteHeader(ans.status)
-	return io.Copy(w, f)
+	return io.Copy(w, faultpoint.Reader("server.send", f))
 }

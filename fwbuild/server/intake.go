@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 
+	"github.com/mongoose-os/mos/common/faultpoint"
 	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/fwbuild/config"
 )
@@ -99,7 +100,7 @@ func (s *Server) spool(part *multipart.Part, dir, name string) (string, int64, e
 		return "", 0, fmt.Errorf("spooling upload: %w", err)
 	}
 	limit := s.cfg.PayloadSizeLimit
-	n, err := io.Copy(out, io.LimitReader(part, limit+1))
+	n, err := io.Copy(out, io.LimitReader(faultpoint.Reader("server.upload", part), limit+1))
 	if cerr := out.Close(); err == nil {
 		err = cerr
 	}

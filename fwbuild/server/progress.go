@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mongoose-os/mos/common/faultpoint"
 	"github.com/mongoose-os/mos/common/protocol"
 )
 
@@ -318,6 +319,7 @@ func (r *buildRecord) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
+		faultpoint.Hit("build.line") // make running
 		r.addLine(string(data[:i]))
 		data = data[i+1:]
 	}

@@ -276,6 +276,11 @@ func (s *Server) Serve(ctx context.Context, lns ...net.Listener) error {
 			return fmt.Errorf("serving: %w", err)
 		}
 	}
+	// Nothing is written any more: sync the disks and record it, so the
+	// contexts built in this boot are trusted after a reboot too.
+	if err := s.store.Synced(); err != nil {
+		glog.Warningf("%v: contexts of this boot start afresh after a reboot", err)
+	}
 	glog.Infof("shut down")
 	return nil
 }
