@@ -79,13 +79,15 @@ type ServerOptions struct {
 	Runner     string   // --build-runner (native here)
 	LogFile    string   // the server's stderr
 	Extra      []string // more flags
+	Env        []string // more environment (KEY=value)
 }
 
 // Server is a running fwbuild-manager behind a counting proxy.
 type Server struct {
-	cmd    *exec.Cmd
-	exited chan error // receives cmd.Wait's result once
-	log    *os.File
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed when the process has ended
+	waitErr error         // cmd.Wait's result, once exited is closed
+	log     *os.File
 	proxy  *Proxy
 	addr   string // the server's own address
 }
@@ -107,13 +109,17 @@ func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
 	}
 	args = append(args, o.Extra...)
 	cmd := exec.Command(o.Manager, args...)
+	cmd.Env = append(os.Environ(), o.Env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("starting %s: %w", o.Manager, err)
 	}
-	s := &Server{cmd: cmd, log: logf, addr: fmt.Sprintf("127.0.0.1:%d", port), exited: make(chan error, 1)}
-	go func() { s.exited <- cmd.Wait() }()
+	s := &Server{cmd: cmd, log: logf, addr: fmt.Sprintf("127.0.0.1:%d", port), exited: make(chan struct{})}
+	go func() {
+		s.waitErr = cmd.Wait()
+		close(s.exited)
+	}()
 	// Wait for the external process to come up, bounded by a deadline.
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -122,10 +128,10 @@ func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
 			break
 		}
 		select {
-		case err := <-s.exited:
+		case <-s.exited:
 			logf.Close()
 			out, _ := os.ReadFile(o.LogFile)
-			return nil, fmt.Errorf("fwbuild-manager exited at start (%v):\n%s", err, out)
+			return nil, fmt.Errorf("fwbuild-manager exited at start (%v):\n%s", s.waitErr, out)
 		case <-ctx.Done():
 			s.kill()
 			<-s.exited
@@ -167,6 +173,17 @@ func (s *Server) Stop() error {
 }
 
 func (s *Server) kill() { _ = s.cmd.Process.Kill() }
+
+// Wait waits up to timeout for the server to end by itself and returns how
+// it ended (cmd.Wait's error); ok is false if it still runs.
+func (s *Server) Wait(timeout time.Duration) (err error, ok bool) {
+	select {
+	case <-s.exited:
+		return s.waitErr, true
+	case <-time.After(timeout):
+		return nil, false
+	}
+}
 
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

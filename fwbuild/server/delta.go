@@ -21,6 +21,7 @@ import (
 	"github.com/golang/glog"
 
 	"github.com/mongoose-os/mos/common/archive"
+	"github.com/mongoose-os/mos/common/faultpoint"
 	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/fwbuild/buildctx"
@@ -150,7 +151,7 @@ func (s *Server) plan(r *http.Request) (*plan, []string, error) {
 	// A listing entry takes well under 1 KiB of JSON.
 	limit := int64(s.cfg.MaxUploadFiles) << 10
 	var req protocol.PlanRequest
-	dec := json.NewDecoder(io.LimitReader(body, limit+1))
+	dec := json.NewDecoder(io.LimitReader(faultpoint.Reader("server.plan", body), limit+1))
 	if err := dec.Decode(&req); err != nil {
 		return nil, nil, s.bodyError("plan", err)
 	}
@@ -313,6 +314,7 @@ func (s *Server) storeBlobs(zipPath string, sizes map[string]int64) (int, int64,
 		if err != nil {
 			return 0, 0, errorf(http.StatusBadRequest, "%s: entry %q: %w", protocol.BlobsZipName, zf.Name, err)
 		}
+		faultpoint.Hit("server.blob")
 		err = s.cas.Put(zf.Name, size, rc)
 		rc.Close()
 		if errors.Is(err, cas.ErrMismatch) || errors.Is(err, zip.ErrChecksum) || errors.Is(err, zip.ErrFormat) {
