@@ -88,8 +88,8 @@ type Server struct {
 	exited  chan struct{} // closed when the process has ended
 	waitErr error         // cmd.Wait's result, once exited is closed
 	log     *os.File
-	proxy  *Proxy
-	addr   string // the server's own address
+	proxy   *Proxy
+	addr    string // the server's own address
 }
 
 // StartServer starts fwbuild-manager on a free 127.0.0.1 port and waits
