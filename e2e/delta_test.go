@@ -154,3 +154,28 @@ func TestListingsAgainstKeptBase(t *testing.T) {
 		t.Errorf("no firmware after the build with unknown bases: %v", err)
 	}
 }
+
+// TestDeltaResultCorrectsModes: a result file the client holds with the
+// right bytes but a stale mode gets the result's mode (the delta result
+// compared content only, so the stale mode stayed).
+func TestDeltaResultCorrectsModes(t *testing.T) {
+	e := newEnv(t)
+	app := e.checkout("modes")
+	e.build(app, "--repo", "../sdk-host")
+	elf := filepath.Join(app, "build", "objs", "hello.elf")
+	fi, err := os.Stat(elf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fi.Mode().Perm()
+	if want&0o111 == 0 {
+		t.Fatalf("%s: mode %v after a build, want executable", elf, want)
+	}
+	if err := os.Chmod(elf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.build(app, "--repo", "../sdk-host")
+	if fi, err := os.Stat(elf); err != nil || fi.Mode().Perm() != want {
+		t.Errorf("%s after an unchanged rebuild: %v %v, want mode %v", elf, fi.Mode(), err, want)
+	}
+}

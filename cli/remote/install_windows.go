@@ -2,6 +2,7 @@ package remote
 
 import (
 	"errors"
+	"io/fs"
 	"syscall"
 )
 
@@ -15,3 +16,7 @@ const errInvalidFunction = syscall.Errno(1)
 func removeUnsupported(err error) bool {
 	return errors.Is(err, errInvalidFunction) || errors.Is(err, errors.ErrUnsupported)
 }
+
+// modeMatters: Windows keeps no permission bits (but read-only), so a
+// kept file's mode never needs correcting.
+func modeMatters(have, want fs.FileMode) bool { return false }

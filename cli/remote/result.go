@@ -336,7 +336,42 @@ func (in *installer) applyDeltaList(stage string) ([]string, error) {
 			return nil, fmt.Errorf("unpacking the build result: %s: copy %s of %s: %w", protocol.DeltaListName, c.Path, c.From, err)
 		}
 	}
+	if err := in.correctModes(stage, dl.Modes); err != nil {
+		return nil, fmt.Errorf("unpacking the build result: %s: %w", protocol.DeltaListName, err)
+	}
 	return dl.Deleted, nil
+}
+
+// correctModes stages a copy, with the result's mode, of each kept file
+// of build/ whose mode differs from it, so that the install puts it in
+// with the rest, all or nothing. A path that is not a regular file of
+// build/ (a link, a dir, gone) is left to the next full listing.
+func (in *installer) correctModes(stage string, modes map[string]fs.FileMode) error {
+	for p, m := range modes {
+		if err := filetree.CheckPath(p); err != nil {
+			return err
+		}
+		f, err := openIn(in.buildDir, p)
+		if err != nil {
+			continue
+		}
+		fi, err := f.Stat()
+		if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() == m.Perm() || !modeMatters(fi.Mode(), m) {
+			f.Close()
+			continue
+		}
+		h := sha256.New()
+		_, err = io.Copy(h, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("mode of %s: %w", p, err)
+		}
+		c := protocol.DeltaCopy{Path: p, From: p, Mode: m.Perm(), SHA256: hex.EncodeToString(h.Sum(nil))}
+		if err := copyInStage(stage, in.buildDir, c); err != nil {
+			return fmt.Errorf("mode of %s: %w", p, err)
+		}
+	}
+	return nil
 }
 
 // listStage lists the stage: its files (and links or other non-dirs) and

@@ -106,6 +106,10 @@ type DeltaList struct {
 	Deleted []string `json:"deleted"`
 	// Copies: files of the result sent as copies of others.
 	Copies []DeltaCopy `json:"copies,omitempty"`
+	// Modes: the permission bits of the result files the client holds
+	// with the right content and keeps, so that it corrects a stale mode.
+	// A client that does not know the field ignores it, as before.
+	Modes map[string]fs.FileMode `json:"modes,omitempty"`
 }
 
 // DeltaCopy is a result file whose content is that of another file of the

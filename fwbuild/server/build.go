@@ -441,6 +441,10 @@ func deltaResult(listed []filetree.Entry, have map[string]string) (send map[stri
 	}
 	for _, e := range listed {
 		if have[e.Path] == e.SHA256 {
+			if dl.Modes == nil {
+				dl.Modes = map[string]fs.FileMode{}
+			}
+			dl.Modes[e.Path] = e.Mode.Perm()
 			continue
 		}
 		if from, ok := final[e.SHA256]; ok {
