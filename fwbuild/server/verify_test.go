@@ -112,8 +112,14 @@ func TestVerifyIncrementalBuilds(t *testing.T) {
 		}
 	}
 	page := get(t, s, "/")
-	if !strings.Contains(page, "Verification of incremental builds") || !strings.Contains(page, "<td>"+name+"</td>") {
-		t.Errorf("status page does not show the mismatch of %s", name)
+	file, _, _ := strings.Cut(o.Why, ":") // the file, "fw.zip" or the like; the rest is escaped on the page
+	for _, want := range []string{
+		"Verification of incremental builds", `<b class="failed">1</b>contexts marked dirty`,
+		"<td>" + name + "</td><td>" + testVersion + "</td><td class=\"step\">" + file + ":",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("status page lacks %q", want)
+		}
 	}
 
 	// The next build starts afresh, and is right.
