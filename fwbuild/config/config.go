@@ -160,6 +160,14 @@ func Default() Config {
 	}
 }
 
+// BuildPathsFixed reports whether builds see their context at a path that
+// does not depend on where it is (the sandbox's /mos/ctx, docker's /app),
+// so two builds of one upload in two dirs give the same firmware; a
+// native build without the sandbox writes its dir into it (__FILE__).
+func (c *Config) BuildPathsFixed() bool {
+	return c.BuildRunner == RunnerDocker || c.Sandbox == SandboxOn
+}
+
 // CcachePath is the ccache dir: CcacheDir, else <volumesRoot>/ccache.
 func (c *Config) CcachePath(volumesRoot string) string {
 	if c.CcacheDir != "" {

@@ -139,3 +139,19 @@ func TestValidateReportsAllProblems(t *testing.T) {
 		t.Errorf("Validate() = %v, want both problems", err)
 	}
 }
+
+func TestBuildPathsFixed(t *testing.T) {
+	for _, tc := range []struct {
+		runner, sandbox string
+		want            bool
+	}{
+		{RunnerNative, SandboxOn, true}, {RunnerDocker, SandboxOn, true},
+		{RunnerDocker, SandboxNone, true}, {RunnerNative, SandboxNone, false},
+	} {
+		c := Default()
+		c.BuildRunner, c.Sandbox = tc.runner, tc.sandbox
+		if got := c.BuildPathsFixed(); got != tc.want {
+			t.Errorf("--build-runner %s --sandbox %s: %v, want %v", tc.runner, tc.sandbox, got, tc.want)
+		}
+	}
+}

@@ -182,8 +182,13 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 	}
 	// Snapshots go in the server's temp area: removed with it, and, if the
 	// server dies, by the next one to start.
+	fraction := cfg.VerifyFraction
+	if fraction > 0 && !cfg.BuildPathsFixed() {
+		glog.Warningf("WARNING: --verify-fraction %g ignored: with --build-runner native --sandbox none a build writes its context's path into the firmware, so a clean build in another dir never matches; verification is off", fraction)
+		fraction = 0
+	}
 	s.verify, err = verify.New(verify.Options{
-		Fraction: cfg.VerifyFraction, Store: store, Queue: s.queue, Runner: s.runner,
+		Fraction: fraction, Store: store, Queue: s.queue, Runner: s.runner,
 		LibsCacheDir: s.libCache, TempDir: s.scratch.dir, OnDone: o.onVerify,
 	})
 	if err != nil {
@@ -191,7 +196,7 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	if s.verify.Enabled() {
-		glog.Infof("verification: %g%% of successful incremental builds are built again from scratch when a build slot is idle", 100*cfg.VerifyFraction)
+		glog.Infof("verification: %g%% of successful incremental builds are built again from scratch when a build slot is idle", 100*fraction)
 	}
 
 	s.mux = http.NewServeMux()

@@ -160,3 +160,25 @@ func get(t *testing.T, s *Server, path string) string {
 	}
 	return rec.Body.String()
 }
+
+// TestVerifyOffWhereBuildPathsDiffer: a native build without the sandbox
+// writes its dir into the firmware, so a clean build elsewhere never
+// matches: verification is turned off rather than marking every verified
+// context dirty.
+func TestVerifyOffWhereBuildPathsDiffer(t *testing.T) {
+	for _, tc := range []struct {
+		sandbox string
+		want    bool
+	}{{config.SandboxOn, true}, {config.SandboxNone, false}} {
+		cfg := testConfig(t)
+		cfg.VerifyFraction, cfg.Sandbox = 0.5, tc.sandbox
+		s := newServer(t, cfg, WithRunner(newFakeRunner()))
+		if got := s.verify.Enabled(); got != tc.want {
+			t.Errorf("--sandbox %s: verification enabled %v, want %v", tc.sandbox, got, tc.want)
+		}
+		page := get(t, s, "/")
+		if got := strings.Contains(page, "Verification of incremental builds"); got != tc.want {
+			t.Errorf("--sandbox %s: status page shows verification: %v", tc.sandbox, got)
+		}
+	}
+}
