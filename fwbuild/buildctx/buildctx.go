@@ -436,7 +436,13 @@ func (c *Context) freshReason(clean bool) (string, []filetree.Entry, error) {
 		return "clean requested", nil, nil
 	}
 	if c.Dirty() {
-		return "context was left dirty by a failed update", nil, nil
+		why := "context was marked dirty"
+		if b, err := os.ReadFile(c.DirtyFile()); err == nil {
+			if _, reason, ok := strings.Cut(strings.TrimSpace(string(b)), " "); ok {
+				why += " (" + reason + ")"
+			}
+		}
+		return why, nil, nil
 	}
 	fi, err := os.Lstat(c.Dir)
 	switch {

@@ -54,6 +54,9 @@ type Request struct {
 	// all it starts inherit it, so the lock outlives the server while any
 	// of them runs.
 	LockFile *os.File
+	// NoCcache builds without the compile cache even where Mos has one:
+	// a reference build (verification) must not take objects from it.
+	NoCcache bool
 	// Progress, if set, receives build/build.log (make's output) as the
 	// build writes it, up to the build's end (see follow).
 	Progress io.Writer
@@ -130,7 +133,7 @@ func (m *Mos) Args(req Request) []string {
 		"--confine", req.Dir,
 		"--confine-ro", req.LibsCacheDir,
 	}
-	if cc := m.Ccache; cc != nil {
+	if cc := m.Ccache; cc != nil && !req.NoCcache {
 		// --ccache=DIR: a bare --ccache means the default dir.
 		args = append(args, "--ccache="+cc.Dir)
 		if cc.MaxSize != "" {

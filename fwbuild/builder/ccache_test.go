@@ -20,3 +20,14 @@ func TestArgsCcache(t *testing.T) {
 		t.Errorf("Args without size and remote =\n %s", got)
 	}
 }
+
+// TestArgsNoCcache: a request with NoCcache builds without the cache the
+// runner has (a verification build must not take objects from it).
+func TestArgsNoCcache(t *testing.T) {
+	m := &Mos{Binary: "/opt/bin/mos", BuildRunner: "native", Ccache: &Ccache{Dir: "/v/ccache", MaxSize: "5G"}}
+	req := Request{Dir: "/v/ctx", ParamsFile: "/v/ctx/build_params.yml", LibsCacheDir: "/v/libcache", TempDir: "/v/ctx/tmp", NoCcache: true}
+	got := strings.Join(m.Args(req), " ")
+	if strings.Contains(got, "ccache") || !strings.HasSuffix(got, "--confine-ro /v/libcache") {
+		t.Errorf("Args with NoCcache =\n %s", got)
+	}
+}

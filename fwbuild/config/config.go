@@ -110,6 +110,11 @@ type Config struct {
 	// serves them, without credentials, on a listener of their own.
 	MetricsOpen    bool
 	MetricsAddress string
+
+	// VerifyFraction is the share of successful incremental builds that
+	// are built again from scratch, when a build slot is idle, and
+	// compared with the incremental result (package verify); 0: none.
+	VerifyFraction float64
 }
 
 // Values of --sandbox.
@@ -151,7 +156,16 @@ func Default() Config {
 		Ccache:              true,
 		CcacheMaxSize:       "5G",
 		ServerName:          hostname(),
+		VerifyFraction:      0.02,
 	}
+}
+
+// BuildPathsFixed reports whether builds see their context at a path that
+// does not depend on where it is (the sandbox's /mos/ctx, docker's /app),
+// so two builds of one upload in two dirs give the same firmware; a
+// native build without the sandbox writes its dir into it (__FILE__).
+func (c *Config) BuildPathsFixed() bool {
+	return c.BuildRunner == RunnerDocker || c.Sandbox == SandboxOn
 }
 
 // CcachePath is the ccache dir: CcacheDir, else <volumesRoot>/ccache.
@@ -216,6 +230,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.CcacheRemote, "ccache-remote", c.CcacheRemote, "ccache remote storage shared by several servers: redis://host:port or http://host/path")
 	fs.StringVar(&c.ServerName, "server-name", c.ServerName, "this server's name in the X-Fwbuild-Server header of every answer (default: the host name)")
 	fs.BoolVar(&c.MetricsOpen, "metrics-open", c.MetricsOpen, "with --auth-file: serve /metrics, /healthz, /readyz and the status page / without credentials (without --auth-file they are open anyway)")
+	fs.Float64Var(&c.VerifyFraction, "verify-fraction", c.VerifyFraction, "share of successful incremental builds (0 to 1) built again from scratch when a build slot is idle and compared with the incremental result; a mismatch marks the context dirty and is logged, counted in /metrics and shown on the status page (0: off)")
 	fs.StringVar(&c.MetricsAddress, "metrics-address", c.MetricsAddress, "also serve /metrics, /healthz, /readyz and the status page, without credentials, on this host:port (e.g. 127.0.0.1:9100)")
 }
 
@@ -302,6 +317,9 @@ func (c *Config) Validate() error {
 	}
 	if strings.ContainsAny(c.ServerName, "\r\n") {
 		bad("--server-name: must be one line")
+	}
+	if !(c.VerifyFraction >= 0 && c.VerifyFraction <= 1) { // NaN fails both
+		bad("--verify-fraction %v: must be between 0 and 1", c.VerifyFraction)
 	}
 	if c.MaxConcurrentBuilds < 1 {
 		bad("--max-concurrent-builds %d: must be at least 1", c.MaxConcurrentBuilds)

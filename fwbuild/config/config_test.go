@@ -3,6 +3,7 @@ package config
 import (
 	"flag"
 	"io"
+	"math"
 	"runtime"
 	"strings"
 	"testing"
@@ -15,7 +16,8 @@ func TestDefaultIsValid(t *testing.T) {
 		t.Fatalf("Default().Validate() = %v", err)
 	}
 	if c.VolumesDir != "/var/tmp/fwbuild-volumes" || c.Port != 8000 || c.PayloadSizeLimit != 50<<20 ||
-		c.BuildTimeout != 15*time.Minute || c.MaxConcurrentBuilds != runtime.NumCPU() || c.BuildRunner != "docker" {
+		c.BuildTimeout != 15*time.Minute || c.MaxConcurrentBuilds != runtime.NumCPU() || c.BuildRunner != "docker" ||
+		c.VerifyFraction != 0.02 {
 		t.Errorf("Default() = %+v", c)
 	}
 }
@@ -33,7 +35,7 @@ func TestRegisterParsesFlags(t *testing.T) {
 		"--read-header-timeout=5s", "--read-timeout=1m", "--write-timeout=2m", "--idle-timeout=30s",
 		"--build-pid-namespace=false",
 		"--sandbox=none", "--build-memory=1g", "--build-cpus=1.5", "--build-pids=64",
-		"--metrics-open", "--metrics-address=127.0.0.1:9100",
+		"--metrics-open", "--metrics-address=127.0.0.1:9100", "--verify-fraction=0.5",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +49,7 @@ func TestRegisterParsesFlags(t *testing.T) {
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 30 * time.Second,
 		Sandbox: "none", BuildMemory: "1g", BuildCPUs: "1.5", BuildPIDs: 64,
 		Ccache: true, CcacheMaxSize: "5G", ServerName: hostname(),
-		MetricsOpen: true, MetricsAddress: "127.0.0.1:9100",
+		MetricsOpen: true, MetricsAddress: "127.0.0.1:9100", VerifyFraction: 0.5,
 	}
 	if c != want {
 		t.Errorf("parsed\n %+v\nwant\n %+v", c, want)
@@ -112,6 +114,9 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{"pids", func(c *Config) { c.BuildPIDs = -1 }, "--build-pids -1"},
 		{"metrics address", func(c *Config) { c.MetricsAddress = "9100" }, `--metrics-address "9100": want host:port`},
 		{"metrics port", func(c *Config) { c.MetricsAddress = "127.0.0.1:0" }, `--metrics-address "127.0.0.1:0"`},
+		{"verify fraction over 1", func(c *Config) { c.VerifyFraction = 1.5 }, "--verify-fraction 1.5: must be between 0 and 1"},
+		{"verify fraction negative", func(c *Config) { c.VerifyFraction = -0.1 }, "--verify-fraction -0.1"},
+		{"verify fraction NaN", func(c *Config) { c.VerifyFraction = math.NaN() }, "--verify-fraction NaN"},
 		{"metrics clash", func(c *Config) { c.MetricsAddress = "127.0.0.1:8000" }, "same as --address and --port"},
 	}
 	for _, tc := range cases {
@@ -132,5 +137,21 @@ func TestValidateReportsAllProblems(t *testing.T) {
 	err := c.Validate()
 	if err == nil || !strings.Contains(err.Error(), "--port") || !strings.Contains(err.Error(), "--max-concurrent-builds") {
 		t.Errorf("Validate() = %v, want both problems", err)
+	}
+}
+
+func TestBuildPathsFixed(t *testing.T) {
+	for _, tc := range []struct {
+		runner, sandbox string
+		want            bool
+	}{
+		{RunnerNative, SandboxOn, true}, {RunnerDocker, SandboxOn, true},
+		{RunnerDocker, SandboxNone, true}, {RunnerNative, SandboxNone, false},
+	} {
+		c := Default()
+		c.BuildRunner, c.Sandbox = tc.runner, tc.sandbox
+		if got := c.BuildPathsFixed(); got != tc.want {
+			t.Errorf("--build-runner %s --sandbox %s: %v, want %v", tc.runner, tc.sandbox, got, tc.want)
+		}
 	}
 }

@@ -34,6 +34,15 @@ type Sources struct {
 	// Ccache: the compile cache's hits (direct and preprocessed) and
 	// misses since it was made; nil (or ok false) without ccache.
 	Ccache func() (hits, misses int64, ok bool)
+	// Verify: what verification of incremental builds found since start.
+	Verify func() VerifyCounts
+}
+
+// VerifyCounts are the verifications of incremental builds so far (see
+// package verify): equal, mismatched, ended in error, and skipped
+// (dropped from a full queue, or at shutdown).
+type VerifyCounts struct {
+	Equal, Mismatches, Errors, Skipped int64
 }
 
 // Transfer directions and kinds, as label values.
@@ -143,6 +152,17 @@ func New(src Sources) *Metrics {
 			Namespace: Namespace, Name: "ccache_misses_total",
 			Help: "Compilations the compile cache (ccache) did not have.",
 		}, ccache(src.Ccache, false)),
+		verifyRuns(src.Verify, "equal", func(c VerifyCounts) int64 { return c.Equal }),
+		verifyRuns(src.Verify, "mismatch", func(c VerifyCounts) int64 { return c.Mismatches }),
+		verifyRuns(src.Verify, "error", func(c VerifyCounts) int64 { return c.Errors }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "verify_mismatches_total",
+			Help: "Incremental builds whose clean rebuild (--verify-fraction) gave other firmware, or failed; each marked its context dirty.",
+		}, verifyCount(src.Verify, func(c VerifyCounts) int64 { return c.Mismatches })),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: Namespace, Name: "verify_skipped_total",
+			Help: "Incremental builds chosen for verification but not verified: dropped from the full queue (oldest first), too big to keep, or pending at shutdown.",
+		}, verifyCount(src.Verify, func(c VerifyCounts) int64 { return c.Skipped })),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -150,6 +170,24 @@ func New(src Sources) *Metrics {
 		m.builds.WithLabelValues(st) // seen as 0 before the first build
 	}
 	return m
+}
+
+// verifyRuns is fwbuild_verify_runs_total{result=...}, read at scrape.
+func verifyRuns(f func() VerifyCounts, result string, pick func(VerifyCounts) int64) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "verify_runs_total",
+		Help:        "Verifications of incremental builds (--verify-fraction) done, by result: equal, mismatch (context marked dirty), error (could not be verified).",
+		ConstLabels: prometheus.Labels{"result": result},
+	}, verifyCount(f, pick))
+}
+
+func verifyCount(f func() VerifyCounts, pick func(VerifyCounts) int64) func() float64 {
+	return func() float64 {
+		if f == nil {
+			return 0
+		}
+		return float64(pick(f()))
+	}
 }
 
 func ccache(f func() (int64, int64, bool), hits bool) func() float64 {

@@ -21,6 +21,7 @@ func TestSourcesAndEvents(t *testing.T) {
 		BlobStore:  func() (int, int64, int64) { return 7, 700, 3 },
 		Contexts:   func() (int, int64) { return 4, 4000 },
 		BuildSlots: 2,
+		Verify:     func() VerifyCounts { return VerifyCounts{Equal: 6, Mismatches: 1, Errors: 2, Skipped: 3} },
 	})
 	m.BuildAnswered(200)
 	m.BuildAnswered(418)
@@ -79,6 +80,11 @@ func TestSourcesAndEvents(t *testing.T) {
 		{"fwbuild_contexts", nil, 4},
 		{"fwbuild_contexts_bytes", nil, 4000},
 		{"fwbuild_contexts_evicted_total", nil, 2},
+		{"fwbuild_verify_runs_total", []string{"result", "equal"}, 6},
+		{"fwbuild_verify_runs_total", []string{"result", "mismatch"}, 1},
+		{"fwbuild_verify_runs_total", []string{"result", "error"}, 2},
+		{"fwbuild_verify_mismatches_total", nil, 1},
+		{"fwbuild_verify_skipped_total", nil, 3},
 		{"fwbuild_transfer_bytes_total", []string{"direction", "upload", "kind", "delta"}, 100},
 		{"fwbuild_transfer_bytes_total", []string{"direction", "download", "kind", "full"}, 50},
 		{"fwbuild_delta_saved_bytes_total", []string{"direction", "upload"}, 900},

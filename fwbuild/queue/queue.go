@@ -47,6 +47,11 @@ type Queue struct {
 
 	mu   sync.Mutex
 	keys map[string]*turn
+	// slotWaiters counts callers blocked in AcquireSlot; freed is closed
+	// (and replaced) whenever a slot is given back. Together they let
+	// background work take a slot only when no build wants it.
+	slotWaiters int
+	freed       chan struct{}
 }
 
 // turn is the per-key lock: a one-token channel plus how many callers
@@ -65,6 +70,7 @@ func New(maxRunning int, opts Options) *Queue {
 		slots:  make(chan struct{}, maxRunning),
 		onWait: opts.OnWait,
 		keys:   map[string]*turn{},
+		freed:  make(chan struct{}),
 	}
 }
 
@@ -109,8 +115,48 @@ func (q *Queue) AcquireSlot(ctx context.Context, key string) (release func(), er
 	if err := q.take(ctx, q.slots, key, WaitSlot); err != nil {
 		return nil, err
 	}
+	return q.releaser(), nil
+}
+
+// releaser returns the release func of a slot taken.
+func (q *Queue) releaser() func() {
 	var once sync.Once
-	return func() { once.Do(func() { <-q.slots }) }, nil
+	return func() {
+		once.Do(func() {
+			<-q.slots
+			q.mu.Lock()
+			close(q.freed)
+			q.freed = make(chan struct{})
+			q.mu.Unlock()
+		})
+	}
+}
+
+// TryIdleSlot takes a slot only if one is free and no caller is waiting
+// in AcquireSlot; it never waits. It is for work that must yield to
+// builds (verification): such work holds at most the slot it got here, so
+// a build arriving meanwhile waits for that one at most.
+func (q *Queue) TryIdleSlot() (release func(), ok bool) {
+	q.mu.Lock()
+	waiting := q.slotWaiters > 0
+	q.mu.Unlock()
+	if waiting {
+		return nil, false
+	}
+	select {
+	case q.slots <- struct{}{}:
+		return q.releaser(), true
+	default:
+		return nil, false
+	}
+}
+
+// SlotFreed returns a channel closed when a slot is next given back. Get
+// it before TryIdleSlot, so a release between the two is not missed.
+func (q *Queue) SlotFreed() <-chan struct{} {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.freed
 }
 
 // take puts a token into ch, waiting (and telling OnWait) if it is full.
@@ -119,6 +165,17 @@ func (q *Queue) take(ctx context.Context, ch chan struct{}, key string, kind Wai
 	case ch <- struct{}{}:
 		return nil
 	default:
+	}
+	if kind == WaitSlot {
+		// Counted before OnWait, so whoever OnWait tells sees the waiter.
+		q.mu.Lock()
+		q.slotWaiters++
+		q.mu.Unlock()
+		defer func() {
+			q.mu.Lock()
+			q.slotWaiters--
+			q.mu.Unlock()
+		}()
 	}
 	if q.onWait != nil {
 		q.onWait(key, kind)

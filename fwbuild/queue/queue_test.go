@@ -173,3 +173,50 @@ func TestWaitEndsWithTheRequest(t *testing.T) {
 		t.Errorf("Running() = %d", q.Running())
 	}
 }
+
+// TestTryIdleSlotYieldsToBuilds: background work gets a slot only when one
+// is free and no build waits for one, and SlotFreed tells it when to try
+// again.
+func TestTryIdleSlotYieldsToBuilds(t *testing.T) {
+	q, waits := newObserved(1)
+	ctx := context.Background()
+	rel, ok := q.TryIdleSlot()
+	if !ok {
+		t.Fatal("TryIdleSlot on an idle queue: no slot")
+	}
+	if _, ok := q.TryIdleSlot(); ok {
+		t.Fatal("TryIdleSlot got a second slot of one")
+	}
+	freed := q.SlotFreed()
+	// A build arrives and waits for the slot the background work holds.
+	got := make(chan func())
+	go func() {
+		r, err := q.AcquireSlot(ctx, "build")
+		if err != nil {
+			t.Error(err)
+		}
+		got <- r
+	}()
+	if ev := <-waits; ev != (waitEvent{"build", WaitSlot}) {
+		t.Fatalf("wait event %+v", ev)
+	}
+	rel()
+	<-freed // closed by the release
+	buildRel := <-got
+	if q.Running() != 1 {
+		t.Fatalf("running %d, want the build's 1", q.Running())
+	}
+	freed = q.SlotFreed()
+	select {
+	case <-freed:
+		t.Fatal("SlotFreed closed while the slot is held")
+	default:
+	}
+	buildRel()
+	<-freed
+	rel, ok = q.TryIdleSlot()
+	if !ok {
+		t.Fatal("TryIdleSlot: no slot though one is free and nobody waits")
+	}
+	rel()
+}

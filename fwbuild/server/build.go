@@ -340,6 +340,9 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 	if err := c.Done(); err != nil {
 		return nil, err
 	}
+	if !up.Fresh && !res.Failed {
+		s.verify.Offer(c) // snapshots under the context's lock; never fails the build
+	}
 	ans, err := s.pack(req, c)
 	if err != nil {
 		return nil, err

@@ -107,6 +107,12 @@ func TestEndToEndDockerRunner(t *testing.T) {
 // realServer serves with runner and a mos built from this tree.
 func realServer(t *testing.T, runner string) *Server {
 	t.Helper()
+	return newServer(t, realConfig(t, runner))
+}
+
+// realConfig is the config of realServer.
+func realConfig(t *testing.T, runner string) config.Config {
+	t.Helper()
 	mos := filepath.Join(t.TempDir(), "mos")
 	build := exec.Command("go", "build", "-o", mos, "./cli")
 	build.Dir = testenv.RepoRoot(t)
@@ -118,7 +124,8 @@ func realServer(t *testing.T, runner string) *Server {
 	cfg.BuildRunner = runner
 	cfg.MosBinary = mos
 	cfg.BuildTimeout = 5 * time.Minute
-	return newServer(t, cfg)
+	cfg.VerifyFraction = 0
+	return cfg
 }
 
 // helloUpload is the upload a stock client makes of examples/hello with

@@ -81,6 +81,10 @@ func (s *Server) setupObserve(mux *http.ServeMux, mosBinary string) {
 			return len(infos), total
 		},
 		BuildSlots: s.cfg.MaxConcurrentBuilds,
+		Verify: func() metrics.VerifyCounts {
+			st := s.verify.Stats()
+			return metrics.VerifyCounts{Equal: st.Equal, Mismatches: st.Mismatches, Errors: st.Errors, Skipped: st.Skipped}
+		},
 	}
 	if s.cfg.Ccache {
 		dir := s.cfg.CcachePath(s.store.Root())
@@ -280,6 +284,19 @@ func (s *Server) statusPage() status.Page {
 			InUse: inUse[ci.Key.Version+"/"+ci.Key.App+"/"+ci.Key.Platform+"/"+ci.Name],
 		})
 		p.Disk.Contexts += ci.Size
+	}
+	if s.verify.Enabled() {
+		vs := s.verify.Stats()
+		p.Verify = &status.Verify{
+			Fraction: s.verify.Fraction(), Equal: vs.Equal, Mismatches: vs.Mismatches, Errors: vs.Errors,
+			Skipped: vs.Skipped, Queued: int64(vs.Queued),
+		}
+		for _, m := range vs.Recent {
+			p.Verify.Recent = append(p.Verify.Recent, status.Mismatch{
+				At: m.At, Version: m.Key.Version, App: m.Key.App, Platform: m.Key.Platform, Name: m.Name,
+				First: m.First, Diffs: m.Diffs,
+			})
+		}
 	}
 	st := s.cas.Stats()
 	p.Disk.BlobStore, p.Disk.BlobStoreMax = st.Bytes, s.cfg.CASMaxSize

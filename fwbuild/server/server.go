@@ -30,6 +30,7 @@ import (
 	"github.com/mongoose-os/mos/fwbuild/config"
 	"github.com/mongoose-os/mos/fwbuild/metrics"
 	"github.com/mongoose-os/mos/fwbuild/queue"
+	"github.com/mongoose-os/mos/fwbuild/verify"
 )
 
 // Server serves build requests.
@@ -50,6 +51,7 @@ type Server struct {
 	accounts     *auth.Accounts // nil: no --auth-file, one anonymous namespace
 	kick         chan struct{}  // asks collectLoop for a pass
 	onCollect    func(buildctx.CollectStats)
+	verify       *verify.Verifier // clean rebuilds of a fraction of incremental builds
 
 	// What the server shows of itself (observe.go, progress.go).
 	track    *tracker
@@ -66,6 +68,7 @@ type options struct {
 	storeOpts buildctx.Options
 	queueOpts queue.Options
 	onCollect func(buildctx.CollectStats)
+	onVerify  func(verify.Outcome)
 }
 
 // WithRunner runs builds with r instead of the mos binary.
@@ -78,6 +81,12 @@ func WithStoreOptions(so buildctx.Options) Option { return func(o *options) { o.
 // contexts, with what it did.
 func WithCollectHook(f func(buildctx.CollectStats)) Option {
 	return func(o *options) { o.onCollect = f }
+}
+
+// WithVerifyHook has f called after every verification of an
+// incremental build ends (--verify-fraction), with its outcome.
+func WithVerifyHook(f func(verify.Outcome)) Option {
+	return func(o *options) { o.onVerify = f }
 }
 
 // WithQueueOptions sets the options of the build queue.
@@ -171,6 +180,24 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 	if s.scratch, err = openScratch(filepath.Join(store.Root(), buildctx.TempDirName)); err != nil {
 		return nil, err
 	}
+	// Snapshots go in the server's temp area: removed with it, and, if the
+	// server dies, by the next one to start.
+	fraction := cfg.VerifyFraction
+	if fraction > 0 && !cfg.BuildPathsFixed() {
+		glog.Warningf("WARNING: --verify-fraction %g ignored: with --build-runner native --sandbox none a build writes its context's path into the firmware, so a clean build in another dir never matches; verification is off", fraction)
+		fraction = 0
+	}
+	s.verify, err = verify.New(verify.Options{
+		Fraction: fraction, Store: store, Queue: s.queue, Runner: s.runner,
+		LibsCacheDir: s.libCache, TempDir: s.scratch.dir, OnDone: o.onVerify,
+	})
+	if err != nil {
+		s.scratch.close()
+		return nil, err
+	}
+	if s.verify.Enabled() {
+		glog.Infof("verification: %g%% of successful incremental builds are built again from scratch when a build slot is idle", 100*fraction)
+	}
 
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("/api/fwbuild/{version}/{action}", s.handleAPI)
@@ -179,9 +206,13 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-// Close releases the server's temp area; call it when the server is done
-// (Run and Serve do not).
-func (s *Server) Close() error { return s.scratch.close() }
+// Close stops verification (pending snapshots are dropped) and releases
+// the server's temp area; call it when the server is done (Run and Serve
+// do not).
+func (s *Server) Close() error {
+	s.verify.Close()
+	return s.scratch.close()
+}
 
 // Handler returns the HTTP handler of all routes.
 func (s *Server) Handler() http.Handler { return s.nameAnswers(s.logRequests(s.guard(s.mux))) }

@@ -29,6 +29,25 @@ type Page struct {
 	// Notes are short remarks shown under the title (e.g. an error
 	// listing the contexts).
 	Notes []string
+	// Verify is what verification of incremental builds found; nil when
+	// it is off (--verify-fraction 0).
+	Verify *Verify
+}
+
+// Verify is what clean rebuilds of incremental builds found.
+type Verify struct {
+	Fraction                                   float64
+	Equal, Mismatches, Errors, Skipped, Queued int64
+	// Recent are the last mismatches, newest first.
+	Recent []Mismatch
+}
+
+// Mismatch is one incremental build its clean rebuild disagreed with.
+type Mismatch struct {
+	At                           time.Time
+	Version, App, Platform, Name string
+	First                        string // the first difference, "gen/conf0.json: ..."
+	Diffs                        int
 }
 
 // Build is one build request.
@@ -79,6 +98,7 @@ var page = template.Must(template.New("page.html").Funcs(template.FuncMap{
 		return fmt.Sprintf("%.0f%%", 100*float64(part)/float64(whole))
 	},
 	"result":  Result,
+	"share":   func(f float64) string { return fmt.Sprintf("%g%%", 100*f) },
 	"class":   resultClass,
 	"running": func(bs []Build) []Build { return withState(bs, protocol.StateBuilding) },
 	"queued":  func(bs []Build) []Build { return withState(bs, protocol.StateQueued) },

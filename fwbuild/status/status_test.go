@@ -51,6 +51,34 @@ func TestRender(t *testing.T) {
 	}
 }
 
+func TestRenderVerify(t *testing.T) {
+	p := testPage()
+	var b strings.Builder
+	if err := Render(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "Verification of incremental builds") {
+		t.Error("verification shown while it is off")
+	}
+	p.Verify = &Verify{Fraction: 0.02, Equal: 41, Mismatches: 1, Errors: 2, Skipped: 3, Queued: 1, Recent: []Mismatch{
+		{At: p.Now.Add(-2 * time.Minute), Version: "2.20.0", App: "hello", Platform: "esp32", Name: "ci_main", First: "fw.zip: part app: <differs> at 0x40", Diffs: 4},
+	}}
+	b.Reset()
+	if err := Render(&b, p); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	for _, want := range []string{
+		"Verification of incremental builds", "2% of successful incremental builds",
+		"<b>41</b>verified", `<b class="failed">1</b>contexts marked dirty`, "<b>2</b>not verified", "<b>3</b>queue full", "<b>1</b>waiting for an idle slot",
+		"<tr><td>2m ago</td><td>hello</td><td>esp32</td><td>ci_main</td><td>2.20.0</td><td class=\"step\">fw.zip: part app: &lt;differs&gt; at 0x40</td><td class=\"num\">4</td></tr>",
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
+
 func TestRenderEmpty(t *testing.T) {
 	var b strings.Builder
 	if err := Render(&b, Page{Server: "s", Now: time.Now()}); err != nil {
