@@ -152,12 +152,16 @@ func (b *build) logf(format string, args ...any) {
 
 // Build runs a remote build. Until the server has answered with a result
 // (200 or 418), nothing in the build dir is removed or changed (only a
-// missing build/gen may be restored from the cache). On a 418 it returns
-// the Result and an error wrapping ErrBuildFailed; on another answer a
+// missing build/gen may be restored from the cache, and an install that a
+// killed mos left half-done is finished first). On a 418 it returns the
+// Result and an error wrapping ErrBuildFailed; on another answer a
 // *ServerError.
 func Build(ctx context.Context, req *Request) (*Result, error) {
 	b, err := newBuild(req)
 	if err != nil {
+		return nil, err
+	}
+	if err := RecoverBuildDir(b.buildDir); err != nil {
 		return nil, err
 	}
 	srv, err := parseServer(req.Server)

@@ -164,7 +164,9 @@ func (in *installer) cleanLeftovers() {
 
 // install installs the result zip; delta says it carries a delta list.
 func (in *installer) install(zipPath string, delta bool) (err error) {
-	in.cleanLeftovers()
+	if err := in.recover(); err != nil {
+		return err
+	}
 	stage, err := in.unpack(zipPath)
 	if err != nil {
 		return err
@@ -189,6 +191,17 @@ func (in *installer) install(zipPath string, delta bool) (err error) {
 		return fmt.Errorf("installing the build result: %w", err)
 	}
 	defer in.removeTree(backup)
+	// From here on build/ changes: a process killed before the end leaves
+	// the journal, and the next run finishes the install (recover).
+	j := &journal{Stage: filepath.Base(stage), Backup: filepath.Base(backup), Aside: aside, Files: files, Dirs: dirs, Keep: in.keep}
+	if err := in.writeJournal(j); err != nil {
+		return fmt.Errorf("installing the build result: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			in.removeJournal() // undone: build/ is as it was
+		}
+	}()
 
 	// Old files aside; any failure puts them back.
 	var moved []string
@@ -247,21 +260,29 @@ func (in *installer) install(zipPath string, delta bool) (err error) {
 	}
 	// Installed. Dirs left empty go: a full result has no empty dirs but
 	// its own.
-	if !in.keep {
-		keepDirs := map[string]bool{}
-		for _, d := range dirs {
-			for ; d != "."; d = path.Dir(d) {
-				keepDirs[d] = true
-			}
-		}
-		for _, f := range files {
-			for d := path.Dir(f); d != "."; d = path.Dir(d) {
-				keepDirs[d] = true
-			}
-		}
-		in.removeEmptyDirs(moved, keepDirs)
-	}
+	in.pruneAfter(moved, files, dirs)
+	in.removeJournal()
 	return nil
+}
+
+// pruneAfter removes the dirs that moving aside left empty, but those of
+// the result (unless keep).
+func (in *installer) pruneAfter(moved, files, dirs []string) {
+	if in.keep {
+		return
+	}
+	keepDirs := map[string]bool{}
+	for _, d := range dirs {
+		for ; d != "."; d = path.Dir(d) {
+			keepDirs[d] = true
+		}
+	}
+	for _, f := range files {
+		for d := path.Dir(f); d != "."; d = path.Dir(d) {
+			keepDirs[d] = true
+		}
+	}
+	in.removeEmptyDirs(moved, keepDirs)
 }
 
 // path is the disk path of the build dir's slash path p.

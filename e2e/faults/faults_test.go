@@ -6,14 +6,20 @@
 package faults
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"syscall"
@@ -22,6 +28,7 @@ import (
 
 	"github.com/mongoose-os/mos/bench/harness"
 	"github.com/mongoose-os/mos/common/faultpoint"
+	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/fwcompare"
 	"github.com/mongoose-os/mos/common/testenv"
 )
@@ -316,4 +323,155 @@ func TestServerKilledAnywhere(t *testing.T) {
 	if killed < 20 {
 		t.Errorf("only %d kill points reached; want at least 20", killed)
 	}
+}
+
+// fileSums maps each file of build/ (but logs) to its SHA-256.
+func fileSums(t *testing.T, build string) map[string]string {
+	t.Helper()
+	list, err := filetree.List(build, filetree.ListOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, e := range list {
+		if strings.HasSuffix(e.Path, ".log") {
+			continue
+		}
+		out[e.Path] = e.SHA256
+	}
+	return out
+}
+
+// wholeResult fails unless build/ holds one result: fw.zip's ELF is
+// build/objs/hello.elf, and its manifest's build id is build/gen's.
+func wholeResult(t *testing.T, what, build string) {
+	t.Helper()
+	z, err := zip.OpenReader(filepath.Join(build, "fw.zip"))
+	if err != nil {
+		t.Errorf("%s: %v", what, err)
+		return
+	}
+	defer z.Close()
+	var elf, manifest []byte
+	for _, f := range z.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		switch path.Base(f.Name) {
+		case "hello.elf":
+			elf = b
+		case "manifest.json":
+			manifest = b
+		}
+	}
+	objs, err := os.ReadFile(filepath.Join(build, "objs", "hello.elf"))
+	if err != nil || !bytes.Equal(objs, elf) {
+		t.Errorf("%s: build/objs/hello.elf (%v) is not the ELF of build/fw.zip: build/ is mixed", what, err)
+	}
+	info, err := os.ReadFile(filepath.Join(build, "gen", "build_info.json"))
+	var a, b struct {
+		BuildID string `json:"build_id"`
+	}
+	json.Unmarshal(info, &a)
+	json.Unmarshal(manifest, &b)
+	if err != nil || a.BuildID == "" || a.BuildID != b.BuildID {
+		t.Errorf("%s: build/gen says build %q (%v), fw.zip %q: build/ is mixed", what, a.BuildID, err, b.BuildID)
+	}
+	for _, e := range mustReadDir(t, build) {
+		if strings.HasPrefix(e, ".mos-result-") {
+			t.Errorf("%s: %s left in build/", what, e)
+		}
+	}
+}
+
+func mustReadDir(t *testing.T, dir string) []string {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// TestClientKilledWhileInstalling: the client is killed with SIGKILL while
+// it unpacks and installs the result of version 2 over version 1's. Its
+// next run first finishes that install: build/ then holds one whole
+// result, never a mix; and the next build gives a clean build's firmware.
+func TestClientKilledWhileInstalling(t *testing.T) {
+	w := newWorld(t)
+	sd := seed(t)
+	w.start()
+	ref2 := w.app(filepath.Join(w.work, "ref2"), 2, "ref")
+	w.mustBuild(ref2, "--build-context", "ref_2")
+	refFiles := fileSums(t, filepath.Join(ref2, "build"))
+
+	trace := filepath.Join(w.work, "client-trace")
+	app := filepath.Join(w.work, "census")
+	w.mustBuild(w.app(app, 1, "census"), "--build-context", "census")
+	if _, err := w.build(w.app(app, 2, "census"), []string{faultpoint.EnvTrace + "=" + trace}, "--build-context", "census"); err != nil {
+		t.Fatal(err)
+	}
+	counts := w.census(trace, func() {})
+	for p := range counts {
+		if !strings.HasPrefix(p, "install.") && p != "archive.extract" {
+			delete(counts, p)
+		}
+	}
+	t.Logf("fault points of the client's install: %v", counts)
+	if counts["install.place"] == 0 || counts["install.journal"] == 0 {
+		t.Fatalf("the install hit no fault point: %v", counts)
+	}
+
+	n := *pointsFlag / 2
+	if n < 10 {
+		n = 10
+	}
+	killed := 0
+	for i, p := range picks(sd, counts, n) {
+		name := fmt.Sprintf("ci_client_%d", i)
+		dir := w.app(filepath.Join(w.work, "app", name), 1, "ref")
+		w.mustBuild(dir, "--build-context", name)
+		build := filepath.Join(dir, "build")
+		old := fileSums(t, build)
+
+		_, err := w.build(w.app(dir, 2, "ref"), []string{faultpoint.EnvKill + "=" + p.String()}, "--build-context", name)
+		if !killedBySIGKILL(errors.Unwrap(err)) {
+			t.Fatalf("%v: mos was not killed: %v", p, err)
+		}
+		killed++
+		// The next run, even one that reaches no server, finishes the
+		// install before anything else.
+		if _, err := harness.Build(context.Background(), bins.Mos, dir, w.mosEnv,
+			[]string{"build", "--server", "http://127.0.0.1:1", "--repo", w.sdk, "--build-context", name}, nil); err == nil {
+			t.Fatalf("%v: a build against no server succeeded", p)
+		}
+		if now := fileSums(t, build); !reflect.DeepEqual(now, old) {
+			wholeResult(t, p.String()+", after the next run", build)
+			if v := versionIn(t, build); v != "SOURCE VERSION 2" {
+				t.Errorf("%v: build/ changed but holds %q", p, v)
+			}
+		}
+
+		w.mustBuild(dir, "--build-context", name)
+		wholeResult(t, p.String(), build)
+		sameAs(t, p.String(), build, filepath.Join(ref2, "build"))
+		got := fileSums(t, build)
+		for f := range refFiles {
+			if _, ok := got[f]; !ok {
+				t.Errorf("%v: build/%s missing", p, f)
+			}
+		}
+		for f := range got {
+			if _, ok := refFiles[f]; !ok {
+				t.Errorf("%v: build/%s is not in a clean build's result", p, f)
+			}
+		}
+	}
+	t.Logf("the client killed at %d points", killed)
 }
