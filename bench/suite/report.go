@@ -116,6 +116,20 @@ func CheckReal(r *Results) []Target {
 		ts = append(ts, Target{name, q <= limit, detail})
 	}
 	ratio("new context, warm cache: median <= 30% of the cold build with an empty cache", NewCtxCached, 0.30)
+	// Issue 21: a new context starts from the nearest one; a stock
+	// client's rebuild compiles what changed.
+	ratio("new context of an app built before (a copy of the nearest): median <= 20% of the cold build", NewCtx, 0.20)
+	compiled := func(name, scenario, change string, limit int) {
+		got := r.Find(scenario, change)
+		if got == nil {
+			ts = append(ts, missing(name))
+			return
+		}
+		ts = append(ts, Target{name, got.Compiled <= limit, fmt.Sprintf("%d compiled", got.Compiled)})
+	}
+	compiled("new context of an app built before: <= 3 files compiled", NewCtx, ChangeFirst, 3)
+	compiled("stock client, unchanged rebuild: 0 files compiled", StockClient, ChangeNone, 0)
+	compiled("stock client, one-file rebuild: <= 3 files compiled", StockClient, ChangeOneC, 3)
 	ratio("other server, shared cache: median <= 40% of the cold build", OtherServer, 0.40)
 	for _, change := range []string{ChangeOneC, ChangeNone} {
 		name := fmt.Sprintf("delta %s with ccache no slower than without (within 5%%)", change)

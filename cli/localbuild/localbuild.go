@@ -178,11 +178,15 @@ func build(ctx context.Context, r *Request, bp *protocol.BuildParams) (res *Resu
 	}
 	m := resolved.Manifest
 
-	// The final manifest decides whether objects can be kept.
+	// The final manifest decides whether objects can be kept. Its paths
+	// are written as make sees them (the sandbox's /mos/ctx), like vars.mk:
+	// the same app in another dir (a server context copied from another)
+	// is then the same manifest, not a reason to rebuild everything.
 	final, err := genfiles.MarshalFinal(m)
 	if err != nil {
 		return nil, false, err
 	}
+	final = asMakeSees(final, r.AppDir, r.makePath())
 	finalFile := filepath.Join(r.GenDir, "mos_final.yml")
 	old, readErr := os.ReadFile(finalFile)
 	if !bytes.Equal(old, final) {
@@ -314,6 +318,29 @@ func libArchive(objsDir, platform string) string {
 
 // runner picks the make runner; the docker image comes from the platform's
 // sdk.version unless --build-image gave one.
+// makePath maps a host path to where make sees it, as the runner will
+// (without needing what the runner needs to run).
+func (r *Request) makePath() func(string) string {
+	if r.Runner == "docker" {
+		d := r.Docker
+		d.Sandbox = r.Sandbox
+		return d.Path
+	}
+	return (&runner.Native{Sandbox: r.Sandbox}).Path
+}
+
+// asMakeSees rewrites the paths below appDir in b to where make sees them.
+func asMakeSees(b []byte, appDir string, path func(string) string) []byte {
+	to := path(appDir)
+	if to == appDir {
+		return b
+	}
+	for _, end := range []string{"/", "\n", `"`, "'"} {
+		b = bytes.ReplaceAll(b, []byte(appDir+end), []byte(to+end))
+	}
+	return b
+}
+
 func (r *Request) runner(mosDir, platform string) (runner.Runner, error) {
 	var cc *runner.Ccache
 	if r.Ccache != nil {

@@ -40,8 +40,11 @@ func TestRealCoreNewContextFromCache(t *testing.T) {
 	dir := t.TempDir()
 	real := filepath.Join(dir, "real")
 	testenv.CopyDir(t, src, real)
-	a := startServer(t, dir, "fw_a")
-	b := startServer(t, dir, "fw_b")
+	// No context adoption: a new context here is built by the compile
+	// cache, which is what this test is about (e2e's
+	// TestNewContextStartsFromTheNearest covers the copy).
+	a := startServer(t, dir, "fw_a", "--adopt-contexts=false")
+	b := startServer(t, dir, "fw_b", "--adopt-contexts=false")
 	build := func(s *server, app, ctx string) (runner.CcacheStats, float64) {
 		t.Helper()
 		args := []string{"build", "--server", "http://" + s.addr, "--build-context", ctx,

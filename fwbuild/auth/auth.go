@@ -209,6 +209,9 @@ func (a *Accounts) Check(user, pass string) bool {
 	return true
 }
 
+// InGroup reports whether user is a member of group.
+func (a *Accounts) InGroup(user, group string) bool { return a.groups[group][user] }
+
 // Namespace returns the namespace of a context named ctxName used by user:
 // "team:<group>" for team_<group>[_...] (ErrNotMember unless user is in
 // the group), else "user:<user>" (also for a new context, ctxName "").

@@ -115,6 +115,9 @@ type Config struct {
 	// are built again from scratch, when a build slot is idle, and
 	// compared with the incremental result (package verify); 0: none.
 	VerifyFraction float64
+	// AdoptContexts: a build that brings no existing context gets one
+	// from the nearest context of its namespace (package adopt).
+	AdoptContexts bool
 }
 
 // Values of --sandbox.
@@ -157,6 +160,7 @@ func Default() Config {
 		CcacheMaxSize:       "5G",
 		ServerName:          hostname(),
 		VerifyFraction:      0.02,
+		AdoptContexts:       true,
 	}
 }
 
@@ -231,6 +235,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.ServerName, "server-name", c.ServerName, "this server's name in the X-Fwbuild-Server header of every answer (default: the host name)")
 	fs.BoolVar(&c.MetricsOpen, "metrics-open", c.MetricsOpen, "with --auth-file: serve /metrics, /healthz, /readyz and the status page / without credentials (without --auth-file they are open anyway)")
 	fs.Float64Var(&c.VerifyFraction, "verify-fraction", c.VerifyFraction, "share of successful incremental builds (0 to 1) built again from scratch when a build slot is idle and compared with the incremental result; a mismatch marks the context dirty and is logged, counted in /metrics and shown on the status page (0: off)")
+	fs.BoolVar(&c.AdoptContexts, "adopt-contexts", c.AdoptContexts, "a build that brings no existing context starts from the nearest one of its account (a copy of the context of the same app and platform sharing the most files; a stock client's line of builds goes back to its last context); where builds see their context at a fixed path (sandbox on, or docker)")
 	fs.StringVar(&c.MetricsAddress, "metrics-address", c.MetricsAddress, "also serve /metrics, /healthz, /readyz and the status page, without credentials, on this host:port (e.g. 127.0.0.1:9100)")
 }
 

@@ -35,7 +35,7 @@ func TestRegisterParsesFlags(t *testing.T) {
 		"--read-header-timeout=5s", "--read-timeout=1m", "--write-timeout=2m", "--idle-timeout=30s",
 		"--build-pid-namespace=false",
 		"--sandbox=none", "--build-memory=1g", "--build-cpus=1.5", "--build-pids=64",
-		"--metrics-open", "--metrics-address=127.0.0.1:9100", "--verify-fraction=0.5",
+		"--metrics-open", "--metrics-address=127.0.0.1:9100", "--verify-fraction=0.5", "--adopt-contexts=false",
 	})
 	if err != nil {
 		t.Fatal(err)

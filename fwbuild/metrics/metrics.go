@@ -66,6 +66,8 @@ type Metrics struct {
 	bytes     *prometheus.CounterVec
 	saved     *prometheus.CounterVec
 	evicted   prometheus.Counter
+	adopted   *prometheus.CounterVec
+	adoptedFs prometheus.Counter
 
 	mu        sync.Mutex
 	platforms map[string]bool
@@ -102,6 +104,14 @@ func New(src Sources) *Metrics {
 		Namespace: Namespace, Name: "contexts_evicted_total",
 		Help: "Build contexts removed for --context-ttl or --max-contexts-size.",
 	})
+	m.adopted = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "context_adoptions_total",
+		Help: "Builds that brought no existing context and got one anyway: how=copy (a new context started as a copy of the nearest one), how=line (a stock client's line of builds back to the context it used last).",
+	}, []string{"how"})
+	m.adoptedFs = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "context_adopted_files_total",
+		Help: "Files of an upload that a context copied for a new one already held alike (what the new context did not have to build from scratch).",
+	})
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help}, f)
 	}
@@ -132,7 +142,7 @@ func New(src Sources) *Metrics {
 		}
 	}
 	m.reg.MustRegister(
-		m.builds, m.duration, m.queueWait, m.bytes, m.saved, m.evicted,
+		m.builds, m.duration, m.queueWait, m.bytes, m.saved, m.evicted, m.adopted, m.adoptedFs,
 		gauge("builds_running", "Builds running make now.", intOf(src.Running)),
 		gauge("builds_queued", "Builds waiting for their context's turn or a build slot.", intOf(src.Queued)),
 		gauge("build_slots", "Builds that may run at once (--max-concurrent-builds).", func() float64 { return float64(src.BuildSlots) }),
@@ -242,6 +252,21 @@ func (m *Metrics) Transferred(direction, kind string, bytes, saved int64) {
 func (m *Metrics) ContextsEvicted(n int) {
 	if n > 0 {
 		m.evicted.Add(float64(n))
+	}
+}
+
+// Adoption kinds, as label values.
+const (
+	AdoptCopy = "copy"
+	AdoptLine = "line"
+)
+
+// ContextAdopted counts a build given a context: how (AdoptCopy,
+// AdoptLine) and, for a copy, the upload's files the source held alike.
+func (m *Metrics) ContextAdopted(how string, shared int) {
+	m.adopted.WithLabelValues(how).Inc()
+	if shared > 0 {
+		m.adoptedFs.Add(float64(shared))
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/fwbuild/buildctx"
 	"github.com/mongoose-os/mos/fwbuild/builder"
+	"github.com/mongoose-os/mos/fwbuild/metrics"
 	"github.com/mongoose-os/mos/fwbuild/queue"
 )
 
@@ -34,6 +35,7 @@ type request struct {
 
 	key    buildctx.Key
 	name   string // context name; "" until chosen
+	named  bool   // the request named its context (build_ctx)
 	user   string // authenticated user ("" without accounts)
 	ns     string // namespace of the context ("" without accounts)
 	clean  bool
@@ -175,7 +177,7 @@ func (req *request) checkFields(f *form) error {
 		if err := buildctx.CheckName(name); err != nil {
 			return errorf(http.StatusBadRequest, "%s: %w", protocol.FieldBuildCtx, err)
 		}
-		req.name = name
+		req.name, req.named = name, true
 	}
 	req.clean = f.fields[protocol.FieldClean] != ""
 	if st := f.fields[protocol.FieldBuildStat]; st != "" {
@@ -246,6 +248,13 @@ func (req *request) setLog() {
 // request of the context go.
 func (s *Server) buildContext(req *request, src string, list []filetree.Entry, fill buildctx.FillFunc) (*answer, error) {
 	ctx := req.r.Context()
+	if last := s.lineContext(req); req.name == "" && last != "" {
+		req.name = last
+		req.setLog()
+		glog.Infof("%s: the account's last context of this app and platform (a stock client's line of builds)", req.log)
+		req.rec.adoptedContext("the line's last context")
+		s.metrics.ContextAdopted(metrics.AdoptLine, 0)
+	}
 	if req.name == "" {
 		name, err := s.store.NewName(req.key)
 		if err != nil {
@@ -276,6 +285,7 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 	if err := s.claim(req, c); err != nil {
 		return nil, err
 	}
+	s.seed(req, c, list)
 
 	up, err := c.Update(src, list, req.clean, fill)
 	if err != nil {
@@ -340,6 +350,7 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 	if err := c.Done(); err != nil {
 		return nil, err
 	}
+	s.recordLine(req)
 	if !up.Fresh && !res.Failed {
 		s.verify.Offer(c) // snapshots under the context's lock; never fails the build
 	}

@@ -193,6 +193,7 @@ func TestDeltaUpload(t *testing.T) {
 
 func TestDeltaConflicts(t *testing.T) {
 	cfg := testConfig(t)
+	cfg.AdoptContexts = false // a new context below needs every file, not a copy
 	s := newServer(t, cfg, WithRunner(newFakeRunner()))
 	app := helloApp(nil)
 

@@ -310,7 +310,7 @@ func (v buildView) status() status.Build {
 		State: v.State, Step: v.LastLine, Arrived: v.Arrived, Ended: v.Ended,
 		QueueWait: v.QueueWait, BuildTime: v.BuildTime, Took: v.Took, Status: v.Status,
 		BytesIn: v.BytesIn, BytesOut: v.BytesOut, Files: v.Files, Sent: v.Sent, Delta: v.Delta,
-		Compiled: v.Compiled, Total: v.Total,
+		Compiled: v.Compiled, Total: v.Total, Adopted: v.Adopted,
 	}
 }
 

@@ -55,6 +55,7 @@ type buildRecord struct {
 	delta             bool
 
 	compiled, total int
+	adopted         string // where the context came from, when it was new
 	lines           []string
 	first           int    // index of lines[0] among all lines of the build
 	partial         []byte // an unfinished last line
@@ -207,6 +208,7 @@ type buildView struct {
 	Delta                      bool
 	Compiled, Total            int
 	LastLine                   string
+	Adopted                    string // how the context came, when it did not exist
 }
 
 func (r *buildRecord) view() buildView {
@@ -217,7 +219,7 @@ func (r *buildRecord) view() buildView {
 		State: r.state, Waiting: r.waiting, Arrived: r.arrived, Ended: r.ended,
 		QueueWait: r.queueWait, BuildTime: r.buildTime, Status: r.status,
 		BytesIn: r.bytesIn, BytesOut: r.bytesOut, Files: r.files, Sent: r.sent, Delta: r.delta,
-		Compiled: r.compiled, Total: r.total,
+		Compiled: r.compiled, Total: r.total, Adopted: r.adopted,
 	}
 	now := time.Now()
 	if r.state == protocol.StateQueued {
@@ -243,6 +245,14 @@ func (r *buildRecord) getState() string {
 }
 
 // describe sets what the build is, as far as known.
+// adoptedContext records where the build's context came from ("a copy of
+// ctx_x, 140 files alike", "the line's last context").
+func (r *buildRecord) adoptedContext(how string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.adopted = how
+}
+
 func (r *buildRecord) describe(version, app, platform, ctx string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

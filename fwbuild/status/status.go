@@ -67,6 +67,9 @@ type Build struct {
 	Files, Sent                int // files in the upload, contents sent
 	Delta                      bool
 	Compiled, Total            int
+	// Adopted says where a context that did not exist came from: a copy
+	// of the nearest context, or a stock client's line of builds.
+	Adopted string
 }
 
 // Context is one build context on disk.
