@@ -41,6 +41,8 @@ type request struct {
 	// haveKept is the digest of the have listing kept for the client's
 	// next request ("" when none was kept).
 	haveKept string
+	// notice is sent with the answer (protocol.HeaderNotice); "" for none.
+	notice string
 
 	rec                        *buildRecord // what the status page, progress poll and metrics see
 	deltaUpload                bool         // the upload came as a plan and missing contents
@@ -85,6 +87,9 @@ func (s *Server) handleBuild(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status = ans.status
+	if req.notice != "" {
+		w.Header().Set(protocol.HeaderNotice, req.notice)
+	}
 	n, err := s.send(w, ans)
 	sent = n
 	if err != nil {
