@@ -274,12 +274,9 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 		return nil, err
 	}
 	defer os.Remove(resultZip)
-	if resp.Header.Get(protocol.HeaderDelta) == "1" {
-		err = installDelta(resultZip, b.buildDir, req.KeepBuildDir)
-	} else {
-		err = installResult(resultZip, b.buildDir, req.KeepBuildDir)
-	}
-	if err != nil {
+	// A failed build's answer leaves the last good build's files alone.
+	in := &installer{buildDir: b.buildDir, keep: req.KeepBuildDir, failed: resp.StatusCode == protocol.StatusBuildFailed}
+	if err := in.install(resultZip, resp.Header.Get(protocol.HeaderDelta) == "1"); err != nil {
 		return nil, err
 	}
 	res.BuildLog = filepath.Join(b.buildDir, "build.log")
@@ -292,6 +289,9 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 		b.logf("Build finished (server context %s, %s received)", orNone(res.Context), humanBytes(n))
 	} else {
 		b.logf("Build failed (server context %s)", orNone(res.Context))
+		if kept := protocol.LastGoodNote(b.buildDir); kept != "" {
+			b.logf("%s", kept)
+		}
 	}
 	if err := os.WriteFile(filepath.Join(b.buildDir, "build.local.log"), b.localLog.Bytes(), 0o644); err != nil {
 		return res, fmt.Errorf("saving build.local.log: %w", err)

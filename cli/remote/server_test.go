@@ -58,6 +58,7 @@ type stockServer struct {
 	// refusing it as stock; refuse answers 403 to a build_ctx it holds
 	// (another account's context); notice is sent as HeaderNotice.
 	planStatus int
+	omit       []string // result files left out of the answer
 	refuse     map[string]bool
 	notice     string
 
@@ -217,6 +218,9 @@ func (s *stockServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	for k, v := range s.extra {
 		files[k] = v
+	}
+	for _, k := range s.omit {
+		delete(files, k)
 	}
 	for n, c := range files {
 		fw, _ := zw.Create(n)

@@ -43,6 +43,9 @@ type request struct {
 	haveKept string
 	// notice is sent with the answer (protocol.HeaderNotice); "" for none.
 	notice string
+	// failed: the build failed; its answer leaves the client's last good
+	// build (protocol.IsLastGood) alone.
+	failed bool
 
 	rec                        *buildRecord // what the status page, progress poll and metrics see
 	deltaUpload                bool         // the upload came as a plan and missing contents
@@ -337,6 +340,7 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 	if err := c.Finish(); err != nil {
 		return nil, err
 	}
+	req.failed = res.Failed
 	ans, err := s.pack(req, c)
 	if err != nil {
 		return nil, err
@@ -363,19 +367,36 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 		}
 	}()
 	zw := archive.NewWriter(f)
-	keep := archive.ResultFilter
+	filter := archive.ResultFilter
+	have := req.have
+	if req.failed {
+		// What the context still holds of its last good build is not
+		// this build's: neither sent nor deleted on the client.
+		filter = func(name string, isDir bool) bool {
+			return archive.ResultFilter(name, isDir) && !protocol.IsLastGood(strings.TrimPrefix(name, buildctx.BuildDirName+"/"))
+		}
+		if have != nil {
+			have = map[string]string{}
+			for p, h := range req.have {
+				if !protocol.IsLastGood(p) {
+					have[p] = h
+				}
+			}
+		}
+	}
+	keep := filter
 	var dl *protocol.DeltaList
 	if req.have != nil {
 		listed, err := filetree.List(c.BuildDir(), filetree.ListOptions{
 			Skip: func(rel string, d fs.DirEntry) bool {
-				return !archive.ResultFilter(buildctx.BuildDirName+"/"+rel, d.IsDir())
+				return !filter(buildctx.BuildDirName+"/"+rel, d.IsDir())
 			},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("packing result: %w", err)
 		}
 		var send map[string]bool
-		send, dl = deltaResult(listed, req.have)
+		send, dl = deltaResult(listed, have)
 		for _, e := range listed {
 			if !send[e.Path] {
 				req.downloadSaved += e.Size
@@ -383,7 +404,7 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 		}
 		keep = func(name string, isDir bool) bool {
 			if isDir {
-				return archive.ResultFilter(name, true)
+				return filter(name, true)
 			}
 			return send[strings.TrimPrefix(name, buildctx.BuildDirName+"/")]
 		}
