@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -107,6 +108,21 @@ func TestServerNotice(t *testing.T) {
 	e := newEnv(t)
 	e.build(e.req(ts.URL))
 	if !strings.Contains(e.log.String(), "Note from the build server: "+srv.notice+"\n") {
+		t.Errorf("log:\n%s", e.log)
+	}
+}
+
+// An unknown mos.yml key is a warning of the client too.
+func TestUnknownKeyWarned(t *testing.T) {
+	_, ts := newStockServer(t)
+	e := newEnv(t)
+	appendTo := filepath.Join(e.app, "mos.yml")
+	data := mustRead(t, appendTo)
+	if err := os.WriteFile(appendTo, []byte(data+"lib:\n  - location: https://github.com/mongoose-os-libs/rpc-common\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.build(e.req(ts.URL))
+	if !strings.Contains(e.log.String(), "Warning: "+appendTo+`: unknown key "lib" (did you mean "libs"?)`) {
 		t.Errorf("log:\n%s", e.log)
 	}
 }

@@ -177,6 +177,12 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The server warns too, in build.log; this is seen on success as well.
+	if warnings, err := manifest.UnknownKeys(filepath.Join(req.AppDir, manifest.FileName)); err == nil {
+		for _, w := range warnings {
+			b.logf("Warning: %s", w)
+		}
+	}
 	localLibs, err := findLocalDeps(ctx, req)
 	if err != nil {
 		if ctx.Err() != nil {
