@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
@@ -90,6 +91,9 @@ type Server struct {
 	log     *os.File
 	proxy   *Proxy
 	addr    string // the server's own address
+
+	stopOnce sync.Once
+	stopErr  error
 }
 
 // StartServer starts fwbuild-manager on a free 127.0.0.1 port and waits
@@ -161,7 +165,13 @@ func (s *Server) URL() string { return "http://" + s.proxy.Addr() }
 func (s *Server) Counts() (up, down int64) { return s.proxy.Counts() }
 
 // Stop ends the server (SIGTERM, as an operator would) and the proxy.
+// Calling it again does nothing.
 func (s *Server) Stop() error {
+	s.stopOnce.Do(func() { s.stopErr = s.stop() })
+	return s.stopErr
+}
+
+func (s *Server) stop() error {
 	s.proxy.Close()
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {

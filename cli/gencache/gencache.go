@@ -30,6 +30,9 @@ type Key struct {
 // is saved.
 type Cache struct {
 	root string
+	// removeAll is os.RemoveAll when nil; tests inject one failing as
+	// Windows file systems do.
+	removeAll func(path string) error
 }
 
 // New returns the cache under mosDir (~/.mos).
@@ -67,26 +70,30 @@ func lock(path string, shared bool) (func(), error) {
 	return func() { _ = fl.Unlock() }, nil
 }
 
+// Names inside an entry dir; see the package comment.
+const (
+	keyFile     = "key.json"
+	currentFile = "current" // names the live version
+	versionPfx  = "v-"      // a version: a copy of build/gen
+	legacyVer   = "gen"     // the version of entries written before versions
+	tempPfx     = ".tmp-"   // being written; a leftover of a killed Save
+	oldSavePfx  = ".new-"   // <id>.new-*: beside the entry, left by older mos
+	verNameMax  = 64        // longest version name read from currentFile
+)
+
 // Save replaces the entry of k with a copy of genDir (regular files and
 // dirs; symbolic links and special files are left out).
+//
+// Crash story: the copy is written as a new version dir that nothing
+// names; a new currentFile is written beside the old one and renamed
+// over it, which switches readers from the old version to the new one at
+// once; then the old version is removed. Killed before the rename, the
+// entry is the old one plus an unnamed version or temp file; killed after,
+// it is the new one plus the old version: either way readers see one
+// whole copy, and the next Save removes what is not named.
 func (c *Cache) Save(k Key, genDir string) error {
 	dir := c.entryDir(k)
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
-		return fmt.Errorf("saving %s to the gen cache: %w", genDir, err)
-	}
-	tmp, err := os.MkdirTemp(filepath.Dir(dir), filepath.Base(dir)+".new-")
-	if err != nil {
-		return fmt.Errorf("saving %s to the gen cache: %w", genDir, err)
-	}
-	defer os.RemoveAll(tmp)
-	if err := copyTree(genDir, filepath.Join(tmp, "gen")); err != nil {
-		return fmt.Errorf("saving %s to the gen cache: %w", genDir, err)
-	}
-	keyData, err := json.MarshalIndent(k, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(tmp, "key.json"), append(keyData, '\n'), 0o644); err != nil {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("saving %s to the gen cache: %w", genDir, err)
 	}
 	unlock, err := lock(dir+".lock", false)
@@ -94,17 +101,146 @@ func (c *Cache) Save(k Key, genDir string) error {
 		return err
 	}
 	defer unlock()
-	old := tmp + ".old"
-	if err := os.Rename(dir, old); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	live, _ := liveVersion(dir)
+	c.removeLeftovers(dir, live)
+
+	ver, err := os.MkdirTemp(dir, versionPfx)
+	if err != nil {
+		return fmt.Errorf("saving %s to the gen cache: %w", genDir, err)
+	}
+	if err := copyTree(genDir, ver); err != nil {
+		c.removeTree(ver)
+		return fmt.Errorf("saving %s to the gen cache: %w", genDir, err)
+	}
+	keyData, err := json.MarshalIndent(k, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, keyFile), append(keyData, '\n')); err != nil {
+		c.removeTree(ver)
+		return fmt.Errorf("saving %s to the gen cache: %w", genDir, err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, currentFile), []byte(filepath.Base(ver)+"\n")); err != nil {
+		c.removeTree(ver)
 		return fmt.Errorf("replacing gen cache entry %s: %w", dir, err)
 	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return fmt.Errorf("replacing gen cache entry %s: %w", dir, err)
-	}
-	if err := os.RemoveAll(old); err != nil {
-		return fmt.Errorf("removing old gen cache entry: %w", err)
+	if live != "" {
+		if err := c.removeTree(filepath.Join(dir, live)); err != nil {
+			return fmt.Errorf("removing the old version of gen cache entry %s: %w", dir, err)
+		}
 	}
 	return nil
+}
+
+// liveVersion is the name of the entry's version readers use: what
+// currentFile names, else the legacy one when there; "" when none. The
+// error is fs.ErrNotExist-wrapped when there is no entry.
+func liveVersion(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, currentFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		if fi, err := os.Lstat(filepath.Join(dir, legacyVer)); err == nil && fi.IsDir() {
+			return legacyVer, nil
+		}
+		return "", fmt.Errorf("gen cache entry %s: %w", dir, fs.ErrNotExist)
+	}
+	if err != nil {
+		return "", fmt.Errorf("gen cache entry %s: %w", dir, err)
+	}
+	name := strings.TrimSpace(string(b))
+	if !strings.HasPrefix(name, versionPfx) || len(name) > verNameMax || strings.ContainsAny(name, `/\:`) || name != filepath.Base(name) {
+		return "", fmt.Errorf("gen cache entry %s: %s names %q, not a version", dir, currentFile, name)
+	}
+	return name, nil
+}
+
+// removeLeftovers removes, under the entry's exclusive lock, what killed
+// or older runs left: in the entry dir everything but its key, pointer
+// and live version; beside it the <id>.new-* dirs of older mos versions.
+// Trouble is left for the next run.
+func (c *Cache) removeLeftovers(dir, live string) {
+	if ents, err := os.ReadDir(dir); err == nil {
+		for _, e := range ents {
+			switch n := e.Name(); {
+			case n == keyFile, n == currentFile, n == live:
+			case strings.HasPrefix(n, versionPfx), strings.HasPrefix(n, tempPfx), n == legacyVer:
+				_ = c.removeTree(filepath.Join(dir, n))
+			}
+		}
+	}
+	parent, base := filepath.Split(dir)
+	if ents, err := os.ReadDir(parent); err == nil {
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), base+oldSavePfx) {
+				_ = c.removeTree(filepath.Join(parent, e.Name()))
+			}
+		}
+	}
+}
+
+// removeTree removes p and everything below it. Where the system's remove
+// is not supported (Windows: wine, FAT/exFAT, some network drives answer
+// "Invalid function"), it removes entry by entry with plain deletes, as
+// the remote build's install into build/ does; links are removed, never
+// followed.
+func (c *Cache) removeTree(p string) error {
+	rm := os.RemoveAll
+	if c.removeAll != nil {
+		rm = c.removeAll
+	}
+	err := rm(p)
+	if err == nil || !removeUnsupported(err) {
+		return err
+	}
+	return plainRemoveTree(p)
+}
+
+// plainRemoveTree removes p with os.Remove, children first.
+func plainRemoveTree(p string) error {
+	fi, err := os.Lstat(p)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		ents, err := os.ReadDir(p)
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			if err := plainRemoveTree(filepath.Join(p, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return nil
+}
+
+// writeFileAtomic writes data to a temp file beside path and renames it
+// over path, so a reader sees the old content or the new, never a part.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), tempPfx+filepath.Base(path)+"-")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
 
 // Restore copies the cached build/gen of k into genDir, adding only files
@@ -120,13 +256,21 @@ func (c *Cache) Restore(k Key, genDir string) (int, error) {
 		return 0, err
 	}
 	defer unlock()
+	live, err := liveVersion(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil // removed meanwhile, or never completed
+	}
+	if err != nil {
+		return 0, fmt.Errorf("restoring %s from the gen cache: %w", genDir, err)
+	}
 	n := 0
-	err = walkFiles(filepath.Join(dir, "gen"), func(rel string, fi fs.FileInfo) error {
+	src := filepath.Join(dir, live)
+	err = walkFiles(src, func(rel string, fi fs.FileInfo) error {
 		dst := filepath.Join(genDir, rel)
 		if _, err := os.Lstat(dst); err == nil {
 			return nil
 		}
-		if err := copyFile(filepath.Join(dir, "gen", rel), dst, fi.Mode().Perm()); err != nil {
+		if err := copyFile(filepath.Join(src, rel), dst, fi.Mode().Perm()); err != nil {
 			return err
 		}
 		n++
@@ -153,7 +297,11 @@ func (c *Cache) ReadFile(k Key, name string) ([]byte, error) {
 		return nil, err
 	}
 	defer unlock()
-	return os.ReadFile(filepath.Join(dir, "gen", filepath.FromSlash(name)))
+	live, err := liveVersion(dir)
+	if err != nil {
+		return nil, err
+	}
+	return os.ReadFile(filepath.Join(dir, live, filepath.FromSlash(name)))
 }
 
 // Forget deletes the entry of k. No entry is not an error.
@@ -167,7 +315,12 @@ func (c *Cache) Forget(k Key) error {
 		return err
 	}
 	defer unlock()
-	if err := os.RemoveAll(dir); err != nil {
+	// The pointer first: a Forget killed half-way leaves no entry, not
+	// part of one.
+	if err := os.Remove(filepath.Join(dir, currentFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("forgetting gen cache entry %s: %w", dir, err)
+	}
+	if err := c.removeTree(dir); err != nil {
 		return fmt.Errorf("forgetting gen cache entry %s: %w", dir, err)
 	}
 	return nil

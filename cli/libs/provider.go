@@ -227,15 +227,28 @@ func (p *Provider) Lib(ctx context.Context, ref *manifest.Dep, appDir, defaultVe
 		version = defaultVersion
 	}
 	res, err := p.obtain(ctx, "lib", name, ref.Type, loc, version, forced, p.opts.DepsDir)
+	retried := false
 	if err != nil && ref.Version == "" && forced == "" && defaultVersion != "" && defaultVersion != "latest" &&
 		!errors.Is(err, ErrFetchNotAllowed) && ctx.Err() == nil {
-		p.logf("WARNING: lib %q could not be fetched at version %s: %v", name, defaultVersion, err)
-		p.logf("WARNING: trying version latest of %q instead; the build may fail. "+
-			"This happens when an app is newer than this mos: build the app's %s version (git checkout %s) or update mos (mos update).",
-			name, defaultVersion, defaultVersion)
+		p.logf("WARNING: lib %q could not be fetched at version %s: %v; trying version latest", name, defaultVersion, err)
+		retried = true
 		res, err = p.obtain(ctx, "lib", name, ref.Type, loc, "latest", "", p.opts.DepsDir)
+		if err == nil {
+			// The lib is there, only not at mos's version: the app may
+			// be newer than this mos.
+			p.logf("WARNING: using version latest of %q; the build may fail. "+
+				"This happens when an app is newer than this mos: build the app's %s version (git checkout %s) or update mos (mos update).",
+				name, defaultVersion, defaultVersion)
+		}
 	}
 	if err != nil {
+		var ge *GitError
+		if (retried || errors.As(err, &ge) && len(ge.Args) > 0 && ge.Args[0] == "clone") && ctx.Err() == nil {
+			// Not at any version: the name or the location is wrong, or
+			// the repo is out of reach.
+			return manifest.Fetched{}, fmt.Errorf("%w; lib %q cannot be fetched: check its name and location in mos.yml, "+
+				"or use a local copy with --libs-dir DIR (DIR/%s) or --lib %s:DIR", err, name, location.Name2(name), name)
+		}
 		return manifest.Fetched{}, err
 	}
 	if p.opts.UpdateInterval != 0 && res.RepoVersion != "" && res.prevHash != res.RepoVersion {

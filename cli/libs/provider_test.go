@@ -667,3 +667,23 @@ func TestModule(t *testing.T) {
 		}
 	})
 }
+
+// A lib that cannot be found (a misspelled name, a wrong location) is
+// named with a hint that fits: check the name and location, or give a
+// local copy; not "mos update", which fits only when latest exists.
+func TestLibNotFoundHint(t *testing.T) {
+	f := newFixture(t)
+	missing := testenv.FileURL(filepath.Join(f.root, "origin", "rcp"))
+	_, err := f.provider(nil).Lib(context.Background(), &manifest.Dep{Location: missing}, f.app, "2.20.0", "")
+	if err == nil {
+		t.Fatal("a missing lib was found")
+	}
+	for _, want := range []string{`fetching lib "rcp" (` + missing + ` @ latest)`, `lib "rcp" cannot be fetched: check its name and location in mos.yml`, "--libs-dir", "--lib rcp:DIR"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error()+f.log.String(), "mos update") {
+		t.Errorf("the hint is about updating mos:\n%v\n%s", err, f.log.String())
+	}
+}

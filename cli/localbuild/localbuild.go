@@ -134,13 +134,35 @@ func (r *Request) defaults() error {
 func build(ctx context.Context, r *Request, bp *protocol.BuildParams) (res *Result, restart bool, err error) {
 	objsDir := filepath.Join(r.BuildDir, "objs")
 	fwZip := filepath.Join(r.BuildDir, "fw.zip")
+	// The last good build's fw.zip, fw/ and objs/ survive a failed build:
+	// an incremental one leaves them where they are (make updates objs/,
+	// fw.zip is replaced on success only); a clean one sets them aside
+	// first and puts them back when it fails.
+	if err := recoverLastGood(r.BuildDir); err != nil {
+		return nil, false, err
+	}
 	if bp.Clean {
-		if err := removeAllBut(r.BuildDir, "build.log"); err != nil {
+		if err := setAsideLastGood(r.BuildDir); err != nil {
+			return nil, false, err
+		}
+		if err := removeAllBut(r.BuildDir, "build.log", lastGoodAside); err != nil {
 			return nil, false, fmt.Errorf("cleaning %s: %w", r.BuildDir, err)
 		}
-	} else {
-		_ = os.Remove(fwZip)
 	}
+	defer func() {
+		if err == nil {
+			if rerr := dropLastGood(r.BuildDir); rerr != nil {
+				fmt.Fprintf(r.Log, "Warning: %v\n", rerr)
+			}
+			return
+		}
+		if rerr := restoreLastGood(r.BuildDir); rerr != nil {
+			fmt.Fprintf(r.Log, "Warning: %v\n", rerr)
+		}
+		if note := protocol.LastGoodNote(r.BuildDir); note != "" {
+			fmt.Fprintln(r.Log, note)
+		}
+	}()
 	if err := os.MkdirAll(r.GenDir, 0o755); err != nil {
 		return nil, false, err
 	}
@@ -489,8 +511,8 @@ func absAll(dir string, ps []string, mustExist bool) []string {
 	return out
 }
 
-// removeAllBut empties dir except for the named entry.
-func removeAllBut(dir, keep string) error {
+// removeAllBut empties dir except for the named entries.
+func removeAllBut(dir string, keep ...string) error {
 	ents, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -499,7 +521,7 @@ func removeAllBut(dir, keep string) error {
 		return err
 	}
 	for _, e := range ents {
-		if e.Name() == keep {
+		if contains(keep, e.Name()) {
 			continue
 		}
 		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {

@@ -139,6 +139,11 @@ func (r *reader) readFile(origin string, vars *expr.Vars, requireVersion bool) (
 		return nil, time.Time{}, fmt.Errorf("parsing manifest %q: %w", origin, err)
 	}
 	m.Origin = origin
+	if origin != rootOrigin {
+		for _, w := range unknownKeys(origin, data) {
+			r.warnf("Warning: %s", w)
+		}
+	}
 
 	switch v := m.ManifestVersion; {
 	case v == "" && requireVersion:

@@ -475,8 +475,8 @@ func TestBasicAuth(t *testing.T) {
 
 func TestParseServer(t *testing.T) {
 	for in, want := range map[string]serverURL{
-		"buildsrv:8000":                 {base: "http://buildsrv:8000", user: "test", pass: "test"},
-		"http://buildsrv:8000/":         {base: "http://buildsrv:8000", user: "test", pass: "test"},
+		"buildsrv:8000":                 {base: "http://buildsrv:8000", user: "test", pass: "test", defaultUser: true},
+		"http://buildsrv:8000/":         {base: "http://buildsrv:8000", user: "test", pass: "test", defaultUser: true},
 		"https://u:p@build.example/fw/": {base: "https://build.example/fw", user: "u", pass: "p"},
 		"u@buildsrv":                    {base: "http://buildsrv", user: "u", pass: ""},
 	} {

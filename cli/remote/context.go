@@ -102,6 +102,7 @@ func (b *build) chooseContext(srv serverURL, m *manifest.Manifest) (string, erro
 		b.logf("Ignoring build context name %q from %s: use letters, digits and _ only", name, from)
 		return "", nil
 	}
+	b.ctxFrom = from
 	if clean {
 		b.logf("Clean build: build context %s (from %s) starts afresh", name, from)
 	} else {

@@ -166,8 +166,9 @@ func haveList(buildDir string, cache *filetree.HashCache) ([]protocol.HaveEntry,
 	return have, nil
 }
 
-// postPlan sends the listing. Any 4xx answer means the server has no plan
-// action (ErrNoDeltaEndpoint).
+// postPlan sends the listing. A 401 or 403 is an *AuthError (the plan
+// names no context: it is the credentials); any other 4xx answer means
+// the server has no plan action (ErrNoDeltaEndpoint).
 func (b *build) postPlan(ctx context.Context, srv serverURL, entries []filetree.Entry, kept *keptListings, res *Result) (*protocol.PlanResponse, error) {
 	pr, err := b.planRequestRetried(ctx, srv, kept.planRequest(entries), res)
 	if err == nil && pr.NeedFull {
@@ -210,6 +211,8 @@ func (b *build) postPlanRequest(ctx context.Context, srv serverURL, req protocol
 	}
 	defer resp.Body.Close()
 	switch {
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return nil, srv.authError(resp.StatusCode, errorBody(resp.Body))
 	case resp.StatusCode >= 400 && resp.StatusCode < 500:
 		return nil, fmt.Errorf("%w: %d: %s", ErrNoDeltaEndpoint, resp.StatusCode, errorBody(resp.Body))
 	case resp.StatusCode != http.StatusOK:

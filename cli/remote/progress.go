@@ -107,8 +107,12 @@ func (w *watcher) stop() {
 	<-w.done
 	w.mu.Lock()
 	last := w.works && !w.gone
+	// With --verbose, a server whose polls were never answered (the
+	// build's answer came first, cancelling the poll in flight) is asked
+	// once more, so the user learns why no progress was shown.
+	unknown := !w.works && !w.gone && w.b.verbose
 	w.mu.Unlock()
-	if last {
+	if last || unknown {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		_ = w.poll(ctx)
 		cancel()

@@ -138,8 +138,11 @@ type build struct {
 	// genFromCache: there is no build dir yet; build/gen's files are
 	// read from the cache, not restored into the app.
 	genFromCache bool
-	httpClient   *http.Client // from client()
-	buildWatch   *watchdog    // of the build request in flight
+	// ctxFrom is where the context name sent came from (build_ctx.txt,
+	// the cache, --build-context); "" when none is sent.
+	ctxFrom    string
+	httpClient *http.Client // from client()
+	buildWatch *watchdog    // of the build request in flight
 }
 
 func (b *build) logf(format string, args ...any) {
@@ -177,6 +180,12 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 	m, err := readApp(req.AppDir, req.Params.Platform, req.Params.BuildVars)
 	if err != nil {
 		return nil, err
+	}
+	// The server warns too, in build.log; this is seen on success as well.
+	if warnings, err := manifest.UnknownKeys(filepath.Join(req.AppDir, manifest.FileName)); err == nil {
+		for _, w := range warnings {
+			b.logf("Warning: %s", w)
+		}
 	}
 	localLibs, err := findLocalDeps(ctx, req)
 	if err != nil {
@@ -238,27 +247,36 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 	fields := formFields(params.Clean, params.PreferPrebuiltLibs, paramsYAML, sent, stat)
 
 	b.logf("Connecting to %s, user %s", srv.base, srv.user)
-	var resp *http.Response
-	if !req.NoDelta {
-		resp, err = b.deltaBuild(ctx, srv, files, fields, res)
-		switch {
-		case errors.Is(err, ErrNoDeltaEndpoint):
-			if b.verbose {
-				b.logf("No delta upload on this server (%v): sending the whole source zip", err)
-			}
-		case err != nil:
-			return nil, err
-		}
+	resp, err := b.send(ctx, srv, files, content, fields, res)
+	if err != nil {
+		return nil, err
 	}
-	if resp == nil {
-		if resp, err = b.fullBuild(ctx, srv, files, content, fields, res); err != nil {
+	if resp.StatusCode == http.StatusForbidden && sent != "" && req.BuildContext == "" {
+		// A name the user did not choose (build_ctx.txt, the cache) that
+		// the server refuses, e.g. another account's context after
+		// accounts were turned on: the server gave nothing of it away;
+		// build in a new context of our own instead.
+		body := errorBody(resp.Body)
+		resp.Body.Close()
+		b.logf("Build context %s (from %s) was refused by the server (403: %s): building in a new context instead; its name goes to %s",
+			sent, b.ctxFrom, body, filepath.Join(b.genDir, protocol.BuildCtxFile))
+		sent, res.SentContext = "", ""
+		b.affinity = protocol.AffinityKey(m.Name, m.Platform, "")
+		fields = formFields(params.Clean, params.PreferPrebuiltLibs, paramsYAML, "", nil)
+		if resp, err = b.send(ctx, srv, files, content, fields, res); err != nil {
 			return nil, err
 		}
 	}
 	defer resp.Body.Close()
 	res.Status = resp.StatusCode
+	if resp.StatusCode == http.StatusUnauthorized {
+		return nil, srv.authError(resp.StatusCode, errorBody(resp.Body))
+	}
 	if resp.StatusCode != http.StatusOK && resp.StatusCode != protocol.StatusBuildFailed {
 		return nil, &ServerError{Status: resp.StatusCode, Body: errorBody(resp.Body)}
+	}
+	if note := resp.Header.Get(protocol.HeaderNotice); note != "" {
+		b.logf("Note from the build server: %s", note)
 	}
 	resultZip, n, err := spoolResult(b.tempDir, b.downloading(resp))
 	res.DownloadBytes = n
@@ -266,12 +284,9 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 		return nil, err
 	}
 	defer os.Remove(resultZip)
-	if resp.Header.Get(protocol.HeaderDelta) == "1" {
-		err = installDelta(resultZip, b.buildDir, req.KeepBuildDir)
-	} else {
-		err = installResult(resultZip, b.buildDir, req.KeepBuildDir)
-	}
-	if err != nil {
+	// A failed build's answer leaves the last good build's files alone.
+	in := &installer{buildDir: b.buildDir, keep: req.KeepBuildDir, failed: resp.StatusCode == protocol.StatusBuildFailed}
+	if err := in.install(resultZip, resp.Header.Get(protocol.HeaderDelta) == "1"); err != nil {
 		return nil, err
 	}
 	res.BuildLog = filepath.Join(b.buildDir, "build.log")
@@ -284,6 +299,9 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 		b.logf("Build finished (server context %s, %s received)", orNone(res.Context), humanBytes(n))
 	} else {
 		b.logf("Build failed (server context %s)", orNone(res.Context))
+		if kept := protocol.LastGoodNote(b.buildDir); kept != "" {
+			b.logf("%s", kept)
+		}
 	}
 	if err := os.WriteFile(filepath.Join(b.buildDir, "build.local.log"), b.localLog.Bytes(), 0o644); err != nil {
 		return res, fmt.Errorf("saving build.local.log: %w", err)
@@ -371,6 +389,25 @@ func (b *build) stage(ctx context.Context, pl *plan) ([]*upFile, int64, error) {
 		return nil, 0, err
 	}
 	return files, c.tree.bytes, nil
+}
+
+// send uploads (a delta through a plan when the server offers it, else
+// the whole zip) and returns the answer to the build request.
+func (b *build) send(ctx context.Context, srv serverURL, files []*upFile, content int64, fields []formField, res *Result) (*http.Response, error) {
+	if !b.req.NoDelta {
+		resp, err := b.deltaBuild(ctx, srv, files, fields, res)
+		switch {
+		case errors.Is(err, ErrNoDeltaEndpoint):
+			if b.verbose {
+				b.logf("No delta upload on this server (%v): sending the whole source zip", err)
+			}
+		case err != nil:
+			return nil, err
+		default:
+			return resp, nil
+		}
+	}
+	return b.fullBuild(ctx, srv, files, content, fields, res)
 }
 
 // fullBuild sends the build request with the whole source zip, as stock.

@@ -79,6 +79,9 @@ type installer struct {
 	// keep: --keep-build-dir; files of build/ the result does not name
 	// stay (a delta's deletions are not applied).
 	keep bool
+	// failed: the result is a failed build's (418); the last good
+	// build's files (protocol.IsLastGood) stay as they are.
+	failed bool
 	// removeAll and rename are os.RemoveAll and os.Rename when nil. Tests
 	// inject failing ones: a removeAll failing as on wine, a rename
 	// failing as on a file another program holds open.
@@ -181,6 +184,9 @@ func (in *installer) install(zipPath string, delta bool) (err error) {
 	files, dirs, err := listStage(stage)
 	if err != nil {
 		return fmt.Errorf("unpacking the build result: %w", err)
+	}
+	if in.failed {
+		files, dirs, deleted = notLastGood(files), notLastGood(dirs), notLastGood(deleted)
 	}
 	aside, err := in.toMoveAside(files, dirs, deleted, delta)
 	if err != nil {
@@ -395,6 +401,17 @@ func (in *installer) correctModes(stage string, modes map[string]fs.FileMode) er
 	return nil
 }
 
+// notLastGood is paths without those of the last good build.
+func notLastGood(paths []string) []string {
+	out := paths[:0:0]
+	for _, p := range paths {
+		if !protocol.IsLastGood(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
 // listStage lists the stage: its files (and links or other non-dirs) and
 // its dirs without files below them, as slash paths, parents first.
 func listStage(stage string) (files, emptyDirs []string, err error) {
@@ -433,7 +450,7 @@ func (in *installer) toMoveAside(files, dirs, deleted []string, delta bool) ([]s
 			return nil, fmt.Errorf("installing the build result: %w", err)
 		}
 		for _, e := range ents {
-			if !strings.HasPrefix(e.Name(), resultStagePrefix) {
+			if !strings.HasPrefix(e.Name(), resultStagePrefix) && !(in.failed && protocol.IsLastGood(e.Name())) {
 				set[e.Name()] = true
 			}
 		}

@@ -53,6 +53,14 @@ type stockServer struct {
 	fail     bool   // answer 418 (the build failed)
 	rawReply []byte // answer 200 with these bytes instead of a result zip
 	extra    map[string]string
+	// Accounts, as our server: planStatus answers the plan action (our
+	// server's first request) with this status and errBody instead of
+	// refusing it as stock; refuse answers 403 to a build_ctx it holds
+	// (another account's context); notice is sent as HeaderNotice.
+	planStatus int
+	omit       []string // result files left out of the answer
+	refuse     map[string]bool
+	notice     string
 
 	mu         sync.Mutex
 	contexts   map[string]int // context -> builds run in it
@@ -102,6 +110,11 @@ func (s *stockServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.otherBytes += n
 		s.otherAsked++
 		s.mu.Unlock()
+		if s.planStatus != 0 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="fwbuild"`)
+			http.Error(w, s.errBody, s.planStatus)
+			return
+		}
 		http.Error(w, fmt.Sprintf("wrong action: %q", action), http.StatusBadRequest)
 		return
 	}
@@ -149,6 +162,10 @@ func (s *stockServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec.bodyBytes = body.n
 	if s.status != 0 {
 		http.Error(w, s.errBody, s.status)
+		return
+	}
+	if name := rec.fields[protocol.FieldBuildCtx]; s.refuse[name] {
+		http.Error(w, fmt.Sprintf("build_ctx %q belongs to another account: choose another name", name), http.StatusForbidden)
 		return
 	}
 	zr, err := zip.NewReader(bytes.NewReader(zipData), int64(len(zipData)))
@@ -202,11 +219,17 @@ func (s *stockServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for k, v := range s.extra {
 		files[k] = v
 	}
+	for _, k := range s.omit {
+		delete(files, k)
+	}
 	for n, c := range files {
 		fw, _ := zw.Create(n)
 		io.WriteString(fw, c)
 	}
 	zw.Close()
+	if s.notice != "" {
+		w.Header().Set(protocol.HeaderNotice, s.notice)
+	}
 	if s.fail {
 		w.WriteHeader(protocol.StatusBuildFailed)
 	}

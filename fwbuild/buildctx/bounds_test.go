@@ -49,7 +49,7 @@ func TestLongNamesQuoteAPrefix(t *testing.T) {
 func TestClaimKeepsNamespacesApart(t *testing.T) {
 	s := newStore(t, Options{})
 	a := lock(t, s, "ci_main")
-	if err := a.Claim("user:alice"); err != nil {
+	if _, err := a.Claim("user:alice"); err != nil {
 		t.Fatalf("new context: %v", err)
 	}
 	update(t, a, testenv.Tree{"mos.yml": {Content: "alice"}}, false)
@@ -57,30 +57,52 @@ func TestClaimKeepsNamespacesApart(t *testing.T) {
 
 	c := lock(t, s, "ci_main")
 	for _, ns := range []string{"user:bob", "team:fw", ""} {
-		if err := c.Claim(ns); !errors.Is(err, ErrNotOwner) {
+		if _, err := c.Claim(ns); !errors.Is(err, ErrNotOwner) {
 			t.Errorf("%q claims alice's context: %v, want ErrNotOwner", ns, err)
 		}
 	}
-	if err := c.Claim("user:alice"); err != nil {
+	if _, err := c.Claim("user:alice"); err != nil {
 		t.Errorf("alice again: %v", err)
 	}
 	c.Close()
 
 	// A context of the anonymous namespace (a server without accounts)
-	// is nobody's to take, and stays usable without accounts.
+	// stays usable without accounts; the first named namespace adopts it,
+	// and its next update starts it afresh.
 	anon := lock(t, s, "old")
-	if err := anon.Claim(""); err != nil {
+	if _, err := anon.Claim(""); err != nil {
 		t.Fatal(err)
 	}
-	update(t, anon, testenv.Tree{"mos.yml": {Content: "anon"}}, false)
+	update(t, anon, testenv.Tree{"mos.yml": {Content: "anon"}, "planted.c": {Content: "x"}}, false)
 	if _, err := os.Stat(anon.OwnerFile()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("anonymous context records an owner: %v", err)
 	}
-	if err := anon.Claim("user:alice"); !errors.Is(err, ErrNotOwner) {
-		t.Errorf("alice claims an anonymous context with files: %v", err)
+	if adopted, err := anon.Claim(""); adopted || err != nil {
+		t.Errorf("anonymous again: %v %v", adopted, err)
 	}
-	if err := anon.Claim(""); err != nil {
-		t.Errorf("anonymous again: %v", err)
+	if adopted, err := anon.Claim("user:alice"); !adopted || err != nil {
+		t.Errorf("alice adopts an anonymous context with files: %v %v", adopted, err)
+	}
+	if owner, err := anon.Owner(); owner != "user:alice" || err != nil {
+		t.Errorf("adopted: owner %q %v", owner, err)
+	}
+	if !anon.Dirty() {
+		t.Error("adopted context is not dirty")
+	}
+	res := update(t, anon, testenv.Tree{"mos.yml": {Content: "alice"}}, false)
+	if !res.Fresh {
+		t.Errorf("adopted context synced, not started afresh: %+v", res)
+	}
+	if _, err := os.Stat(filepath.Join(anon.Dir, "planted.c")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a file of the anonymous context reached the adopter: %v", err)
+	}
+	for _, ns := range []string{"", "user:bob"} {
+		if _, err := anon.Claim(ns); !errors.Is(err, ErrNotOwner) {
+			t.Errorf("%q claims the adopted context: %v", ns, err)
+		}
+	}
+	if adopted, err := anon.Claim("user:alice"); adopted || err != nil {
+		t.Errorf("alice again: %v %v", adopted, err)
 	}
 	anon.Close()
 
@@ -90,7 +112,7 @@ func TestClaimKeepsNamespacesApart(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := lock(t, s, name)
-	if err := n.Claim("team:fw"); err != nil {
+	if _, err := n.Claim("team:fw"); err != nil {
 		t.Errorf("fresh random context: %v", err)
 	}
 	if owner, err := n.Owner(); owner != "team:fw" || err != nil {
@@ -209,7 +231,7 @@ func TestCollect(t *testing.T) {
 	ages := map[string]time.Duration{"old": 48 * time.Hour, "older": 72 * time.Hour, "mid": 3 * time.Hour, "new": time.Minute, "busy": 96 * time.Hour}
 	for name := range ages {
 		c := lock(t, s, name)
-		if err := c.Claim("user:alice"); err != nil {
+		if _, err := c.Claim("user:alice"); err != nil {
 			t.Fatal(err)
 		}
 		update(t, c, testenv.Tree{"mos.yml": {Content: "m"}, "big.bin": {Content: big}}, false)
@@ -271,7 +293,7 @@ func TestCollect(t *testing.T) {
 
 	// A removed name is a new context again, for anyone.
 	c := lock(t, s, "old")
-	if err := c.Claim("user:bob"); err != nil {
+	if _, err := c.Claim("user:bob"); err != nil {
 		t.Errorf("bob takes the removed name: %v", err)
 	}
 	res := update(t, c, testenv.Tree{"mos.yml": {Content: "bob"}}, false)

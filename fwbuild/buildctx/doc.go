@@ -18,7 +18,9 @@
 //	    <name>.output.log     stdout and stderr of the last mos run
 //	    <name>.owner          namespace the context belongs to ("user:alice",
 //	                          "team:fw"); absent for the anonymous namespace
-//	                          of a server without accounts
+//	                          of a server without accounts (such a context
+//	                          is adopted, started afresh, by the first named
+//	                          namespace that claims it)
 //
 // Update, in short:
 //

@@ -30,32 +30,44 @@ func (c *Context) Owner() (string, error) {
 func (c *Context) OwnerFile() string { return c.meta(".owner") }
 
 // Claim makes sure the context belongs to namespace ns, before anything of
-// it is read or changed: a context with another owner gives ErrNotOwner
-// (and so does one of the anonymous namespace holding files, for a named
-// namespace); a new context (no dir, or an empty one such as NewName
-// makes) is recorded as ns's. Call it with the lock held.
-func (c *Context) Claim(ns string) error {
+// it is read or changed: a context with another owner gives ErrNotOwner,
+// and so does an owned one for the anonymous namespace; a new context (no
+// dir, or an empty one such as NewName makes) is recorded as ns's.
+//
+// A context of the anonymous namespace holding files (made before the
+// server had accounts) is adopted by the first named namespace that
+// claims it: adopted is true, and the context is marked dirty, so its
+// next Update starts it afresh from the upload and nothing of what was
+// there (anyone could write it then) reaches ns's build. Crash story: the
+// dirty marker is written before the owner file, so a crash between the
+// two leaves it anonymous (adopted again next time) and a crash after
+// leaves it ns's and dirty (started afresh by its next build).
+//
+// Call it with the lock held.
+func (c *Context) Claim(ns string) (adopted bool, err error) {
 	owner, err := c.Owner()
 	if err != nil {
-		return err
+		return false, err
 	}
 	if owner != "" || ns == "" {
 		if owner != ns {
-			return fmt.Errorf("%w: %s", ErrNotOwner, c.Name)
+			return false, fmt.Errorf("%w: %s", ErrNotOwner, c.Name)
 		}
-		return nil
+		return false, nil
 	}
 	empty, err := emptyDir(c.Dir)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 	case err != nil:
-		return fmt.Errorf("context %s: %w", c.Name, err)
+		return false, fmt.Errorf("context %s: %w", c.Name, err)
 	case !empty:
-		// Made by a server without accounts: nobody's to take.
-		return fmt.Errorf("%w: %s (made without accounts)", ErrNotOwner, c.Name)
+		if err := c.markDirty("adopted by " + ns + ": made without accounts"); err != nil {
+			return false, fmt.Errorf("context %s: adopting it: %w", c.Name, err)
+		}
+		adopted = true
 	}
 	if err := os.WriteFile(c.OwnerFile(), []byte(ns+"\n"), 0o644); err != nil {
-		return fmt.Errorf("context %s: recording its owner: %w", c.Name, err)
+		return false, fmt.Errorf("context %s: recording its owner: %w", c.Name, err)
 	}
-	return nil
+	return adopted, nil
 }

@@ -356,6 +356,12 @@ func exitText(ee *exec.ExitError) string {
 	return "was killed (" + ee.String() + ")"
 }
 
+// lastLine is the last non-empty line of b.
+func lastLine(b []byte) string {
+	s := strings.TrimRight(string(b), "\n")
+	return s[strings.LastIndexByte(s, '\n')+1:]
+}
+
 // refusal is the message of a refused build: the last "Error: " line mos
 // printed ("" when there is none).
 func refusal(outputFile string) string {
@@ -391,16 +397,42 @@ func appendFailure(req Request, reason string) error {
 	}
 	logPath := filepath.Join(buildDir, "build.log")
 	var b strings.Builder
+	// mos's own "Error: ..." line names the cause: build.log ends with it,
+	// once, instead of the exit status (the client shows a log's last
+	// "Error:" line as the error, and the rest of the log without it).
+	errLine := ""
+	if msg := refusal(req.OutputFile); msg != "" {
+		errLine = "Error: " + msg
+	}
 	if req.OutputFile != "" {
 		tail, truncated, err := readTail(req.OutputFile, outputCopyMax)
 		if err != nil {
 			return err
 		}
 		if fi, err := os.Stat(logPath); err == nil && fi.Size() > 0 {
-			tail = lastLines(tail, outputTailLines)
-			truncated = false
-			if len(tail) > 0 {
+			// Lines build.log has already (mos writes its messages to
+			// both) are not repeated.
+			logTail, _, err := readTail(logPath, outputCopyMax)
+			if err != nil {
+				return err
+			}
+			inLog := map[string]bool{}
+			for _, l := range strings.Split(string(logTail), "\n") {
+				inLog[l] = true
+			}
+			if last := lastLine(logTail); errLine != "" && last == errLine {
+				inLog[errLine], errLine, reason = true, "", ""
+			}
+			var fresh []string
+			for _, l := range strings.Split(strings.TrimRight(string(lastLines(tail, outputTailLines)), "\n"), "\n") {
+				if l != "" && !inLog[l] && l != errLine {
+					fresh = append(fresh, l)
+				}
+			}
+			tail, truncated = nil, false
+			if len(fresh) > 0 {
 				b.WriteString("\n--- last lines mos printed ---\n")
+				tail = []byte(strings.Join(fresh, "\n") + "\n")
 			}
 		} else if len(tail) > 0 {
 			b.WriteString("--- mos output ---\n")
@@ -413,7 +445,15 @@ func appendFailure(req Request, reason string) error {
 			b.WriteString("\n")
 		}
 	}
-	b.WriteString(reason + "\n")
+	switch {
+	case errLine != "" && !strings.HasSuffix(b.String(), errLine+"\n"):
+		b.WriteString(errLine + "\n")
+	case errLine == "" && reason != "":
+		b.WriteString(reason + "\n")
+	}
+	if b.Len() == 0 {
+		return nil
+	}
 	f, err := os.OpenFile(logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND|oNoFollow, 0o644)
 	if err != nil {
 		return err

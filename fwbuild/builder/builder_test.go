@@ -130,7 +130,8 @@ func TestRunFailureWithoutLogCopiesOutput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "--- mos output ---\nError: mos.yml: no such file\nbuild failed: mos exited with status 1\n"
+	// mos's "Error:" line is the cause and ends the log; no exit status.
+	want := "--- mos output ---\nError: mos.yml: no such file\n"
 	if got := read(t, filepath.Join(req.Dir, "build", "build.log")); !res.Failed || got != want {
 		t.Errorf("result %+v, build.log =\n%s\nwant\n%s", res, got, want)
 	}
@@ -371,5 +372,27 @@ printf 'LD hello.elf' >> build/build.log
 	}
 	if want := "  CC    src/main.c\nLD hello.elf"; got.String() != want {
 		t.Errorf("progress %q, want %q", got.String(), want)
+	}
+}
+
+// mos writes its messages to build.log and to its output: a failure adds
+// none of them again, and build.log ends with mos's own "Error:" line, the
+// real cause, which the client shows once.
+func TestRunFailureNamesTheCauseOnce(t *testing.T) {
+	req := request(t)
+	bin := fakeMos(t, `mkdir -p build
+for l in 'Reading lib "rpc"...' 'WARNING: lib "rpc" missing' 'Error: lib "rpc": not found'; do echo "$l" >> build/build.log; echo "$l" >&2; done
+exit 1
+`)
+	res, err := (&Mos{Binary: bin, BuildRunner: "native"}).Run(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Failed {
+		t.Errorf("result %+v", res)
+	}
+	want := "Reading lib \"rpc\"...\nWARNING: lib \"rpc\" missing\nError: lib \"rpc\": not found\n"
+	if got := read(t, filepath.Join(req.Dir, "build", "build.log")); got != want {
+		t.Errorf("build.log =\n%s\nwant\n%s", got, want)
 	}
 }

@@ -196,6 +196,9 @@ func TestTeamContextsAreShared(t *testing.T) {
 
 // Without accounts all is as before: anyone, one namespace, no owner
 // files; and such a server refuses the contexts of a server with accounts.
+// Once accounts are on, the first account building in a context made
+// without them adopts it, started afresh, and says so; it is then that
+// account's only.
 func TestWithoutAccountsOneNamespace(t *testing.T) {
 	cfg := testConfig(t)
 	fr := newFakeRunner()
@@ -215,9 +218,36 @@ func TestWithoutAccountsOneNamespace(t *testing.T) {
 	acfg := cfg
 	acfg.AuthFile = accountsFile(t)
 	as2 := newServer(t, acfg, WithRunner(fr))
+	builds := len(fr.snapshot())
 	rec := do(t, as2, as(stockRequest(t, app, ci), "alice", "alice pw"))
-	if rec.Code != http.StatusForbidden {
-		t.Errorf("alice takes a context made without accounts: %d %q", rec.Code, rec.Body)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("alice in a context made without accounts: %d %q", rec.Code, rec.Body)
+	}
+	dir := ctxDir(cfg, "esp32", "ci_main")
+	if b, err := os.ReadFile(dir + ".owner"); err != nil || string(b) != "user:alice\n" {
+		t.Errorf("adopted context's owner %q %v", b, err)
+	}
+	if note := rec.Header().Get(protocol.HeaderNotice); !strings.Contains(note, `build_ctx "ci_main" was made before accounts were turned on`) || !strings.Contains(note, "started afresh") {
+		t.Errorf("notice %q", note)
+	}
+	calls := fr.snapshot()
+	if len(calls) != builds+1 || calls[builds].req.Dir != dir || calls[builds].sawObjects {
+		t.Errorf("adopting build: %d builds, last %+v (want one, afresh, in %s)", len(calls)-builds, calls[len(calls)-1], dir)
+	}
+	// Adopted is owned: nobody else's, not even the open server's.
+	if rec := do(t, as2, as(stockRequest(t, app, ci), "bob", "bob pw")); rec.Code != http.StatusForbidden {
+		t.Errorf("bob in alice's adopted context: %d %q", rec.Code, rec.Body)
+	}
+	if rec := do(t, s, stockRequest(t, app, ci)); rec.Code != http.StatusForbidden {
+		t.Errorf("an open server uses alice's adopted context: %d %q", rec.Code, rec.Body)
+	}
+	// alice again: hers, reused, no notice.
+	rec = do(t, as2, as(stockRequest(t, app, ci), "alice", "alice pw"))
+	if rec.Code != http.StatusOK || rec.Header().Get(protocol.HeaderNotice) != "" {
+		t.Errorf("alice again: %d %q notice %q", rec.Code, rec.Body, rec.Header().Get(protocol.HeaderNotice))
+	}
+	if calls := fr.snapshot(); !calls[len(calls)-1].sawObjects {
+		t.Error("alice's adopted context was not reused")
 	}
 	rec = do(t, as2, as(stockRequest(t, app, field{protocol.FieldBuildCtx, "mine"}), "alice", "alice pw"))
 	if rec.Code != http.StatusOK {

@@ -44,6 +44,11 @@ type request struct {
 	// haveKept is the digest of the have listing kept for the client's
 	// next request ("" when none was kept).
 	haveKept string
+	// notice is sent with the answer (protocol.HeaderNotice); "" for none.
+	notice string
+	// failed: the build failed; its answer leaves the client's last good
+	// build (protocol.IsLastGood) alone.
+	failed bool
 
 	rec                        *buildRecord // what the status page, progress poll and metrics see
 	deltaUpload                bool         // the upload came as a plan and missing contents
@@ -88,6 +93,9 @@ func (s *Server) handleBuild(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status = ans.status
+	if req.notice != "" {
+		w.Header().Set(protocol.HeaderNotice, req.notice)
+	}
 	n, err := s.send(w, ans)
 	sent = n
 	if err != nil {
@@ -354,6 +362,7 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 	if !up.Fresh && !res.Failed {
 		s.verify.Offer(c) // snapshots under the context's lock; never fails the build
 	}
+	req.failed = res.Failed
 	ans, err := s.pack(req, c)
 	if err != nil {
 		return nil, err
@@ -380,19 +389,36 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 		}
 	}()
 	zw := archive.NewWriter(f)
-	keep := archive.ResultFilter
+	filter := archive.ResultFilter
+	have := req.have
+	if req.failed {
+		// What the context still holds of its last good build is not
+		// this build's: neither sent nor deleted on the client.
+		filter = func(name string, isDir bool) bool {
+			return archive.ResultFilter(name, isDir) && !protocol.IsLastGood(strings.TrimPrefix(name, buildctx.BuildDirName+"/"))
+		}
+		if have != nil {
+			have = map[string]string{}
+			for p, h := range req.have {
+				if !protocol.IsLastGood(p) {
+					have[p] = h
+				}
+			}
+		}
+	}
+	keep := filter
 	var dl *protocol.DeltaList
 	if req.have != nil {
 		listed, err := filetree.List(c.BuildDir(), filetree.ListOptions{
 			Skip: func(rel string, d fs.DirEntry) bool {
-				return !archive.ResultFilter(buildctx.BuildDirName+"/"+rel, d.IsDir())
+				return !filter(buildctx.BuildDirName+"/"+rel, d.IsDir())
 			},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("packing result: %w", err)
 		}
 		var send map[string]bool
-		send, dl = deltaResult(listed, req.have)
+		send, dl = deltaResult(listed, have)
 		for _, e := range listed {
 			if !send[e.Path] {
 				req.downloadSaved += e.Size
@@ -400,7 +426,7 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 		}
 		keep = func(name string, isDir bool) bool {
 			if isDir {
-				return archive.ResultFilter(name, true)
+				return filter(name, true)
 			}
 			return send[strings.TrimPrefix(name, buildctx.BuildDirName+"/")]
 		}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -129,15 +130,30 @@ func (s *Server) namespace(req *request) error {
 }
 
 // claim makes sure the locked context is the request's namespace's,
-// before anything of it is read or changed.
+// before anything of it is read or changed. A context made before accounts
+// were turned on is adopted (see buildctx.Context.Claim) and the answer
+// says so.
 func (s *Server) claim(req *request, c *buildctx.Context) error {
-	if err := c.Claim(req.ns); err != nil {
+	adopted, err := c.Claim(req.ns)
+	if err != nil {
 		if errors.Is(err, buildctx.ErrNotOwner) {
 			return errorf(http.StatusForbidden, "build_ctx %q belongs to another account: choose another name (team_<group>_<name> shares one with a group)", req.name)
 		}
 		return err
 	}
+	if adopted {
+		req.notice = fmt.Sprintf("build_ctx %q was made before accounts were turned on: %s adopted it, and it started afresh", req.name, nsWords(req.ns))
+		glog.Infof("%s: adopted a context made without accounts (now %s's)", req.log, req.ns)
+	}
 	return c.Use()
+}
+
+// nsWords names a namespace for a user: user "alice", group "fw".
+func nsWords(ns string) string {
+	if g, ok := strings.CutPrefix(ns, "team:"); ok {
+		return fmt.Sprintf("group %q", g)
+	}
+	return fmt.Sprintf("user %q", strings.TrimPrefix(ns, "user:"))
 }
 
 // collectInterval is how often contexts are checked against

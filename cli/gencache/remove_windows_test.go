@@ -1,0 +1,5 @@
+package gencache
+
+// unsupportedDeleteErr is what wine, FAT/exFAT and some network drives
+// answer to the POSIX-style delete of os.RemoveAll.
+var unsupportedDeleteErr error = errInvalidFunction
