@@ -20,6 +20,7 @@ import (
 	"github.com/mongoose-os/mos/cli/libs"
 	"github.com/mongoose-os/mos/cli/manifest"
 	"github.com/mongoose-os/mos/cli/runner"
+	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/protocol"
 )
 
@@ -134,6 +135,9 @@ func (r *Request) defaults() error {
 func build(ctx context.Context, r *Request, bp *protocol.BuildParams) (res *Result, restart bool, err error) {
 	objsDir := filepath.Join(r.BuildDir, "objs")
 	fwZip := filepath.Join(r.BuildDir, "fw.zip")
+	if _, err := r.realDirs(); err != nil {
+		return nil, false, err
+	}
 	// The last good build's fw.zip, fw/ and objs/ survive a failed build:
 	// an incremental one leaves them where they are (make updates objs/,
 	// fw.zip is replaced on success only); a clean one sets them aside
@@ -303,6 +307,11 @@ func build(ctx context.Context, r *Request, bp *protocol.BuildParams) (res *Resu
 	if err := run.Run(ctx, job); err != nil {
 		return nil, false, err
 	}
+	if removed, err := r.realDirs(); err != nil {
+		return nil, false, err
+	} else if len(removed) > 0 {
+		return nil, false, fmt.Errorf("%w: the build made %s a link or a file where a dir belongs (removed)", manifest.ErrOutside, strings.Join(removed, ", "))
+	}
 	res = &Result{Platform: m.Platform, AppName: m.Name, Target: target, DryRun: bp.DryRun}
 	if bp.DryRun {
 		return res, false, nil
@@ -340,6 +349,25 @@ func libArchive(objsDir, platform string) string {
 
 // runner picks the make runner; the docker image comes from the platform's
 // sdk.version unless --build-image gave one.
+// realDirs, for a confined build (the server's), removes any link among
+// the build dir, its gen, objs and fw dirs and the deps dir, which mos
+// writes and removes outside the sandbox: a build could have made one
+// lead to another context. It returns what it removed.
+func (r *Request) realDirs() ([]string, error) {
+	if r.Confine == nil {
+		return nil, nil
+	}
+	var rels []string
+	for _, d := range []string{r.BuildDir, r.GenDir, filepath.Join(r.BuildDir, "objs"), filepath.Join(r.BuildDir, "fw"), r.DepsDir} {
+		rel, err := filepath.Rel(r.AppDir, d)
+		if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+			continue // not below the app dir: confinement checks it
+		}
+		rels = append(rels, filepath.ToSlash(rel))
+	}
+	return filetree.RealDirs(r.AppDir, rels...)
+}
+
 // makePath maps a host path to where make sees it, as the runner will
 // (without needing what the runner needs to run).
 func (r *Request) makePath() func(string) string {

@@ -590,6 +590,21 @@ func (c *Context) Finish() error {
 	return nil
 }
 
+// GuardedDirs are the dirs of a context that the server and the mos it
+// runs write to or remove from outside the sandbox: each must be a real
+// dir, never a link a build made to lead elsewhere.
+var GuardedDirs = []string{BuildDirName, BuildDirName + "/gen", BuildDirName + "/objs", BuildDirName + "/fw", "deps", CtxTempDirName}
+
+// RealDirs removes any link (or other non-dir) among the context's
+// GuardedDirs and the dirs above them, and returns what it removed.
+func (c *Context) RealDirs() ([]string, error) {
+	removed, err := filetree.RealDirs(c.Dir, GuardedDirs...)
+	if err != nil {
+		return removed, fmt.Errorf("context %s: %w", c.Name, err)
+	}
+	return removed, nil
+}
+
 // TopLevel returns the first component of a slash path.
 func TopLevel(p string) string {
 	top, _, _ := strings.Cut(p, "/")

@@ -37,6 +37,7 @@ import (
 
 	"github.com/golang/glog"
 
+	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/protocol"
 )
 
@@ -203,6 +204,11 @@ func (m *Mos) Run(ctx context.Context, req Request) (Result, error) {
 		cmd.ExtraFiles = []*os.File{req.LockFile}
 	}
 	setProcessGroup(cmd, m.PIDNamespace)
+	// build/ and build.log are written here, outside the sandbox: never
+	// through a link an earlier build left.
+	if err := realBuildLog(req.Dir); err != nil {
+		return Result{}, fmt.Errorf("%s: %w", req.Log, err)
+	}
 	var stopFollow func()
 	if req.Progress != nil {
 		// The last build's log goes first, so what is followed is this
@@ -294,7 +300,7 @@ func follow(path string, w io.Writer) (stop func()) {
 		drain := func() {
 			if f == nil {
 				var err error
-				if f, err = os.Open(path); err != nil {
+				if f, err = os.OpenFile(path, os.O_RDONLY|oNoFollow, 0); err != nil {
 					return
 				}
 			}
@@ -391,6 +397,9 @@ const (
 
 // appendFailure adds what the client needs to see to build/build.log.
 func appendFailure(req Request, reason string) error {
+	if err := realBuildLog(req.Dir); err != nil {
+		return err
+	}
 	buildDir := filepath.Join(req.Dir, "build")
 	if err := os.MkdirAll(buildDir, 0o755); err != nil {
 		return err
@@ -508,4 +517,20 @@ func shellLine(argv []string) string {
 		}
 	}
 	return strings.Join(q, " ")
+}
+
+// realBuildLog makes sure dir's build/ is a real dir and build/build.log
+// not a link (each such link is removed, never followed), so that what
+// the server writes there stays in the context.
+func realBuildLog(dir string) error {
+	if _, err := filetree.RealDirs(dir, "build"); err != nil {
+		return err
+	}
+	p := filepath.Join(dir, "build", "build.log")
+	if fi, err := os.Lstat(p); err == nil && !fi.Mode().IsRegular() {
+		if err := os.Remove(p); err != nil {
+			return fmt.Errorf("removing %s (not a regular file): %w", p, err)
+		}
+	}
+	return nil
 }

@@ -172,6 +172,16 @@ func (req *request) checkFields(f *form) error {
 		return errorf(http.StatusBadRequest, "%s: %w", protocol.FieldBuildParams, err)
 	}
 	req.params = []byte(params)
+	if bp.Clean {
+		// clean is the protocol's form field: the server then starts the
+		// context afresh itself. Inside build_params it would have the
+		// build's mos empty build/ wherever that leads.
+		bp.Clean = false
+		if req.params, err = bp.Marshal(); err != nil {
+			return fmt.Errorf("%s: %w", protocol.FieldBuildParams, err)
+		}
+		glog.V(1).Infof("build: clean in %s ignored (the %s field asks for it)", protocol.FieldBuildParams, protocol.FieldClean)
+	}
 	if len(bp.CustomLibLocations) > 0 || len(bp.CustomModuleLocations) > 0 {
 		// Paths of the client's machine, or of this one: the upload
 		// carries those libs in deps/.
@@ -314,6 +324,11 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 	if err := c.Prepare(req.params); err != nil {
 		return nil, err
 	}
+	if removed, err := c.RealDirs(); err != nil {
+		return nil, err
+	} else if len(removed) > 0 {
+		glog.Warningf("%s: removed %s: links or files where the context's dirs belong (left by an earlier build)", req.log, strings.Join(removed, ", "))
+	}
 
 	req.rec.setState(protocol.StateQueued, queue.WaitSlot.String())
 	release, err := s.queue.AcquireSlot(ctx, turnKey)
@@ -347,6 +362,20 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 		glog.Infof("%s: failed after %v: %s", req.log, res.Duration.Round(time.Millisecond), res.Reason)
 	} else {
 		glog.Infof("%s: succeeded in %v", req.log, res.Duration.Round(time.Millisecond))
+	}
+	// What the build left is read and written below, outside the
+	// sandbox: a build that made one of its dirs a link (to another
+	// context, to the volumes dir) gets nothing back, and its context
+	// starts afresh.
+	if removed, err := c.RealDirs(); err != nil {
+		return nil, err
+	} else if len(removed) > 0 {
+		why := fmt.Sprintf("the build made %s a link or a file where a dir belongs", strings.Join(removed, ", "))
+		glog.Warningf("%s: refused: %s", req.log, why)
+		if err := c.MarkDirty(why); err != nil {
+			glog.Warningf("%s: %v", req.log, err)
+		}
+		return nil, errorf(http.StatusBadRequest, "%s (removed; the build is refused)", why)
 	}
 	if err := c.Finish(); err != nil {
 		return nil, err
