@@ -31,9 +31,6 @@ type Sources struct {
 	Contexts func() (n int, bytes int64)
 	// BuildSlots is --max-concurrent-builds.
 	BuildSlots int
-	// Ccache: the compile cache's hits (direct and preprocessed) and
-	// misses since it was made; nil (or ok false) without ccache.
-	Ccache func() (hits, misses int64, ok bool)
 }
 
 // Transfer directions and kinds, as label values.
@@ -57,6 +54,8 @@ type Metrics struct {
 	bytes     *prometheus.CounterVec
 	saved     *prometheus.CounterVec
 	evicted   prometheus.Counter
+	ccHits    prometheus.Counter
+	ccMisses  prometheus.Counter
 
 	mu        sync.Mutex
 	platforms map[string]bool
@@ -92,6 +91,18 @@ func New(src Sources) *Metrics {
 	m.evicted = prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: Namespace, Name: "contexts_evicted_total",
 		Help: "Build contexts removed for --context-ttl or --max-contexts-size.",
+	})
+	// Counted from each build's own statistics, as its build.log reports
+	// them: not from the cache dir's, which other servers sharing it add
+	// to, and which needs a ccache binary beside the server (the docker
+	// runner's is in the SDK image).
+	m.ccHits = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "ccache_hits_total",
+		Help: "Compilations of this server's builds served by the compile cache (ccache direct and preprocessed hits), as the builds' logs count them.",
+	})
+	m.ccMisses = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "ccache_misses_total",
+		Help: "Compilations of this server's builds the compile cache (ccache) did not have.",
 	})
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help}, f)
@@ -135,14 +146,7 @@ func New(src Sources) *Metrics {
 		}, blob(2)),
 		gauge("contexts", "Build contexts on disk.", ctxs(0)),
 		gauge("contexts_bytes", "Bytes of all build contexts on disk.", ctxs(1)),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "ccache_hits_total",
-			Help: "Compilations served by the compile cache (ccache direct and preprocessed hits), as its statistics say.",
-		}, ccache(src.Ccache, true)),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "ccache_misses_total",
-			Help: "Compilations the compile cache (ccache) did not have.",
-		}, ccache(src.Ccache, false)),
+		m.ccHits, m.ccMisses,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
@@ -152,20 +156,10 @@ func New(src Sources) *Metrics {
 	return m
 }
 
-func ccache(f func() (int64, int64, bool), hits bool) func() float64 {
-	return func() float64 {
-		if f == nil {
-			return 0
-		}
-		h, m, ok := f()
-		switch {
-		case !ok:
-			return 0
-		case hits:
-			return float64(h)
-		}
-		return float64(m)
-	}
+// CcacheCounted adds a build's compile cache hits and misses.
+func (m *Metrics) CcacheCounted(hits, misses int) {
+	m.ccHits.Add(float64(hits))
+	m.ccMisses.Add(float64(misses))
 }
 
 // Handler serves the metrics in Prometheus' text format.
