@@ -79,6 +79,9 @@ type ServerOptions struct {
 	Runner     string   // --build-runner (native here)
 	LogFile    string   // the server's stderr
 	Extra      []string // more flags
+	// Env, when set, is the server's whole environment (else this
+	// process's).
+	Env []string
 }
 
 // Server is a running fwbuild-manager behind a counting proxy.
@@ -108,6 +111,7 @@ func StartServer(ctx context.Context, o ServerOptions) (*Server, error) {
 	args = append(args, o.Extra...)
 	cmd := exec.Command(o.Manager, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = o.Env
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("starting %s: %w", o.Manager, err)
