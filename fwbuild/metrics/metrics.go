@@ -2,9 +2,9 @@
 // (prometheus/client_golang, text format at /metrics) and its health
 // probes (/healthz: the process answers; /readyz: it can build). The
 // server calls the event methods (a build answered, a build ran, bytes
-// moved, contexts evicted); levels it already keeps elsewhere (builds
-// running and queued, the blob store, the contexts on disk) are read from
-// Sources when scraped.
+// moved, contexts evicted, a build's compile cache hits and misses);
+// levels it already keeps elsewhere (builds running and queued, the blob
+// store, the contexts on disk) are read from Sources when scraped.
 package metrics
 
 import (
