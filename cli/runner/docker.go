@@ -79,27 +79,36 @@ func (d *Docker) Args(job *Job) ([]string, string) {
 
 // containerAppDir is the app dir as the container sees it.
 func (d *Docker) containerAppDir(job *Job) string {
-	if d.NoMounts {
-		return dockerPath(job.AppDir)
+	dir, _ := d.appMount(job)
+	return dir
+}
+
+// appMount returns the app dir as the container sees it and the host dir
+// mounted at /app ("" when none is: no mounts, or the context at Root).
+func (d *Docker) appMount(job *Job) (appDir, top string) {
+	switch {
+	case d.NoMounts:
+		return dockerPath(job.AppDir), ""
+	case d.atRoot():
+		return d.Path(job.AppDir), ""
 	}
-	if d.atRoot() {
-		return d.Path(job.AppDir)
-	}
-	top := job.AppDir
+	top = job.AppDir
 	if d.Sandbox == nil {
+		// As upstream: the whole work tree, for git describe and paths
+		// above the app. A sandbox shows only the context.
 		top = gitTopLevel(job.AppDir)
 	}
 	sub, err := filepath.Rel(top, job.AppDir)
 	if err != nil || sub == "." {
 		sub = ""
 	}
-	return strings.TrimSuffix(appMount+"/"+filepath.ToSlash(sub), "/")
+	return strings.TrimSuffix(appMount+"/"+filepath.ToSlash(sub), "/"), top
 }
 
 func (d *Docker) args(job *Job, cc *ccacheRun) ([]string, string) {
 	name := fmt.Sprintf("mos_build_%s_%d", time.Now().Format("2006-01-02T15-04-05"), rand.IntN(1<<30))
 	args := []string{"run", "--name", name, "--rm", "-i"}
-	appDir := d.containerAppDir(job)
+	appDir, top := d.appMount(job)
 	if !d.NoMounts {
 		m := mounts{}
 		if d.atRoot() {
@@ -108,12 +117,6 @@ func (d *Docker) args(job *Job, cc *ccacheRun) ([]string, string) {
 			m.add(d.Sandbox.Writable[0], d.Sandbox.Root)
 			m.add(d.Sandbox.Writable[0], dockerPath(d.Sandbox.Writable[0]))
 		} else {
-			top := job.AppDir
-			if d.Sandbox == nil {
-				// As upstream: the whole work tree, for git describe and
-				// paths above the app. A sandbox shows only the context.
-				top = gitTopLevel(job.AppDir)
-			}
 			m.add(top, appMount)
 		}
 		m.add(job.MosDir, mosMount)
