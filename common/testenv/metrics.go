@@ -11,7 +11,14 @@ import (
 // Metric fetches a Prometheus text page and returns the value of the
 // series named name (one without labels).
 func Metric(url, name string) (float64, error) {
-	resp, err := http.Get(url)
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		return 0, fmt.Errorf("metric %s: %w", name, err)
+	}
+	// No idle connection is kept: a proxy in front of the server (the
+	// bench harness's) waits for its connections to end when it closes.
+	req.Close = true
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return 0, fmt.Errorf("metric %s: %w", name, err)
 	}
