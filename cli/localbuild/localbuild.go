@@ -21,6 +21,7 @@ import (
 	"github.com/mongoose-os/mos/cli/manifest"
 	"github.com/mongoose-os/mos/cli/runner"
 	"github.com/mongoose-os/mos/common/filetree"
+	"github.com/mongoose-os/mos/common/ccachestats"
 	"github.com/mongoose-os/mos/common/protocol"
 )
 
@@ -336,7 +337,7 @@ const defaultTarget = "all"
 
 // CcacheStatsFile, in the build dir, holds ccache's counters of the last
 // build with ccache (its stats_log: `ccache --show-log-stats` reads it).
-const CcacheStatsFile = "ccache-stats.log"
+const CcacheStatsFile = ccachestats.File
 
 // libArchive is the make target of a lib build (upstream: moslib component
 // on esp32).

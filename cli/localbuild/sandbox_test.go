@@ -14,12 +14,14 @@ import (
 	"github.com/mongoose-os/mos/cli/genfiles"
 	"github.com/mongoose-os/mos/cli/manifest"
 	"github.com/mongoose-os/mos/cli/runner"
+	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/common/testenv"
 )
 
 // sandboxed is a build of a copy of examples/hello confined to the dir
 // holding it and the SDK, with make sandboxed by runnerName, plus a dir
-// outside holding secret.h.
+// outside holding secret.h. Make sees the context at /mos/ctx, as in the
+// server's sandbox.
 func sandboxed(t *testing.T, runnerName string) (req *Request, outside string) {
 	t.Helper()
 	testenv.RequireTool(t, "make")
@@ -32,7 +34,7 @@ func sandboxed(t *testing.T, runnerName string) (req *Request, outside string) {
 	req = request(app, sdk)
 	req.Runner = runnerName
 	req.Confine = c
-	req.Sandbox = &runner.Sandbox{Writable: c.Dirs(), PIDs: 256, Memory: "1g"}
+	req.Sandbox = &runner.Sandbox{Writable: c.Dirs(), PIDs: 256, Memory: "1g", Root: protocol.SandboxContextRoot}
 	switch runnerName {
 	case "native":
 		if err := req.Sandbox.CheckBwrap(); err != nil {
@@ -79,6 +81,9 @@ func TestSandbox(t *testing.T) {
 				}
 				if _, err := os.Stat(filepath.Join(req.AppDir, "build", "fw.zip")); err != nil {
 					t.Errorf("no firmware: %v", err)
+				}
+				if want := " -C " + protocol.SandboxContextRoot + "/" + filepath.Base(req.AppDir) + " "; !strings.Contains(log, want) {
+					t.Errorf("make did not run in the context at %s (%q):\n%s", protocol.SandboxContextRoot, want, log)
 				}
 			})
 			t.Run("host file in filesystem", func(t *testing.T) {

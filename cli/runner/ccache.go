@@ -1,7 +1,6 @@
 package runner
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mongoose-os/mos/common/ccachestats"
 )
 
 // Ccache puts ccache in front of the compilers make runs, unmodified
@@ -198,63 +199,10 @@ func (r *ccacheRun) report(log io.Writer) {
 }
 
 // CcacheStats are the counters of one build, from ccache's stats log.
-type CcacheStats struct {
-	Hits, Misses int // cacheable compiles found in the cache, and compiled
-	RemoteHits   int // of the hits, found in the remote storage
-	RemoteErrors int // remote storage errors and timeouts
-	Uncacheable  int // links, preprocessing and other calls ccache passed on
-}
+type CcacheStats = ccachestats.Stats
 
-// Compiles is the number of cacheable compiles.
-func (s CcacheStats) Compiles() int { return s.Hits + s.Misses }
-
-// HitRate is the share of cacheable compiles found in the cache (0..1).
-func (s CcacheStats) HitRate() float64 {
-	if s.Compiles() == 0 {
-		return 0
-	}
-	return float64(s.Hits) / float64(s.Compiles())
-}
-
-func (s CcacheStats) String() string {
-	line := fmt.Sprintf("ccache: %d of %d compiles from the cache (%.0f%%), %d from the remote storage, %d compiled",
-		s.Hits, s.Compiles(), 100*s.HitRate(), s.RemoteHits, s.Misses)
-	if s.RemoteErrors > 0 {
-		line += fmt.Sprintf(", %d remote storage errors", s.RemoteErrors)
-	}
-	return line
-}
-
-// ReadCcacheStats reads a stats log ccache wrote (one counter name per
-// line, "# file" lines between compiles).
-func ReadCcacheStats(path string) (CcacheStats, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return CcacheStats{}, err
-	}
-	defer f.Close()
-	var s CcacheStats
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		switch strings.TrimSpace(sc.Text()) {
-		case "direct_cache_hit", "preprocessed_cache_hit":
-			s.Hits++
-		case "cache_miss":
-			s.Misses++
-		case "remote_storage_hit":
-			s.RemoteHits++
-		case "remote_storage_error", "remote_storage_timeout":
-			s.RemoteErrors++
-		case "called_for_link", "called_for_preprocessing", "no_input_file", "unsupported_compiler_option",
-			"unsupported_source_language", "multiple_source_files", "output_to_stdout":
-			s.Uncacheable++
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return CcacheStats{}, fmt.Errorf("%s: %w", path, err)
-	}
-	return s, nil
-}
+// ReadCcacheStats reads a stats log ccache wrote.
+func ReadCcacheStats(path string) (CcacheStats, error) { return ccachestats.Read(path) }
 
 // linksDir is where the cache dir keeps its compiler links (not a name
 // ccache uses: its own dirs are 0-f and tmp).

@@ -186,39 +186,29 @@ func TestNativeCcacheRemoteDownWarnsOnce(t *testing.T) {
 	}
 }
 
-func TestReadCcacheStats(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "stats.log")
-	os.WriteFile(p, []byte("# /a.c\ncache_miss\nlocal_storage_miss\n# /b.c\ndirect_cache_hit\nremote_storage_hit\n# /c.c\npreprocessed_cache_hit\n# x\ncalled_for_link\nremote_storage_error\n"), 0o644)
-	st, err := ReadCcacheStats(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := CcacheStats{Hits: 2, Misses: 1, RemoteHits: 1, RemoteErrors: 1, Uncacheable: 1}
-	if st != want {
-		t.Errorf("got %+v, want %+v", st, want)
-	}
-	if r := st.HitRate(); r < 0.66 || r > 0.67 {
-		t.Errorf("hit rate %v", r)
-	}
-}
-
 func TestDockerArgsCcache(t *testing.T) {
 	var log bytes.Buffer
 	job := makeJob(t, "all:\n", &log)
 	cache := t.TempDir()
-	d := &Docker{Image: "img", Ccache: &Ccache{Dir: cache}, Sandbox: &Sandbox{Writable: []string{job.AppDir}}}
-	cc := d.Ccache.prepare(job, d.containerAppDir(job), false, true, false, dockerPath)
+	// The server's sandbox: the context at /mos/ctx, make run there, and
+	// ccache's base dir and depend mode as in the native sandbox.
+	d := &Docker{Image: "img", Ccache: &Ccache{Dir: cache}, Sandbox: &Sandbox{Writable: []string{job.AppDir}, Root: "/mos/ctx"}}
+	cc := d.Ccache.prepare(job, d.containerAppDir(job), false, true, d.atRoot(), dockerPath)
 	if cc == nil {
 		t.Fatalf("no ccache:\n%s", &log)
 	}
 	defer cc.close()
 	args, _ := d.args(job, cc)
 	line := strings.Join(args, " ")
-	for _, want := range []string{"-v " + cache + ":" + cache + " ", "-e CCACHE_DIR=" + cache, "-e CCACHE_BASEDIR=/app ",
-		"-e CCACHE_NOHASHDIR=1", "-e CCACHE_INODECACHE=1", "img sh -c ", "exec \"$@\" sh make -j 2"} {
+	for _, want := range []string{"-v " + job.AppDir + ":/mos/ctx ", "-v " + cache + ":" + cache + " ", "-e CCACHE_DIR=" + cache,
+		"-e CCACHE_BASEDIR=/mos/ctx ", "-e CCACHE_NOHASHDIR=1", "-e CCACHE_INODECACHE=1", "-e CCACHE_DEPEND=1", "img sh -c ",
+		"exec \"$@\" sh make -j 2 -C /mos/ctx -f /mos/ctx/Makefile.build all"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("docker args lack %q:\n%s", want, line)
 		}
+	}
+	if strings.Contains(line, ":/app") {
+		t.Errorf("the context is mounted at /app too:\n%s", line)
 	}
 }
 

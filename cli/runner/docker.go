@@ -14,7 +14,9 @@ import (
 
 // Docker runs make in the platform's SDK image, as upstream mos does: the
 // app's top dir is mounted at /app, the core at /mongoose-os and at its own
-// path, every other dir the build uses at its own path.
+// path, every other dir the build uses at its own path. A sandbox with a
+// Root (the server's) mounts its context there instead of at /app, as the
+// native sandbox shows it: make runs in the same dir for every context.
 type Docker struct {
 	Image    string   // SDK image (sdk.version or --build-image)
 	Extra    []string // --build-docker-extra, before the image
@@ -42,7 +44,17 @@ const (
 var ErrNoDocker = errors.New("docker is not available")
 
 func (d *Docker) Path(host string) string {
+	if d.atRoot() {
+		return dockerPath(d.Sandbox.inside(host))
+	}
 	return dockerPath(host)
+}
+
+// atRoot says the context is mounted at the sandbox's Root, so that every
+// context's build names the same paths (in generated files, debug info
+// and the compile cache's keys).
+func (d *Docker) atRoot() bool {
+	return !d.NoMounts && d.Sandbox != nil && d.Sandbox.Root != "" && len(d.Sandbox.Writable) > 0
 }
 
 func (d *Docker) MosPath(mosDir string) string {
@@ -67,41 +79,51 @@ func (d *Docker) Args(job *Job) ([]string, string) {
 
 // containerAppDir is the app dir as the container sees it.
 func (d *Docker) containerAppDir(job *Job) string {
-	if d.NoMounts {
-		return dockerPath(job.AppDir)
+	dir, _ := d.appMount(job)
+	return dir
+}
+
+// appMount returns the app dir as the container sees it and the host dir
+// mounted at /app ("" when none is: no mounts, or the context at Root).
+func (d *Docker) appMount(job *Job) (appDir, top string) {
+	switch {
+	case d.NoMounts:
+		return dockerPath(job.AppDir), ""
+	case d.atRoot():
+		return d.Path(job.AppDir), ""
 	}
-	top := job.AppDir
+	top = job.AppDir
 	if d.Sandbox == nil {
+		// As upstream: the whole work tree, for git describe and paths
+		// above the app. A sandbox shows only the context.
 		top = gitTopLevel(job.AppDir)
 	}
 	sub, err := filepath.Rel(top, job.AppDir)
 	if err != nil || sub == "." {
 		sub = ""
 	}
-	return strings.TrimSuffix(appMount+"/"+filepath.ToSlash(sub), "/")
+	return strings.TrimSuffix(appMount+"/"+filepath.ToSlash(sub), "/"), top
 }
 
 func (d *Docker) args(job *Job, cc *ccacheRun) ([]string, string) {
 	name := fmt.Sprintf("mos_build_%s_%d", time.Now().Format("2006-01-02T15-04-05"), rand.IntN(1<<30))
 	args := []string{"run", "--name", name, "--rm", "-i"}
-	appDir := dockerPath(job.AppDir)
+	appDir, top := d.appMount(job)
 	if !d.NoMounts {
 		m := mounts{}
-		top := job.AppDir
-		if d.Sandbox == nil {
-			// As upstream: the whole work tree, for git describe and
-			// paths above the app. A sandbox shows only the context.
-			top = gitTopLevel(job.AppDir)
+		if d.atRoot() {
+			// The context at Root, and at its own path too, for values a
+			// manifest expanded to it (as the native sandbox does).
+			m.add(d.Sandbox.Writable[0], d.Sandbox.Root)
+			m.add(d.Sandbox.Writable[0], dockerPath(d.Sandbox.Writable[0]))
+		} else {
+			m.add(top, appMount)
 		}
-		m.add(top, appMount)
-		sub, err := filepath.Rel(top, job.AppDir)
-		if err != nil || sub == "." {
-			sub = ""
-		}
-		appDir = strings.TrimSuffix(appMount+"/"+filepath.ToSlash(sub), "/")
 		m.add(job.MosDir, mosMount)
-		m.add(job.MosDir, dockerPath(job.MosDir))
-		for _, dir := range job.Mounts {
+		for _, dir := range append([]string{job.MosDir}, job.Mounts...) {
+			if d.atRoot() && within(dir, d.Sandbox.Writable[0]) {
+				continue // seen in the context's mounts already
+			}
 			m.add(dir, dockerPath(dir))
 		}
 		for _, mp := range m.list {
@@ -139,7 +161,7 @@ func (d *Docker) args(job *Job, cc *ccacheRun) ([]string, string) {
 		args = append(args, "sh", "-c", dockerCcacheScript, "sh")
 	}
 	args = append(args, "make")
-	args = append(args, makeArgs(job, appDir, dockerPath(job.Makefile))...)
+	args = append(args, makeArgs(job, appDir, d.Path(job.Makefile))...)
 	return args, name
 }
 
@@ -151,7 +173,9 @@ func (d *Docker) Run(ctx context.Context, job *Job) error {
 	if d.Ccache != nil && !job.DryRun {
 		// No network in a sandboxed container, and its loopback is not
 		// the host's: a redis remote goes through a forwarded socket.
-		cc = d.Ccache.prepare(job, d.containerAppDir(job), false, true, false, dockerPath)
+		// Depend mode, as in the native sandbox, where every context is at
+		// the same path.
+		cc = d.Ccache.prepare(job, d.containerAppDir(job), false, true, d.atRoot(), dockerPath)
 		defer cc.close()
 		defer cc.report(job.Log)
 	}

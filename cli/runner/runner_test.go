@@ -146,6 +146,47 @@ func TestDockerArgs(t *testing.T) {
 	}
 }
 
+// A sandbox with a Root (the server's) mounts the context there, and at
+// its own path, and make runs there: every context's build names the same
+// paths. Dirs outside the context keep their own paths.
+func TestDockerArgsAtSandboxRoot(t *testing.T) {
+	root := t.TempDir()
+	testenv.WriteTree(t, root, testenv.Tree{
+		"ctx/app/mos.yml":                    {},
+		"ctx/app/build/gen/":                 {},
+		"ctx/deps/mongoose-os/platforms/x/m": {},
+		"libcache/lib/src/a.c":               {},
+	})
+	ctx, libs := filepath.Join(root, "ctx"), filepath.Join(root, "libcache")
+	app, mos := filepath.Join(ctx, "app"), filepath.Join(ctx, "deps", "mongoose-os")
+	d := &Docker{Image: "sdk:1", Sandbox: &Sandbox{Writable: []string{ctx}, ReadOnly: []string{libs}, Root: "/mos/ctx"}}
+	job := &Job{
+		AppDir: app, MosDir: mos, Makefile: filepath.Join(mos, "platforms/x/m"), Target: d.Path(filepath.Join(app, "build/x")), Jobs: 4,
+		Vars:   []string{"MGOS_VARS_FILE=" + d.Path(filepath.Join(app, "build/gen/vars.mk"))},
+		Mounts: []string{filepath.Join(app, "build"), filepath.Join(libs, "lib/src")},
+	}
+	args, _ := d.Args(job)
+	got := strings.Join(args, " ")
+	for _, want := range []string{
+		"-v " + ctx + ":/mos/ctx ",
+		"-v " + ctx + ":" + ctx + " ",
+		"-v " + mos + ":/mongoose-os ",
+		"-v " + filepath.Join(libs, "lib/src") + ":" + filepath.Join(libs, "lib/src") + ":ro ",
+		"sdk:1 make -j 4 -C /mos/ctx/app -f /mos/ctx/deps/mongoose-os/platforms/x/m /mos/ctx/app/build/x MGOS_VARS_FILE=/mos/ctx/app/build/gen/vars.mk",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("docker args lack %q:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, ":/app") || strings.Contains(got, filepath.Join(app, "build")+":") ||
+		strings.Contains(got, mos+":"+mos) {
+		t.Errorf("the app mounted at /app, or a dir of the context mounted again:\n%s", got)
+	}
+	if p := d.Path(filepath.Join(libs, "lib")); p != filepath.Join(libs, "lib") {
+		t.Errorf("Path(lib cache) = %q, want it unchanged", p)
+	}
+}
+
 func TestDockerArgsAppInGitSubdir(t *testing.T) {
 	testenv.RequireTool(t, "git")
 	root := t.TempDir()

@@ -417,3 +417,35 @@ func TestFarmCcacheOff(t *testing.T) {
 		t.Errorf("--ccache=false made %s", filepath.Join(s.volumes, "ccache"))
 	}
 }
+
+// TestMetricsCountLoggedHits: /metrics' fwbuild_ccache_hits_total is, right
+// after each build, the sum of the hits the builds' logs counted (native
+// runner; e2e/realcore tests the docker runner).
+func TestMetricsCountLoggedHits(t *testing.T) {
+	requireTools(t, "ccache", "make", "gcc")
+	dir := t.TempDir()
+	s := startServer(t, dir, "fw_metrics")
+	hits := 0
+	for i, ctx := range []string{"m_one", "m_two", "m_three"} {
+		app := checkout(t, filepath.Join(dir, ctx))
+		if _, err := harness.Build(context.Background(), bins.Mos, app, []string{"MOS_DIR=" + filepath.Join(dir, "home")},
+			[]string{"build", "--server", "http://" + s.addr, "--repo", "../sdk-host", "--build-context", ctx}, nil); err != nil {
+			t.Fatal(err)
+		}
+		st, err := runner.ReadCcacheStats(filepath.Join(app, "build", localbuild.CcacheStatsFile))
+		if err != nil {
+			t.Fatalf("context %s: %v", ctx, err)
+		}
+		if i > 0 && st.Hits == 0 {
+			t.Errorf("context %s: %s; want hits (the app was built before)", ctx, st)
+		}
+		hits += st.Hits
+		got, err := testenv.Metric("http://"+s.addr+"/metrics", "fwbuild_ccache_hits_total")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != float64(hits) {
+			t.Errorf("after context %s (%s): /metrics says %v hits, the build logs %d", ctx, st, got, hits)
+		}
+	}
+}

@@ -38,6 +38,7 @@ import (
 	"github.com/golang/glog"
 
 	"github.com/mongoose-os/mos/common/filetree"
+	"github.com/mongoose-os/mos/common/ccachestats"
 	"github.com/mongoose-os/mos/common/protocol"
 )
 
@@ -74,6 +75,10 @@ type Result struct {
 	Refused  bool
 	Reason   string // why it failed, one line, e.g. "build timed out after 15m0s"
 	Duration time.Duration
+	// Ccache is what the build's compiles did with the compile cache,
+	// from the stats log mos had ccache write (build/ccache-stats.log):
+	// the counts its build.log reports. Zero without ccache.
+	Ccache ccachestats.Stats
 }
 
 // Runner runs builds. Mos is the real one; tests use one that blocks on a
@@ -219,6 +224,13 @@ func (m *Mos) Run(ctx context.Context, req Request) (Result, error) {
 		}
 		stopFollow = follow(logPath, req.Progress)
 	}
+	statsLog := filepath.Join(req.Dir, "build", ccachestats.File)
+	if m.Ccache != nil {
+		// The last build's, were this one to fail before ccache runs.
+		if err := os.Remove(statsLog); err != nil && !errors.Is(err, os.ErrNotExist) {
+			glog.Warningf("%s: removing the last %s: %v", req.Log, ccachestats.File, err)
+		}
+	}
 	glog.Infof("%s: running %s", req.Log, shellLine(argv))
 	start := time.Now()
 	if err := startChild(cmd, req.Log); err != nil {
@@ -254,6 +266,15 @@ func (m *Mos) Run(ctx context.Context, req Request) (Result, error) {
 		err = m.stop(cmd, done, req.Log)
 	}
 	res.Duration = time.Since(start)
+	if m.Ccache != nil {
+		st, serr := ccachestats.Read(statsLog)
+		switch {
+		case serr == nil:
+			res.Ccache = st
+		case !errors.Is(serr, os.ErrNotExist): // none: nothing went through ccache
+			glog.Warningf("%s: compile cache statistics: %v", req.Log, serr)
+		}
+	}
 	if res.Reason == "" && err != nil {
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) {

@@ -2,9 +2,9 @@
 // (prometheus/client_golang, text format at /metrics) and its health
 // probes (/healthz: the process answers; /readyz: it can build). The
 // server calls the event methods (a build answered, a build ran, bytes
-// moved, contexts evicted); levels it already keeps elsewhere (builds
-// running and queued, the blob store, the contexts on disk) are read from
-// Sources when scraped.
+// moved, contexts evicted, a build's compile cache hits and misses);
+// levels it already keeps elsewhere (builds running and queued, the blob
+// store, the contexts on disk) are read from Sources when scraped.
 package metrics
 
 import (
@@ -31,9 +31,6 @@ type Sources struct {
 	Contexts func() (n int, bytes int64)
 	// BuildSlots is --max-concurrent-builds.
 	BuildSlots int
-	// Ccache: the compile cache's hits (direct and preprocessed) and
-	// misses since it was made; nil (or ok false) without ccache.
-	Ccache func() (hits, misses int64, ok bool)
 	// Verify: what verification of incremental builds found since start.
 	Verify func() VerifyCounts
 }
@@ -68,6 +65,8 @@ type Metrics struct {
 	evicted   prometheus.Counter
 	adopted   *prometheus.CounterVec
 	adoptedFs prometheus.Counter
+	ccHits    prometheus.Counter
+	ccMisses  prometheus.Counter
 
 	mu        sync.Mutex
 	platforms map[string]bool
@@ -112,6 +111,18 @@ func New(src Sources) *Metrics {
 		Namespace: Namespace, Name: "context_adopted_files_total",
 		Help: "Files of an upload that a context copied for a new one already held alike (what the new context did not have to build from scratch).",
 	})
+	// Counted from each build's own statistics, as its build.log reports
+	// them: not from the cache dir's, which other servers sharing it add
+	// to, and which needs a ccache binary beside the server (the docker
+	// runner's is in the SDK image).
+	m.ccHits = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "ccache_hits_total",
+		Help: "Compilations of this server's builds served by the compile cache (ccache direct and preprocessed hits), as the builds' logs count them.",
+	})
+	m.ccMisses = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: Namespace, Name: "ccache_misses_total",
+		Help: "Compilations of this server's builds the compile cache (ccache) did not have.",
+	})
 	gauge := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help}, f)
 	}
@@ -154,14 +165,7 @@ func New(src Sources) *Metrics {
 		}, blob(2)),
 		gauge("contexts", "Build contexts on disk.", ctxs(0)),
 		gauge("contexts_bytes", "Bytes of all build contexts on disk.", ctxs(1)),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "ccache_hits_total",
-			Help: "Compilations served by the compile cache (ccache direct and preprocessed hits), as its statistics say.",
-		}, ccache(src.Ccache, true)),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "ccache_misses_total",
-			Help: "Compilations the compile cache (ccache) did not have.",
-		}, ccache(src.Ccache, false)),
+		m.ccHits, m.ccMisses,
 		verifyRuns(src.Verify, "equal", func(c VerifyCounts) int64 { return c.Equal }),
 		verifyRuns(src.Verify, "mismatch", func(c VerifyCounts) int64 { return c.Mismatches }),
 		verifyRuns(src.Verify, "error", func(c VerifyCounts) int64 { return c.Errors }),
@@ -200,20 +204,10 @@ func verifyCount(f func() VerifyCounts, pick func(VerifyCounts) int64) func() fl
 	}
 }
 
-func ccache(f func() (int64, int64, bool), hits bool) func() float64 {
-	return func() float64 {
-		if f == nil {
-			return 0
-		}
-		h, m, ok := f()
-		switch {
-		case !ok:
-			return 0
-		case hits:
-			return float64(h)
-		}
-		return float64(m)
-	}
+// CcacheCounted adds a build's compile cache hits and misses.
+func (m *Metrics) CcacheCounted(hits, misses int) {
+	m.ccHits.Add(float64(hits))
+	m.ccMisses.Add(float64(misses))
 }
 
 // Handler serves the metrics in Prometheus' text format.

@@ -30,6 +30,8 @@ func TestSourcesAndEvents(t *testing.T) {
 	m.Transferred(Upload, Delta, 100, 900)
 	m.Transferred(Download, Full, 50, 0)
 	m.ContextsEvicted(2)
+	m.CcacheCounted(3, 4)
+	m.CcacheCounted(1, 0)
 	for i := range maxPlatforms + 3 {
 		m.BuildRan(fmt.Sprintf("p%d", i), 0, 0)
 	}
@@ -79,6 +81,8 @@ func TestSourcesAndEvents(t *testing.T) {
 		{"fwbuild_blob_store_evictions_total", nil, 3},
 		{"fwbuild_contexts", nil, 4},
 		{"fwbuild_contexts_bytes", nil, 4000},
+		{"fwbuild_ccache_hits_total", nil, 4},
+		{"fwbuild_ccache_misses_total", nil, 4},
 		{"fwbuild_contexts_evicted_total", nil, 2},
 		{"fwbuild_verify_runs_total", []string{"result", "equal"}, 6},
 		{"fwbuild_verify_runs_total", []string{"result", "mismatch"}, 1},

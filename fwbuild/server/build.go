@@ -351,6 +351,7 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 	if err != nil {
 		return nil, err
 	}
+	s.metrics.CcacheCounted(res.Ccache.Hits, res.Ccache.Misses)
 	if res.Refused {
 		glog.Infof("%s: refused: %s", req.log, res.Reason)
 		return nil, errorf(http.StatusBadRequest, "%s", res.Reason)

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mongoose-os/mos/common/ccachestats"
 	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/fwbuild/buildctx"
 	"github.com/mongoose-os/mos/fwbuild/builder"
@@ -271,6 +272,7 @@ type fakeRunner struct {
 	release chan struct{}
 	started chan builder.Request // each start is sent here if not nil
 	fail    func(req builder.Request) string
+	ccache  func(req builder.Request) ccachestats.Stats // the Result's Ccache
 
 	mu         sync.Mutex
 	calls      []call
@@ -346,7 +348,11 @@ func (f *fakeRunner) Run(ctx context.Context, req builder.Request) (builder.Resu
 			return builder.Result{}, err
 		}
 	}
-	return builder.Result{Failed: reason != "", Reason: reason}, nil
+	res := builder.Result{Failed: reason != "", Reason: reason}
+	if f.ccache != nil {
+		res.Ccache = f.ccache(req)
+	}
+	return res, nil
 }
 
 func (f *fakeRunner) snapshot() []call {

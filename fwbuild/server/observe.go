@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -86,11 +85,6 @@ func (s *Server) setupObserve(mux *http.ServeMux, mosBinary string) {
 			return metrics.VerifyCounts{Equal: st.Equal, Mismatches: st.Mismatches, Errors: st.Errors, Skipped: st.Skipped}
 		},
 	}
-	if s.cfg.Ccache {
-		dir := s.cfg.CcachePath(s.store.Root())
-		c := &ccacheStats{}
-		src.Ccache = func() (int64, int64, bool) { return c.read(dir) }
-	}
 	s.metrics = metrics.New(src)
 	s.ready = []metrics.Check{{Name: "volumes dir " + s.cfg.VolumesDir + " writable", Run: s.checkVolumes}}
 	if mosBinary != "" {
@@ -165,61 +159,6 @@ func runnerCheck(mosBinary, runner string) func(context.Context) error {
 		}
 		return nil
 	}
-}
-
-// ccacheStats reads `ccache --print-stats` of the server's cache, at
-// most every ccacheStatsFor.
-type ccacheStats struct {
-	mu           sync.Mutex
-	at           time.Time
-	hits, misses int64
-	ok           bool
-}
-
-const ccacheStatsFor = 15 * time.Second
-
-func (c *ccacheStats) read(dir string) (int64, int64, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if time.Since(c.at) < ccacheStatsFor {
-		return c.hits, c.misses, c.ok
-	}
-	c.at = time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "ccache", "--print-stats")
-	cmd.Env = append(os.Environ(), "CCACHE_DIR="+dir)
-	out, err := cmd.Output()
-	if err != nil {
-		c.ok = false
-		return 0, 0, false
-	}
-	c.hits, c.misses, c.ok = parseCcacheStats(string(out))
-	return c.hits, c.misses, c.ok
-}
-
-// parseCcacheStats reads the tab-separated lines of ccache
-// --print-stats (ccache 4).
-func parseCcacheStats(out string) (hits, misses int64, ok bool) {
-	for _, line := range strings.Split(out, "\n") {
-		k, v, found := strings.Cut(line, "\t")
-		if !found {
-			continue
-		}
-		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		if err != nil {
-			continue
-		}
-		switch k {
-		case "direct_cache_hit", "preprocessed_cache_hit":
-			hits += n
-			ok = true
-		case "cache_miss":
-			misses += n
-			ok = true
-		}
-	}
-	return hits, misses, ok
 }
 
 // contextsCacheFor is how long a listing of the contexts is reused: it

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,8 +15,8 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/mongoose-os/mos/common/ccachestats"
 	"github.com/mongoose-os/mos/common/protocol"
-	"github.com/mongoose-os/mos/common/testenv"
 	"github.com/mongoose-os/mos/fwbuild/builder"
 	"github.com/mongoose-os/mos/fwbuild/queue"
 )
@@ -424,43 +423,44 @@ func TestProgressLinesAreBounded(t *testing.T) {
 	}
 }
 
-func TestParseCcacheStats(t *testing.T) {
-	out := "stats_updated_timestamp\t1764640000\ndirect_cache_hit\t37\npreprocessed_cache_hit\t1\ncache_miss\t10\nremote_storage_hit\t0\n"
-	if h, m, ok := parseCcacheStats(out); h != 38 || m != 10 || !ok {
-		t.Errorf("parsed %d hits, %d misses, %v", h, m, ok)
-	}
-	if _, _, ok := parseCcacheStats("ccache: unknown option --print-stats\n"); ok {
-		t.Error("a ccache without --print-stats read as stats")
-	}
-}
-
-// With ccache on, its hits and misses are read from the server's cache
-// dir at a scrape.
+// The compile cache's hits and misses are each build's own, as its
+// build.log counts them (builder.Result.Ccache), added up as builds end:
+// a scrape right after a build has them (a failed build's too).
 func TestMetricsCcache(t *testing.T) {
-	ccache := testenv.RequireTool(t, "ccache")
 	cfg := testConfig(t)
 	cfg.Ccache = true
-	cfg.CcacheDir = t.TempDir()
-	// One miss and one hit, compiled through ccache into that dir.
-	src := filepath.Join(t.TempDir(), "a.c")
-	os.WriteFile(src, []byte("int a(void) { return 1; }\n"), 0o644)
-	cc, err := exec.LookPath("cc")
-	if err != nil {
-		t.Skip("no C compiler: cc not on PATH")
-	}
-	for range 2 {
-		cmd := exec.Command(ccache, cc, "-c", src, "-o", filepath.Join(t.TempDir(), "a.o"))
-		cmd.Env = append(os.Environ(), "CCACHE_DIR="+cfg.CcacheDir)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("ccache cc: %v\n%s", err, out)
+	fr := newFakeRunner()
+	fr.ccache = func(req builder.Request) ccachestats.Stats {
+		if filepath.Base(req.Dir) == "cold" {
+			return ccachestats.Stats{Misses: 140, Uncacheable: 3}
 		}
+		return ccachestats.Stats{Hits: 138, Misses: 2, RemoteHits: 5}
 	}
-	s := newServer(t, cfg, WithRunner(newFakeRunner()))
-	mfs := scrape(t, s)
-	if h, _ := value(mfs, "fwbuild_ccache_hits_total"); h != 1 {
-		t.Errorf("ccache hits %v, want 1", h)
+	fr.fail = func(req builder.Request) string {
+		if filepath.Base(req.Dir) == "broken" {
+			return "src/main.c: error: broken"
+		}
+		return ""
 	}
-	if m, _ := value(mfs, "fwbuild_ccache_misses_total"); m != 1 {
-		t.Errorf("ccache misses %v, want 1", m)
+	s := newServer(t, cfg, WithRunner(fr))
+	app := helloApp(nil)
+	want := [2]float64{}
+	for _, tc := range []struct {
+		ctx          string
+		hits, misses float64
+	}{{"cold", 0, 140}, {"warm", 138, 2}, {"broken", 138, 2}} {
+		rec := do(t, s, stockRequest(t, stockZip(t, app), field{protocol.FieldBuildCtx, tc.ctx}))
+		if rec.Code != http.StatusOK && rec.Code != protocol.StatusBuildFailed {
+			t.Fatalf("build %s: %d %s", tc.ctx, rec.Code, rec.Body)
+		}
+		want[0] += tc.hits
+		want[1] += tc.misses
+		mfs := scrape(t, s)
+		if h, _ := value(mfs, "fwbuild_ccache_hits_total"); h != want[0] {
+			t.Errorf("after %s: ccache hits %v, want %v", tc.ctx, h, want[0])
+		}
+		if m, _ := value(mfs, "fwbuild_ccache_misses_total"); m != want[1] {
+			t.Errorf("after %s: ccache misses %v, want %v", tc.ctx, m, want[1])
+		}
 	}
 }
