@@ -20,8 +20,8 @@ import (
 	"github.com/mongoose-os/mos/cli/libs"
 	"github.com/mongoose-os/mos/cli/manifest"
 	"github.com/mongoose-os/mos/cli/runner"
-	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/ccachestats"
+	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/protocol"
 )
 

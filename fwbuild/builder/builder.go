@@ -37,8 +37,8 @@ import (
 
 	"github.com/golang/glog"
 
-	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/ccachestats"
+	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/protocol"
 )
 

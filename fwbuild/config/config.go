@@ -165,11 +165,12 @@ func Default() Config {
 }
 
 // BuildPathsFixed reports whether builds see their context at a path that
-// does not depend on where it is (the sandbox's /mos/ctx, docker's /app),
-// so two builds of one upload in two dirs give the same firmware; a
-// native build without the sandbox writes its dir into it (__FILE__).
+// does not depend on where it is (the sandbox's /mos/ctx, under both
+// runners), so two builds of one upload in two dirs give the same
+// firmware; a build without the sandbox writes its dir into it
+// (__FILE__, debug info, make's dependency files).
 func (c *Config) BuildPathsFixed() bool {
-	return c.BuildRunner == RunnerDocker || c.Sandbox == SandboxOn
+	return c.Sandbox == SandboxOn
 }
 
 // CcachePath is the ccache dir: CcacheDir, else <volumesRoot>/ccache.

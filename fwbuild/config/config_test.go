@@ -146,7 +146,7 @@ func TestBuildPathsFixed(t *testing.T) {
 		want            bool
 	}{
 		{RunnerNative, SandboxOn, true}, {RunnerDocker, SandboxOn, true},
-		{RunnerDocker, SandboxNone, true}, {RunnerNative, SandboxNone, false},
+		{RunnerDocker, SandboxNone, false}, {RunnerNative, SandboxNone, false}, // docker without the sandbox: host paths
 	} {
 		c := Default()
 		c.BuildRunner, c.Sandbox = tc.runner, tc.sandbox
