@@ -22,11 +22,13 @@
 package builder
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -468,4 +470,35 @@ func shellLine(argv []string) string {
 		}
 	}
 	return strings.Join(q, " ")
+}
+
+// CcacheStatsFile is the file in a build's build/ dir where mos has ccache
+// log one line per compiler call (ccache's stats_log; the name of
+// cli/localbuild's CcacheStatsFile, which fwbuild cannot import).
+const CcacheStatsFile = "ccache-stats.log"
+
+// CcacheHits counts the compiles ccache answered from its cache, as its
+// stats log in buildDir records them; 0 when there is no log (ccache off,
+// a build that ran no compiler).
+func CcacheHits(buildDir string) (int, error) {
+	f, err := os.Open(filepath.Join(buildDir, CcacheStatsFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("ccache stats: %w", err)
+	}
+	defer f.Close()
+	hits := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		switch strings.TrimSpace(sc.Text()) {
+		case "direct_cache_hit", "preprocessed_cache_hit":
+			hits++
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return hits, fmt.Errorf("ccache stats %s: %w", f.Name(), err)
+	}
+	return hits, nil
 }

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -302,6 +303,11 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 	if err != nil {
 		return nil, err
 	}
+	steps := s.track.previousSteps(req.key.Version, req.key.App, req.key.Platform, req.name)
+	if steps == 0 {
+		steps = countSources(list)
+	}
+	req.rec.estimate(steps)
 	req.rec.building(c.Dir)
 	res, err := s.runner.Run(ctx, builder.Request{
 		Dir:          c.Dir,
@@ -317,6 +323,11 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 	release()
 	if err != nil {
 		return nil, err
+	}
+	if hits, err := builder.CcacheHits(c.BuildDir()); err != nil {
+		glog.Warningf("%s: %v", req.log, err)
+	} else {
+		req.rec.setCached(hits)
 	}
 	if res.Refused {
 		glog.Infof("%s: refused: %s", req.log, res.Reason)
@@ -487,4 +498,19 @@ func (s *Server) send(w http.ResponseWriter, ans *answer) (int64, error) {
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 	w.WriteHeader(ans.status)
 	return io.Copy(w, faultpoint.Reader("server.send", f))
+}
+
+// sourceExts are the file types a build compiles.
+var sourceExts = map[string]bool{".c": true, ".cc": true, ".cpp": true, ".cxx": true, ".S": true, ".s": true}
+
+// countSources is how many files of the upload are sources: the estimate
+// of a build's compile steps when the context has built nothing yet.
+func countSources(list []filetree.Entry) int {
+	n := 0
+	for _, e := range list {
+		if sourceExts[path.Ext(e.Path)] {
+			n++
+		}
+	}
+	return n
 }
