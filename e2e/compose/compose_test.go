@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -188,6 +189,25 @@ func TestComposeStack(t *testing.T) {
 		t.Errorf("new context: ccache counted %d compiles, the first build %d", second.Compiles(), first.Compiles())
 	}
 	t.Logf("new context: %d of %d compiles from the cache", second.Hits, second.Compiles())
+
+	// The status page through the stack: both contexts, alice's, and the
+	// recent builds in the volumes dir's history file.
+	req, _ := http.NewRequest(http.MethodGet, base+"/", nil)
+	req.SetBasicAuth("alice", "s3cret")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{">compose_a<", ">compose_b<", ">user:alice<", "Cached"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("status page lacks %q", want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(volumes, "status-history.json")); err != nil {
+		t.Errorf("no status history in the volumes dir: %v", err)
+	}
 
 	// A wrong password is refused, the right one let in.
 	for _, tc := range []struct {
