@@ -15,7 +15,7 @@ VERSION_PKG := github.com/mongoose-os/mos/common/version
 LDFLAGS   := -X $(VERSION_PKG).BuildID=$(BUILD_TIME)/fork@$(BUILD_ID) -X $(VERSION_PKG).PackageVersion=$(PKG_VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: all build install test test-short vet fmt demo bench clean
+.PHONY: all build install test test-short vet fmt docs demo bench clean
 
 all: build
 
@@ -50,6 +50,12 @@ test-short: vet
 fmt:
 	gofmt -w cli common fwbuild bench e2e examples
 
+# Flag references in docs/flags, generated from mos's command tree and
+# fwbuild-manager's flag set; scripts/gendocs's test fails when the
+# committed ones differ.
+docs:
+	$(GO) run ./scripts/gendocs -markdown docs/flags
+
 # make demo CORE=../shared/real builds an app on the real core instead.
 demo: build
 	$(GO) run ./bench/demo $(if $(CORE),-core $(CORE))
@@ -60,7 +66,7 @@ bench: build
 clean:
 	rm -rf $(BIN)
 
-.PHONY: dist dist-check test-packages test-windows
+.PHONY: dist dist-check test-packages test-windows test-compose windows
 
 # Release archives in dist/ (see scripts/dist): the same commit gives the
 # same bytes. dist-check makes them twice, the second time with an empty Go
@@ -80,6 +86,20 @@ dist-check: dist
 # fresh Debian container (needs root and Docker; minutes).
 test-packages:
 	scripts/test-packages.sh
+
+# The server as teams run it: fwbuild/Dockerfile's image and
+# fwbuild/docker-compose.yml's stack (docker compose v2, else
+# docker-compose) on host networking at 127.0.0.1, a build of the stand-in
+# SDK's example through it (ccache hits counted), then down (e2e/compose).
+# The image starts from fwbuild/base-image.sh's local base and takes bin/
+# from this build, as no registry is reachable here.
+test-compose: build
+	MOS_COMPOSE_TEST=1 $(GO) test -count=1 -v -timeout 20m ./e2e/compose/
+
+# mos.exe alone, for Windows: bin/windows/mos.exe.
+windows:
+	@mkdir -p $(BIN)/windows
+	GOOS=windows GOARCH=amd64 $(GO) build $(GOFLAGS_BUILD) -o $(BIN)/windows/mos.exe ./cli
 
 # mos.exe under wine against our server (e2e/windows); skips, saying so,
 # without wine and mingw-w64 (apt-get install -y wine64 wine mingw-w64).

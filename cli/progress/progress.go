@@ -139,18 +139,13 @@ func (d *Display) Status(text string) {
 }
 
 // Step shows a step of the build ("CC src/main.c"), with the count of
-// files compiled (and their total, 0 when unknown) when it has one. Plain,
-// each step is printed on a line of its own.
-func (d *Display) Step(prefix, line string, n, total int) {
+// files compiled and, when total is known (not 0), the total and the
+// share done: "37/140 26%", or "37/~140 26%" when total is an estimate.
+// The share stops at 99% until the build ends. Plain, each step is
+// printed on a line of its own.
+func (d *Display) Step(prefix, line string, n, total int, estimated bool) {
 	if d == nil {
 		return
-	}
-	count := ""
-	switch {
-	case n > 0 && total > 0:
-		count = strconv.Itoa(n) + "/" + strconv.Itoa(total) + " "
-	case n > 0:
-		count = strconv.Itoa(n) + " "
 	}
 	if !d.terminal {
 		d.mu.Lock()
@@ -158,7 +153,26 @@ func (d *Display) Step(prefix, line string, n, total int) {
 		d.mu.Unlock()
 		return
 	}
-	d.Status(prefix + " " + count + line)
+	d.Status(prefix + " " + StepCount(n, total, estimated) + line)
+}
+
+// StepCount is the count part of a step's status, with a trailing space
+// ("" before the first compile).
+func StepCount(n, total int, estimated bool) string {
+	switch {
+	case n > 0 && total > 0:
+		tilde := ""
+		if estimated {
+			tilde = "~"
+		}
+		if total < n {
+			total = n
+		}
+		return strconv.Itoa(n) + "/" + tilde + strconv.Itoa(total) + " " + strconv.Itoa(min(99, 100*n/total)) + "% "
+	case n > 0:
+		return strconv.Itoa(n) + " "
+	}
+	return ""
 }
 
 // Transfer starts a byte count of total bytes (0 or less: unknown) under

@@ -13,8 +13,8 @@ func TestPlain(t *testing.T) {
 	d.Status("Queued on the server: position 2")
 	d.Status("Queued on the server: position 2") // unchanged: not again
 	d.Status("Building on the server...")
-	d.Step("Building", "CC src/main.c", 1, 0)
-	d.Step("Building", "CC src/util.c", 2, 0)
+	d.Step("Building", "CC src/main.c", 1, 0, false)
+	d.Step("Building", "CC src/util.c", 2, 0, false)
 	io.WriteString(d, "Build fin")
 	io.WriteString(d, "ished\nmore")
 	tr := d.Transfer("Downloading", 100)
@@ -38,10 +38,10 @@ func TestTerminal(t *testing.T) {
 	tr.Done()
 	d.Status("Queued on the server: position 1")
 	d.Println("a message")
-	d.Step("Building", "CC src/main.c", 37, 140)
+	d.Step("Building", "CC src/main.c", 37, 140, false)
 	d.Close()
 	out := b.String()
-	for _, want := range []string{"Uploading", "Queued on the server: position 1", "a message\n", "Building 37/140 CC src/main.c", "\x1b[2K"} {
+	for _, want := range []string{"Uploading", "Queued on the server: position 1", "a message\n", "Building 37/140 26% CC src/main.c", "\x1b[2K"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("terminal output lacks %q:\n%q", want, out)
 		}
@@ -59,7 +59,7 @@ func TestTerminal(t *testing.T) {
 func TestNil(t *testing.T) {
 	var d *Display
 	d.Status("x")
-	d.Step("Building", "x", 1, 1)
+	d.Step("Building", "x", 1, 1, true)
 	d.Println("x")
 	d.Refresh()
 	d.EndLine()
@@ -72,5 +72,25 @@ func TestNil(t *testing.T) {
 	}
 	if n, err := d.Write([]byte("x\n")); n != 2 || err != nil {
 		t.Errorf("Write = %d, %v", n, err)
+	}
+}
+
+func TestStepCount(t *testing.T) {
+	for _, tc := range []struct {
+		n, total int
+		est      bool
+		want     string
+	}{
+		{0, 0, false, ""},
+		{0, 140, true, ""},
+		{5, 0, false, "5 "},
+		{37, 140, false, "37/140 26% "},
+		{37, 140, true, "37/~140 26% "},
+		{140, 140, false, "140/140 99% "}, // 100% only when the build is done
+		{150, 140, true, "150/~150 99% "}, // an estimate passed is raised
+	} {
+		if got := StepCount(tc.n, tc.total, tc.est); got != tc.want {
+			t.Errorf("StepCount(%d, %d, %v) = %q, want %q", tc.n, tc.total, tc.est, got, tc.want)
+		}
 	}
 }

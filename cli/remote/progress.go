@@ -209,14 +209,14 @@ func (w *watcher) show(p protocol.Progress) {
 		w.next = p.Next
 	}
 	if p.Skipped > 0 {
-		w.disp.Step("Building", fmt.Sprintf("(%d lines not shown)", p.Skipped), p.Compiled, p.Total)
+		w.disp.Step("Building", fmt.Sprintf("(%d lines not shown)", p.Skipped), p.Compiled, p.Total, p.Estimated)
 	}
 	for _, l := range p.Lines {
 		if w.lastLine == "" {
 			w.disp.Status("Building on the server...")
 		}
 		w.lastLine = l
-		w.disp.Step("Building", l, p.Compiled, p.Total)
+		w.disp.Step("Building", l, p.Compiled, p.Total, p.Estimated)
 	}
 	if !w.uploaded.Load() || len(p.Lines) > 0 {
 		return

@@ -53,9 +53,12 @@ type Progress struct {
 	Next    int      `json:"next"`
 	Skipped int      `json:"skipped,omitempty"` // lines before From no longer kept
 	// Compiled counts the files compiled so far; Total is how many the
-	// build compiles, where its output says (0: unknown).
-	Compiled int `json:"compiled,omitempty"`
-	Total    int `json:"total,omitempty"`
+	// build compiles, where its output says (0: unknown), or, Estimated,
+	// the server's guess (the context's previous build, else the number
+	// of sources uploaded), raised when the build passes it.
+	Compiled  int  `json:"compiled,omitempty"`
+	Total     int  `json:"total,omitempty"`
+	Estimated bool `json:"estimated,omitempty"`
 	// Status is the HTTP status the build was answered with (State done).
 	Status int `json:"status,omitempty"`
 }

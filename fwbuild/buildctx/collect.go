@@ -254,3 +254,14 @@ func (s *Store) remove(ci ContextInfo) (bool, error) {
 	s.sizes.drop(ci.Dir)
 	return true, nil
 }
+
+// Owner is the namespace recorded beside the context ("user:alice",
+// "team:fw"); "" for one of the anonymous namespace or when it cannot be
+// read (the status page shows it; access checks use Context.Owner).
+func (ci ContextInfo) Owner() string {
+	b, err := os.ReadFile(ci.Dir + ".owner")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}

@@ -67,6 +67,10 @@ type Config struct {
 	// AuthFile is the accounts file (see package auth); "" accepts every
 	// request, all in one anonymous namespace.
 	AuthFile string
+	// AllowAnonymous lets a server without AuthFile listen on an address
+	// other than loopback; without it Validate refuses, so an open build
+	// server on every interface is never one flag away.
+	AllowAnonymous bool
 	// ContextTTL removes contexts not used for longer (0: never);
 	// MaxContextsSize removes the least recently used while all contexts
 	// take more bytes (0: no limit). Contexts being built are never
@@ -198,12 +202,23 @@ func (c *Config) ListenAddress() string {
 	return c.Address
 }
 
+// IsLoopback reports whether a listen address reaches this host only: a
+// loopback IP or "localhost". "" and 0.0.0.0 mean every interface; any
+// other host name is not trusted to stay loopback.
+func IsLoopback(address string) bool {
+	if strings.EqualFold(address, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.Trim(address, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
 // Register binds every setting to a flag of fs, with c's current values as
 // defaults. Use the FlagSet glog registered on (flag.CommandLine), so
 // --logtostderr and --v work next to these.
 func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.VolumesDir, "volumes-dir", c.VolumesDir, "directory for build contexts, the lib cache and temp files; must be the same path on the host and in the server's container")
-	fs.StringVar(&c.Address, "address", c.Address, "interface address to listen on (default: all with --auth-file, else 127.0.0.1 only; 0.0.0.0 for all)")
+	fs.StringVar(&c.Address, "address", c.Address, "interface address to listen on (default: all with --auth-file, else 127.0.0.1 only; 0.0.0.0 for all, which without --auth-file needs --allow-anonymous)")
 	fs.IntVar(&c.Port, "port", c.Port, "HTTP port")
 	fs.IntVar(&c.PortTLS, "port-tls", c.PortTLS, "HTTPS port, served when --cert-file and --key-file are given")
 	fs.StringVar(&c.CertFile, "cert-file", c.CertFile, "TLS certificate file (PEM)")
@@ -218,6 +233,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.MosBinary, "mos-binary", c.MosBinary, "mos executable that runs builds (default: the mos next to fwbuild-manager, else mos on PATH)")
 	fs.Int64Var(&c.CASMaxSize, "cas-max-size", c.CASMaxSize, "maximum size of the blob store of delta uploads, in bytes (least recently used blobs are evicted)")
 	fs.StringVar(&c.AuthFile, "auth-file", c.AuthFile, "accounts file (user:bcrypt-hash lines as htpasswd -nB prints them, and group NAME: user, ... lines); without it the server accepts anyone")
+	fs.BoolVar(&c.AllowAnonymous, "allow-anonymous", c.AllowAnonymous, "without --auth-file, listen on --address even when it is not a loopback address (anyone reaching the port may build and overwrite any named context)")
 	fs.DurationVar(&c.ContextTTL, "context-ttl", c.ContextTTL, "remove build contexts not used for this long (0: never)")
 	fs.Int64Var(&c.MaxContextsSize, "max-contexts-size", c.MaxContextsSize, "remove the least recently used build contexts while all take more bytes than this (0: no limit)")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "time allowed to read a request's headers")
@@ -260,6 +276,9 @@ func (c *Config) Validate() error {
 		} else if c.PortTLS == c.Port {
 			bad("--port-tls %d: same as --port", c.PortTLS)
 		}
+	}
+	if c.AuthFile == "" && !c.AllowAnonymous && !IsLoopback(c.ListenAddress()) {
+		bad("--address %q without --auth-file: anyone reaching it could build and overwrite any context; give accounts with --auth-file (README: \"Running the server for a team\"), listen on 127.0.0.1, or add --allow-anonymous", c.Address)
 	}
 	if c.PayloadSizeLimit <= 0 {
 		bad("--payload-size-limit %d: must be positive", c.PayloadSizeLimit)

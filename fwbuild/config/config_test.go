@@ -155,3 +155,48 @@ func TestBuildPathsFixed(t *testing.T) {
 		}
 	}
 }
+
+// An open server (no accounts) on an address other than loopback is
+// refused unless --allow-anonymous says so; with accounts any address goes.
+func TestAnonymousNeedsLoopback(t *testing.T) {
+	for _, tc := range []struct {
+		address, auth string
+		anon          bool
+		ok            bool
+	}{
+		{"", "", false, true},
+		{"127.0.0.1", "", false, true},
+		{"127.0.0.2", "", false, true},
+		{"::1", "", false, true},
+		{"[::1]", "", false, true},
+		{"localhost", "", false, true},
+		{"0.0.0.0", "", false, false},
+		{"::", "", false, false},
+		{"10.1.2.3", "", false, false},
+		{"buildsrv.lan", "", false, false},
+		{"0.0.0.0", "", true, true},
+		{"10.1.2.3", "", true, true},
+		{"0.0.0.0", "/etc/fwbuild/users", false, true},
+		{"", "/etc/fwbuild/users", false, true},
+	} {
+		c := Default()
+		c.Address, c.AuthFile, c.AllowAnonymous = tc.address, tc.auth, tc.anon
+		err := c.Validate()
+		if tc.ok && err != nil {
+			t.Errorf("address %q auth %q anonymous %v: refused: %v", tc.address, tc.auth, tc.anon, err)
+		}
+		if !tc.ok && (err == nil || !strings.Contains(err.Error(), "--allow-anonymous") || !strings.Contains(err.Error(), "--auth-file")) {
+			t.Errorf("address %q auth %q anonymous %v: Validate() = %v, want a refusal naming --auth-file and --allow-anonymous", tc.address, tc.auth, tc.anon, err)
+		}
+	}
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c := Default()
+	c.Register(fs)
+	if err := fs.Parse([]string{"--address=0.0.0.0", "--allow-anonymous"}); err != nil || !c.AllowAnonymous {
+		t.Fatalf("--allow-anonymous: %v, parsed %v", err, c.AllowAnonymous)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("--address=0.0.0.0 --allow-anonymous refused: %v", err)
+	}
+}

@@ -61,6 +61,8 @@ func TestCommand(t *testing.T) {
 			{[]string{"--build-runner=podman", "--max-concurrent-builds=0"}, 2, "--max-concurrent-builds 0"},
 			{[]string{"serve"}, 2, `fwbuild-manager: unexpected arguments ["serve"]`},
 			{[]string{"--image-pull-interval=0"}, 2, "flag provided but not defined: -image-pull-interval"},
+			// An open server on every interface: refused before it listens.
+			{[]string{"--address=0.0.0.0", "--volumes-dir=" + volumes}, 2, `fwbuild-manager: --address "0.0.0.0" without --auth-file`},
 			{[]string{"--logtostderr", "--volumes-dir=" + volumes, "--mos-binary=/nonexistent/mos"}, 1, "starting: --mos-binary /nonexistent/mos"},
 		}
 		for _, tc := range cases {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -335,6 +336,11 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 	if err != nil {
 		return nil, err
 	}
+	steps := s.track.previousSteps(req.key.Version, req.key.App, req.key.Platform, req.name)
+	if steps == 0 {
+		steps = countSources(list)
+	}
+	req.rec.estimate(steps)
 	req.rec.building(c.Dir)
 	res, err := s.runner.Run(ctx, builder.Request{
 		Dir:          c.Dir,
@@ -352,6 +358,7 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 		return nil, err
 	}
 	s.metrics.CcacheCounted(res.Ccache.Hits, res.Ccache.Misses)
+	req.rec.setCached(res.Ccache.Hits)
 	if res.Refused {
 		glog.Infof("%s: refused: %s", req.log, res.Reason)
 		return nil, errorf(http.StatusBadRequest, "%s", res.Reason)
@@ -554,4 +561,19 @@ func (s *Server) send(w http.ResponseWriter, ans *answer) (int64, error) {
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
 	w.WriteHeader(ans.status)
 	return io.Copy(w, faultpoint.Reader("server.send", f))
+}
+
+// sourceExts are the file types a build compiles.
+var sourceExts = map[string]bool{".c": true, ".cc": true, ".cpp": true, ".cxx": true, ".S": true, ".s": true}
+
+// countSources is how many files of the upload are sources: the estimate
+// of a build's compile steps when the context has built nothing yet.
+func countSources(list []filetree.Entry) int {
+	n := 0
+	for _, e := range list {
+		if sourceExts[path.Ext(e.Path)] {
+			n++
+		}
+	}
+	return n
 }

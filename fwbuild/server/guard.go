@@ -55,6 +55,7 @@ func (s *Server) guard(next http.Handler) http.Handler {
 				return
 			case !s.accounts.Check(user, pass):
 				glog.Infof("%s %s: wrong password or unknown user %q", r.Method, r.URL.Path, trimName(user))
+				s.logins.Refused(trimName(user), r.RemoteAddr, time.Now())
 				s.unauthorized(w, r, "wrong user or password")
 				return
 			}

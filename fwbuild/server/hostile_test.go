@@ -240,8 +240,10 @@ func TestHostileUploads(t *testing.T) {
 		}
 	}
 	sort.Strings(inVolumes)
-	if strings.Join(inVolumes, ",") != "cas,libcache,tmp" {
-		t.Errorf("volumes dir holds %v, want only cas, libcache, tmp and the server's temp area", inVolumes)
+	// status-history.json: the answered (refused) requests, for the
+	// status page.
+	if strings.Join(inVolumes, ",") != "cas,libcache,status-history.json,tmp" {
+		t.Errorf("volumes dir holds %v, want only cas, libcache, status-history.json, tmp and the server's temp area", inVolumes)
 	}
 	if ents, err := os.ReadDir(s.scratch.dir); err != nil || len(ents) != 0 {
 		t.Errorf("request temp dirs left: %v %v", ents, err)

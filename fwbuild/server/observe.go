@@ -18,6 +18,7 @@ import (
 	"github.com/mongoose-os/mos/common/version"
 	"github.com/mongoose-os/mos/fwbuild/buildctx"
 	"github.com/mongoose-os/mos/fwbuild/config"
+	"github.com/mongoose-os/mos/fwbuild/history"
 	"github.com/mongoose-os/mos/fwbuild/metrics"
 	"github.com/mongoose-os/mos/fwbuild/status"
 )
@@ -219,7 +220,7 @@ func (s *Server) statusPage() status.Page {
 	for _, ci := range infos {
 		p.Contexts = append(p.Contexts, status.Context{
 			Version: ci.Key.Version, App: ci.Key.App, Platform: ci.Key.Platform, Name: ci.Name,
-			Size: ci.Size, LastUse: ci.LastUse,
+			Size: ci.Size, LastUse: ci.LastUse, Owner: ci.Owner(),
 			InUse: inUse[ci.Key.Version+"/"+ci.Key.App+"/"+ci.Key.Platform+"/"+ci.Name],
 		})
 		p.Disk.Contexts += ci.Size
@@ -237,6 +238,13 @@ func (s *Server) statusPage() status.Page {
 			})
 		}
 	}
+	if s.accounts != nil {
+		n, last := s.logins.Snapshot()
+		p.Logins = &status.Logins{Refused: n}
+		for _, l := range last {
+			p.Logins.Last = append(p.Logins.Last, status.Login{User: l.User, At: l.At, From: l.From})
+		}
+	}
 	st := s.cas.Stats()
 	p.Disk.BlobStore, p.Disk.BlobStoreMax = st.Bytes, s.cfg.CASMaxSize
 	p.Disk.FSSize, p.Disk.FSFree, p.Disk.FSUsed = diskSpace(s.cfg.VolumesDir)
@@ -249,7 +257,7 @@ func (v buildView) status() status.Build {
 		State: v.State, Step: v.LastLine, Arrived: v.Arrived, Ended: v.Ended,
 		QueueWait: v.QueueWait, BuildTime: v.BuildTime, Took: v.Took, Status: v.Status,
 		BytesIn: v.BytesIn, BytesOut: v.BytesOut, Files: v.Files, Sent: v.Sent, Delta: v.Delta,
-		Compiled: v.Compiled, Total: v.Total, Adopted: v.Adopted,
+		Compiled: v.Compiled, Total: v.Total, Estimated: v.Estimated, Cached: v.Cached, Adopted: v.Adopted,
 	}
 }
 
@@ -283,10 +291,38 @@ func (s *Server) buildAnswered(req *request, status int, out int64) {
 	}
 	s.metrics.Transferred(metrics.Upload, up, in, req.uploadSaved)
 	s.metrics.Transferred(metrics.Download, down, out, req.downloadSaved)
-	glog.Infof("build done: app=%s platform=%s ctx=%s user=%s result=%d queue=%v build=%v files=%d uploaded=%d compiled=%d bytes_in=%d bytes_out=%d took=%v",
+	glog.Infof("build done: app=%s platform=%s ctx=%s user=%s result=%d queue=%v build=%v files=%d uploaded=%d compiled=%d cached=%d bytes_in=%d bytes_out=%d took=%v",
 		orDash(v.App), orDash(v.Platform), orDash(v.Context), orDash(v.User), status,
 		v.QueueWait.Round(time.Millisecond), v.BuildTime.Round(time.Millisecond),
-		v.Files, v.Sent, v.Compiled, in, out, v.Took.Round(time.Millisecond))
+		v.Files, v.Sent, v.Compiled, v.Cached, in, out, v.Took.Round(time.Millisecond))
+	if err := s.history.Save(s.track.history()); err != nil {
+		glog.Warningf("%v (the status page's recent builds will not survive a restart)", err)
+	}
+}
+
+// Refused logins kept for the status page (besides their count).
+const loginsKept = 8
+
+// openHistory loads the recent builds of the server's last run from the
+// volumes dir. A file that cannot be read is logged and replaced by the
+// next build's save; the server starts anyway.
+func (s *Server) openHistory() error {
+	s.logins = history.NewLogins(loginsKept)
+	f, err := history.Open(s.store.Root(), recentMax)
+	if err != nil {
+		return err
+	}
+	s.history = f
+	builds, err := f.Load()
+	if err != nil {
+		glog.Warningf("%v: starting with no recent builds", err)
+		return nil
+	}
+	s.track.restore(builds)
+	if len(builds) > 0 {
+		glog.Infof("status page: %d recent builds from %s", len(builds), history.FileName)
+	}
+	return nil
 }
 
 func orDash(s string) string {

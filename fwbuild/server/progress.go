@@ -12,6 +12,7 @@ import (
 
 	"github.com/mongoose-os/mos/common/faultpoint"
 	"github.com/mongoose-os/mos/common/protocol"
+	"github.com/mongoose-os/mos/fwbuild/history"
 )
 
 // Every build request has a record from its arrival to its answer: what
@@ -54,8 +55,14 @@ type buildRecord struct {
 	files, sent       int // files in the upload; contents sent (all of them for a full upload)
 	delta             bool
 
+	// compiled counts compile steps (CC, CXX, AS lines); total is how
+	// many the build has: ninja's count, or, estimated, the previous
+	// build of the context's or the number of sources uploaded (raised
+	// when the build passes it). cached: of the compiles, ccache hits.
 	compiled, total int
 	adopted         string // where the context came from, when it was new
+	estimated       bool
+	cached          int
 	lines           []string
 	first           int    // index of lines[0] among all lines of the build
 	partial         []byte // an unfinished last line
@@ -90,6 +97,60 @@ func (t *tracker) start(r *http.Request) *buildRecord {
 		t.byID[rec.id] = rec
 	}
 	return rec
+}
+
+// restore puts builds of an earlier run (oldest first) among the recent
+// ones, before any of this run.
+func (t *tracker) restore(builds []history.Build) {
+	recs := make([]*buildRecord, 0, len(builds))
+	for _, b := range builds {
+		recs = append(recs, &buildRecord{
+			user: b.User, arrived: b.Arrived, version: b.Version, app: b.App, platform: b.Platform, ctx: b.Context,
+			ran: b.Ran, state: protocol.StateDone, queueWait: b.QueueWait, buildTime: b.BuildTime, ended: b.Ended,
+			status: b.Status, bytesIn: b.BytesIn, bytesOut: b.BytesOut, files: b.Files, sent: b.Sent, delta: b.Delta,
+			compiled: b.Steps, total: b.Steps, cached: b.Cached,
+		})
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.recent = append(recs, t.recent...)
+	if over := len(t.recent) - recentMax; over > 0 {
+		t.recent = t.recent[over:]
+	}
+}
+
+// history is the recent builds (oldest first) as the history file keeps
+// them.
+func (t *tracker) history() []history.Build {
+	t.mu.Lock()
+	rc := append([]*buildRecord(nil), t.recent...)
+	t.mu.Unlock()
+	out := make([]history.Build, 0, len(rc))
+	for _, r := range rc {
+		v := r.view()
+		out = append(out, history.Build{
+			Version: v.Version, App: v.App, Platform: v.Platform, Context: v.Context, User: v.User,
+			Arrived: v.Arrived, Ended: v.Ended, QueueWait: v.QueueWait, BuildTime: v.BuildTime, Status: v.Status,
+			BytesIn: v.BytesIn, BytesOut: v.BytesOut, Files: v.Files, Sent: v.Sent, Delta: v.Delta, Ran: v.Ran,
+			Steps: v.Compiled, Cached: v.Cached,
+		})
+	}
+	return out
+}
+
+// previousSteps is the compile steps of the last build that ran make in
+// the context (0: none remembered).
+func (t *tracker) previousSteps(version, app, platform, ctx string) int {
+	t.mu.Lock()
+	rc := append([]*buildRecord(nil), t.recent...)
+	t.mu.Unlock()
+	for i := len(rc) - 1; i >= 0; i-- {
+		v := rc[i].view()
+		if v.Ran && v.Compiled > 0 && v.Version == version && v.App == app && v.Platform == platform && v.Context == ctx {
+			return v.Compiled
+		}
+	}
+	return 0
 }
 
 // finish moves an answered build to the recent ones.
@@ -207,6 +268,8 @@ type buildView struct {
 	Files, Sent                int
 	Delta                      bool
 	Compiled, Total            int
+	Estimated                  bool // Total is an estimate
+	Cached                     int  // of Compiled, ccache hits
 	LastLine                   string
 	Adopted                    string // how the context came, when it did not exist
 }
@@ -219,7 +282,7 @@ func (r *buildRecord) view() buildView {
 		State: r.state, Waiting: r.waiting, Arrived: r.arrived, Ended: r.ended,
 		QueueWait: r.queueWait, BuildTime: r.buildTime, Status: r.status,
 		BytesIn: r.bytesIn, BytesOut: r.bytesOut, Files: r.files, Sent: r.sent, Delta: r.delta,
-		Compiled: r.compiled, Total: r.total, Adopted: r.adopted,
+		Compiled: r.compiled, Total: r.total, Estimated: r.estimated, Cached: r.cached, Adopted: r.adopted,
 	}
 	now := time.Now()
 	if r.state == protocol.StateQueued {
@@ -295,6 +358,23 @@ func (r *buildRecord) building(ctxDir string) {
 	r.setState(protocol.StateBuilding, "")
 }
 
+// estimate sets the expected number of compile steps, until the build's
+// output says (ninja) or passes it.
+func (r *buildRecord) estimate(total int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if total > 0 && (r.total == 0 || r.estimated) {
+		r.total, r.estimated = total, true
+	}
+}
+
+// setCached records how many compiles ccache answered from its cache.
+func (r *buildRecord) setCached(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.cached = n
+}
+
 // end records the answer.
 func (r *buildRecord) end(status int, bytesIn, bytesOut int64) {
 	r.setState(protocol.StateDone, "")
@@ -368,12 +448,15 @@ func (r *buildRecord) addLine(line string) {
 			r.compiled++
 		}
 		if total >= n {
-			r.total = total
+			r.total, r.estimated = total, false
 		}
 		keep = strings.TrimSpace(line)
 	} else if m := stepRE.FindStringSubmatch(line); m != nil {
 		if compileTags[m[1]] {
 			r.compiled++
+			if r.estimated && r.compiled > r.total {
+				r.total = r.compiled
+			}
 		}
 		keep = m[1] + " " + m[2]
 	}
@@ -396,7 +479,7 @@ func (r *buildRecord) progress(from, position int) protocol.Progress {
 	defer r.mu.Unlock()
 	p := protocol.Progress{
 		State: r.state, Position: position, Waiting: r.waiting,
-		Compiled: r.compiled, Total: r.total, Status: r.status,
+		Compiled: r.compiled, Total: r.total, Estimated: r.estimated && r.total > 0, Status: r.status,
 	}
 	if r.state != protocol.StateQueued {
 		p.Position, p.Waiting = 0, ""

@@ -28,6 +28,7 @@ import (
 	"github.com/mongoose-os/mos/fwbuild/builder"
 	"github.com/mongoose-os/mos/fwbuild/cas"
 	"github.com/mongoose-os/mos/fwbuild/config"
+	"github.com/mongoose-os/mos/fwbuild/history"
 	"github.com/mongoose-os/mos/fwbuild/metrics"
 	"github.com/mongoose-os/mos/fwbuild/queue"
 	"github.com/mongoose-os/mos/fwbuild/verify"
@@ -55,6 +56,8 @@ type Server struct {
 
 	// What the server shows of itself (observe.go, progress.go).
 	track    *tracker
+	history  *history.File   // the recent builds, kept across restarts
+	logins   *history.Logins // refused logins
 	metrics  *metrics.Metrics
 	ready    []metrics.Check
 	ctxCache contextsCache
@@ -203,6 +206,11 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 	s.mux.HandleFunc("/api/fwbuild/{version}/{action}", s.handleAPI)
 	s.mux.HandleFunc("/api/fwbuild/{version}/"+protocol.ActionProgress+"/{id}", s.handleProgress)
 	s.setupObserve(s.mux, mosBinary)
+	if err := s.openHistory(); err != nil {
+		s.verify.Close()
+		s.scratch.close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -211,6 +219,9 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 // do not).
 func (s *Server) Close() error {
 	s.verify.Close()
+	if s.history != nil {
+		s.history.Close()
+	}
 	return s.scratch.close()
 }
 

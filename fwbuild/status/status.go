@@ -32,6 +32,22 @@ type Page struct {
 	// Verify is what verification of incremental builds found; nil when
 	// it is off (--verify-fraction 0).
 	Verify *Verify
+	// Logins are the refused logins; nil on a server without accounts.
+	Logins *Logins
+}
+
+// Logins counts refused logins (wrong user or password) and lists the
+// last ones, newest first. No password is ever kept.
+type Logins struct {
+	Refused int64
+	Last    []Login
+}
+
+// Login is one refused login.
+type Login struct {
+	User string
+	At   time.Time
+	From string
 }
 
 // Verify is what clean rebuilds of incremental builds found.
@@ -66,7 +82,12 @@ type Build struct {
 	BytesIn, BytesOut          int64
 	Files, Sent                int // files in the upload, contents sent
 	Delta                      bool
-	Compiled, Total            int
+	// Compiled counts compile steps (CC, CXX, AS lines of make's
+	// output); Cached how many of them ccache answered from its cache
+	// (the build's ccache-stats.log); Total the expected count while
+	// live, an estimate when Estimated.
+	Compiled, Total, Cached int
+	Estimated               bool
 	// Adopted says where a context that did not exist came from: a copy
 	// of the nearest context, or a stock client's line of builds.
 	Adopted string
@@ -77,7 +98,8 @@ type Context struct {
 	Version, App, Platform, Name string
 	Size                         int64
 	LastUse                      time.Time
-	InUse                        bool // a live build is on it
+	InUse                        bool   // a live build is on it
+	Owner                        string // "user:alice", "team:fw"; "" anonymous
 }
 
 // Disk is the space the server's data takes.
@@ -100,9 +122,16 @@ var page = template.Must(template.New("page.html").Funcs(template.FuncMap{
 		}
 		return fmt.Sprintf("%.0f%%", 100*float64(part)/float64(whole))
 	},
-	"result":  Result,
-	"share":   func(f float64) string { return fmt.Sprintf("%g%%", 100*f) },
-	"class":   resultClass,
+	"result": Result,
+	"share":  func(f float64) string { return fmt.Sprintf("%g%%", 100*f) },
+	"class":  resultClass,
+	"sub":    func(a, b int) int { return a - b },
+	"pct": func(part, whole int) int {
+		if whole <= 0 {
+			return 0
+		}
+		return min(99, 100*part/whole)
+	},
 	"running": func(bs []Build) []Build { return withState(bs, protocol.StateBuilding) },
 	"queued":  func(bs []Build) []Build { return withState(bs, protocol.StateQueued) },
 }).ParseFS(files, "page.html"))
