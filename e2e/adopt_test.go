@@ -12,7 +12,6 @@ import (
 
 	"github.com/mongoose-os/mos/bench/harness"
 	"github.com/mongoose-os/mos/common/fwcompare"
-	"github.com/mongoose-os/mos/common/testenv"
 )
 
 // sameFirmware fails unless the build dirs hold the same firmware.
@@ -32,7 +31,12 @@ func sameFirmware(t *testing.T, what, got, want string) {
 // context: it compiles nothing but what differs, and its firmware is a
 // clean build's.
 func TestNewContextStartsFromTheNearest(t *testing.T) {
-	e := newEnv(t)
+	for _, runner := range []string{"native", "docker"} {
+		t.Run(runner, func(t *testing.T) { newContextStartsFromTheNearest(t, newEnvWith(t, runner)) })
+	}
+}
+
+func newContextStartsFromTheNearest(t *testing.T, e *env) {
 	main := e.checkout("main")
 	cold := e.build(main, "--repo", "../sdk-host", "--build-context", "main")
 	if cold.Compiled < 5 {
@@ -59,8 +63,12 @@ func TestNewContextStartsFromTheNearest(t *testing.T) {
 // context it used last, so its unchanged rebuild compiles nothing; another
 // account's build of the same app never starts from it.
 func TestStockClientKeepsItsContext(t *testing.T) {
-	testenv.RequireTool(t, "make")
-	testenv.RequireTool(t, "gcc")
+	for _, runner := range []string{"native", "docker"} {
+		t.Run(runner, func(t *testing.T) { stockClientKeepsItsContext(t, runner) })
+	}
+}
+
+func stockClientKeepsItsContext(t *testing.T, runner string) {
 	work := t.TempDir()
 	var users strings.Builder
 	for _, u := range []string{"alice", "mallory"} {
@@ -74,16 +82,8 @@ func TestStockClientKeepsItsContext(t *testing.T) {
 	if err := os.WriteFile(authFile, []byte(users.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	srv, err := harness.StartServer(context.Background(), harness.ServerOptions{
-		Manager: bins.Manager, Mos: bins.Mos, Runner: "native",
-		VolumesDir: filepath.Join(work, "volumes"), LogFile: filepath.Join(work, "server.log"),
-		Extra: []string{"--auth-file", authFile},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Stop()
-	e := &env{t: t, srv: srv, work: work, mosEnv: []string{"MOS_DIR=" + filepath.Join(work, "mos-home")}}
+	e := newEnvWith(t, runner, "--auth-file", authFile)
+	srv := e.srv
 	stock := func(user, app string) harness.Result {
 		t.Helper()
 		// What stock mos does: build/ goes before the build, the whole

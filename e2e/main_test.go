@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/mongoose-os/mos/bench/harness"
@@ -28,14 +30,30 @@ type env struct {
 	mosEnv []string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T) *env { return newEnvWith(t, "native") }
+
+// newEnvWith is newEnv with the server's --build-runner and more flags;
+// the docker runner needs a daemon and the host SDK's image (it skips
+// without, saying so).
+func newEnvWith(t *testing.T, runner string, extra ...string) *env {
 	t.Helper()
 	testenv.RequireTool(t, "make")
 	testenv.RequireTool(t, "gcc")
+	if runner == "docker" {
+		testenv.RequireDocker(t)
+		b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "examples", "sdk-host", "platforms", "host", "sdk.version"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if image := strings.TrimSpace(string(b)); exec.Command("docker", "image", "inspect", image).Run() != nil {
+			t.Skipf("SDK image %s is absent (scripts/sdk-image.sh makes it; .ci/run does); skipping", image)
+		}
+	}
 	work := t.TempDir()
 	srv, err := harness.StartServer(context.Background(), harness.ServerOptions{
-		Manager: bins.Manager, Mos: bins.Mos, Runner: "native",
+		Manager: bins.Manager, Mos: bins.Mos, Runner: runner,
 		VolumesDir: filepath.Join(work, "volumes"), LogFile: filepath.Join(work, "server.log"),
+		Extra: extra,
 	})
 	if err != nil {
 		t.Fatal(err)
