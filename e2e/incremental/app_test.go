@@ -92,6 +92,11 @@ type edit struct {
 	// generated config or build/fs), so a build that missed it differs
 	// from one that saw it. A rename need not.
 	firmware bool
+	// incremental: the edit leaves the final manifest alone, so the
+	// incremental build must compile fewer files than the clean one
+	// (otherwise the run compares two clean builds and proves nothing).
+	// A changed final manifest forces a clean rebuild (cli/localbuild).
+	incremental bool
 }
 
 // applicable says whether k can be applied to a now.
@@ -110,6 +115,10 @@ func (a *app) applicable(k kind) bool {
 // apply makes one edit of kind k, its choices drawn from rng.
 func (a *app) apply(k kind, rng *rand.Rand) edit {
 	e := edit{kind: k, firmware: true}
+	switch k {
+	case editC, editHeader, editFS, editLib:
+		e.incremental = true
+	}
 	switch k {
 	case editC:
 		s := baseSources[rng.IntN(len(baseSources))]

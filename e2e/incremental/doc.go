@@ -21,7 +21,11 @@
 // So that equality cannot come from two stale builds, every step whose
 // edit must change the firmware also checks that this step's clean result
 // differs from the previous step's: the comparison catches a build that
-// missed the edit.
+// missed the edit. And so that it cannot come from two clean builds, an
+// edit that leaves the final manifest alone (a .c, the header, the app's
+// lib's header, fs/) must compile fewer files incrementally than cleanly;
+// the others change the final manifest, which makes mos rebuild cleanly
+// in the same context (cli/localbuild).
 //
 // Flags (after the package on the go test command line):
 //

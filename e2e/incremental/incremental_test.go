@@ -106,6 +106,7 @@ func TestIncrementalEqualsClean(t *testing.T) {
 	start := time.Now()
 	var prevClean string // the previous step's clean build dir
 	firmwareChanged := 0
+	incrSteps := 0 // steps built incrementally indeed (fewer files compiled)
 	for step := 0; step <= len(steps); step++ {
 		e := edit{kind: "initial", what: "first build", firmware: true}
 		if step > 0 {
@@ -147,6 +148,13 @@ func TestIncrementalEqualsClean(t *testing.T) {
 		}
 		t.Logf("step %d %s (%s): incremental %.1f s, %d compiled; clean %.1f s, %d compiled; %d bytes compared, %d differences",
 			step, e.kind, e.what, incrRes.Seconds, incrRes.Compiled, cleanRes.Seconds, cleanRes.Compiled, rep.Compared, len(rep.Diffs))
+		if e.incremental {
+			incrSteps++
+			if incrRes.Compiled >= cleanRes.Compiled {
+				t.Fatalf("%s: the incremental build compiled %d files, the clean one %d: the context was not reused incrementally",
+					where, incrRes.Compiled, cleanRes.Compiled)
+			}
+		}
 		if !rep.Equal() {
 			for i, d := range rep.Diffs {
 				if i == 20 {
@@ -183,8 +191,8 @@ func TestIncrementalEqualsClean(t *testing.T) {
 	if len(steps) > 0 && firmwareChanged == 0 {
 		t.Fatalf("no step changed the firmware; %s", r)
 	}
-	t.Logf("%d steps, every incremental build equal to its clean build; %d of them changed the firmware; %.0f s; %s",
-		len(steps), firmwareChanged, time.Since(start).Seconds(), r)
+	t.Logf("%d steps, every incremental build equal to its clean build; %d of them changed the firmware, %d were built incrementally (fewer files compiled); %.0f s; %s",
+		len(steps), firmwareChanged, incrSteps, time.Since(start).Seconds(), r)
 }
 
 func joinKinds(ks []kind) string {
