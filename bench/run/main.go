@@ -5,13 +5,18 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/mongoose-os/mos/bench/gen"
 	"github.com/mongoose-os/mos/bench/harness"
@@ -26,7 +31,7 @@ func main() {
 	binMB := flag.Int64("binary-mb", g.BinaryBytes>>20, "MB of binary files in deps/")
 	seed := flag.Uint64("seed", g.Seed, "seed of the generator")
 	runs := flag.Int("runs", 5, "timed runs per scenario and change")
-	scenarios := flag.String("scenarios", strings.Join(suite.All, ","), "scenarios to run")
+	scenarios := flag.String("scenarios", strings.Join(append(suite.All, suite.Farm), ","), "scenarios to run")
 	out := flag.String("out", "bench", "dir for results.json and RESULTS.md")
 	work := flag.String("work", "", "scratch dir (default: a temp dir, removed)")
 	quick := flag.Bool("quick", false, "a tiny run (2 libs x 3 files, 1 run) to check the pipeline")
@@ -34,6 +39,11 @@ func main() {
 	realRuns := flag.Int("real-runs", 5, "timed runs per scenario and change of the real-firmware workload")
 	realRebuildRuns := flag.Int("real-rebuild-runs", 15, "timed runs of the real-firmware workload's rebuilds (unchanged, one file): its ccache comparisons are within 5%")
 	realOnly := flag.Bool("real-only", false, "run only the real-firmware workload; the generated workload's figures are kept from the results.json in -out (and RESULTS.md says so)")
+	farm := farmFlags{}
+	flag.BoolVar(&farm.only, "farm-only", false, "run only the farm scenario ("+suite.Farm+"); the other figures in -out are kept, and only its section of RESULTS.md is written")
+	flag.IntVar(&farm.developers, "farm-developers", 20, "developers of the farm scenario")
+	flag.DurationVar(&farm.duration, "farm-duration", 90*time.Second, "timed phase of the farm scenario")
+	flag.StringVar(&farm.factor, "farm-balance-factor", "", "HAProxy's hash-balance-factor for the farm scenario (\"\": the config's; 0: plain consistent hashing)")
 	flag.Parse()
 	g.BinaryBytes, g.Seed = *binMB<<20, *seed
 	if *quick {
@@ -45,13 +55,22 @@ func main() {
 	if *quick {
 		*real = ""
 	}
-	if err := run(ctx, g, *runs, strings.Split(*scenarios, ","), *out, *work, *real, *realRuns, *realRebuildRuns, *realOnly); err != nil {
+	list := strings.Split(*scenarios, ",")
+	farm.want = slices.Contains(list, suite.Farm) && !*quick
+	if farm.only {
+		if err := runFarmOnly(ctx, farm, *out, *work); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if err := run(ctx, g, *runs, list, *out, *work, *real, *realRuns, *realRebuildRuns, *realOnly, farm); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, work, real string, realRuns, realRebuildRuns int, realOnly bool) error {
+func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, work, real string, realRuns, realRebuildRuns int, realOnly bool, farm farmFlags) error {
 	root, bins, err := harness.RepoBinaries()
 	if err != nil {
 		return err
@@ -97,6 +116,13 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 			}
 		}
 	}
+	if farm.want {
+		if _, err := exec.LookPath("haproxy"); err != nil {
+			fmt.Printf("Scenario %s skipped: no haproxy on PATH\n", suite.Farm)
+		} else if res.Farm, err = farm.run(ctx, root, bins, filepath.Join(work, "farm")); err != nil {
+			return fmt.Errorf("scenario %s: %w", suite.Farm, err)
+		}
+	}
 	data, err := json.MarshalIndent(res, "", "  ")
 	if err != nil {
 		return err
@@ -109,6 +135,9 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 	}
 	cmd := "go run ./bench/run " + strings.Join(os.Args[1:], " ")
 	md := suite.Markdown(res, suite.ThisMachine(), strings.TrimSpace(cmd), runs)
+	if res.Farm != nil {
+		md = suite.ReplaceSection(md, suite.FarmHeading, suite.FarmMarkdown(res.Farm, suite.ThisMachine(), strings.TrimSpace(cmd)))
+	}
 	if err := os.WriteFile(filepath.Join(out, "RESULTS.md"), []byte(md), 0o644); err != nil {
 		return err
 	}
@@ -120,6 +149,9 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 			targets = append(targets, t)
 		}
 	}
+	if res.Farm != nil {
+		targets = append(targets, suite.CheckFarm(res.Farm)...)
+	}
 	for _, t := range targets {
 		v := "FAIL"
 		if t.Pass {
@@ -128,5 +160,74 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 		fmt.Printf("%s  %s (%s)\n", v, t.Name, t.Detail)
 	}
 	fmt.Printf("\nWrote %s and %s\n", filepath.Join(out, "results.json"), filepath.Join(out, "RESULTS.md"))
+	return nil
+}
+
+// farmFlags are the farm scenario's flags.
+type farmFlags struct {
+	want, only bool
+	developers int
+	duration   time.Duration
+	factor     string
+}
+
+func (f farmFlags) run(ctx context.Context, root string, bins harness.Binaries, work string) (*suite.FarmResults, error) {
+	return suite.RunFarm(ctx, suite.FarmOptions{Bins: bins, Root: root, Work: work, Developers: f.developers,
+		Duration: f.duration, BalanceFactor: f.factor, Log: os.Stdout})
+}
+
+// runFarmOnly runs the farm scenario alone: results.json keeps every other
+// figure, RESULTS.md every other section, byte for byte.
+func runFarmOnly(ctx context.Context, f farmFlags, out, work string) error {
+	root, bins, err := harness.RepoBinaries()
+	if err != nil {
+		return err
+	}
+	if work == "" {
+		if work, err = os.MkdirTemp("", "mos-bench-farm-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(work)
+	}
+	res := &suite.Results{}
+	jsonPath, mdPath := filepath.Join(out, "results.json"), filepath.Join(out, "RESULTS.md")
+	if data, err := os.ReadFile(jsonPath); err == nil {
+		if err := json.Unmarshal(data, res); err != nil {
+			return fmt.Errorf("%s: %w", jsonPath, err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	md, err := os.ReadFile(mdPath)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	if res.Farm, err = f.run(ctx, root, bins, work); err != nil {
+		return fmt.Errorf("scenario %s: %w", suite.Farm, err)
+	}
+	data, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(jsonPath, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	cmd := strings.TrimSpace("go run ./bench/run " + strings.Join(os.Args[1:], " "))
+	section := suite.FarmMarkdown(res.Farm, suite.ThisMachine(), cmd)
+	if err := os.WriteFile(mdPath, []byte(suite.ReplaceSection(string(md), suite.FarmHeading, section)), 0o644); err != nil {
+		return err
+	}
+	fmt.Println()
+	for _, t := range suite.CheckFarm(res.Farm) {
+		v := "FAIL"
+		if t.Pass {
+			v = "PASS"
+		}
+		fmt.Printf("%s  %s (%s)\n", v, t.Name, t.Detail)
+	}
+	fmt.Printf("\nWrote the farm's figures into %s and %s\n", jsonPath, mdPath)
 	return nil
 }

@@ -75,6 +75,8 @@ type Results struct {
 	// Kept: these figures are from an earlier run (make bench with
 	// -real-only ran the real workload alone).
 	Kept bool `json:"kept_from_earlier_run,omitempty"`
+	// Farm is the farm scenario (farm_20), when run.
+	Farm *FarmResults `json:"farm,omitempty"`
 }
 
 // TreeSize is the generated app's size.

@@ -203,13 +203,14 @@ func (b *build) postPlanRequest(ctx context.Context, srv serverURL, req protocol
 	hr.Header.Set("Content-Type", "application/json")
 	hr.Header.Set("Content-Encoding", "gzip")
 	hr.Header.Set("User-Agent", version.UserAgent())
-	hr.Header.Set(protocol.HeaderAffinity, b.affinity)
+	b.setFarmHeaders(hr.Header)
 	hr.SetBasicAuth(srv.user, srv.pass)
 	resp, err := b.client().Do(hr)
 	if err != nil {
 		return nil, fmt.Errorf("build server %s: %w", srv.base, err)
 	}
 	defer resp.Body.Close()
+	b.noteServer(resp)
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return nil, srv.authError(resp.StatusCode, errorBody(resp.Body))

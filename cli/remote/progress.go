@@ -163,7 +163,7 @@ func (w *watcher) poll(ctx context.Context) error {
 	}
 	hr.Header.Set("User-Agent", version.UserAgent())
 	// The same server as the build, behind a farm's proxy.
-	hr.Header.Set(protocol.HeaderAffinity, w.b.affinity)
+	w.b.setFarmHeaders(hr.Header)
 	hr.SetBasicAuth(w.srv.user, w.srv.pass)
 	resp, err := w.b.client().Do(hr)
 	if err != nil {

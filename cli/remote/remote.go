@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/mongoose-os/mos/cli/execbits"
@@ -132,8 +133,11 @@ type build struct {
 	tempDir  string
 	cache    *gencache.Cache // nil when off
 	affinity string          // protocol.HeaderAffinity of every request
-	disp     *progress.Display
-	buildID  string // sent with build requests, for their progress
+	// answeredBy is the server (protocol.HeaderServer) that answered the
+	// build's last request: a string, read by the progress poller too.
+	answeredBy atomic.Value
+	disp       *progress.Display
+	buildID    string // sent with build requests, for their progress
 
 	// genFromCache: there is no build dir yet; build/gen's files are
 	// read from the cache, not restored into the app.
@@ -457,11 +461,14 @@ func (b *build) post(ctx context.Context, srv serverURL, body *multipartBody) (*
 	}
 	hr.Header.Set("Content-Type", body.contentType)
 	hr.Header.Set("User-Agent", version.UserAgent())
-	hr.Header.Set(protocol.HeaderAffinity, b.affinity)
+	b.setFarmHeaders(hr.Header)
 	hr.SetBasicAuth(srv.user, srv.pass)
 	w := b.startProgress(ctx, srv, hr, body.size())
 	resp, err := b.client().Do(hr)
 	w.stop()
+	if err == nil {
+		b.noteServer(resp)
+	}
 	if err != nil {
 		wd.stop()
 		if cerr := b.connectError(srv, err); cerr != nil {

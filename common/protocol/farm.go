@@ -16,3 +16,10 @@ const (
 func AffinityKey(app, platform, context string) string {
 	return app + "/" + platform + "/" + context
 }
+
+// HeaderBuildServer, on our client's requests of a build once a server
+// answered one, names that server (its HeaderServer, the last one that
+// answered): a farm's proxy sends the rest of the build there (the upload
+// plan that server holds, the build's progress), where bounded-load hashing
+// could send a single request elsewhere.
+const HeaderBuildServer = "X-Mos-Build-Server"
