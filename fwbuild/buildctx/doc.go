@@ -18,7 +18,8 @@
 //	    <name>.output.log     stdout and stderr of the last mos run
 //	    <name>.owner          namespace the context belongs to ("user:alice",
 //	                          "team:fw"); absent for the anonymous namespace
-//	                          of a server without accounts
+//	                          of a server without accounts; kept when the
+//	                          context is removed (CollectOptions.OwnerTTL)
 //
 // Update, in short:
 //

@@ -36,6 +36,9 @@ func TestRegisterParsesFlags(t *testing.T) {
 		"--build-pid-namespace=false",
 		"--sandbox=none", "--build-memory=1g", "--build-cpus=1.5", "--build-pids=64",
 		"--metrics-open", "--metrics-address=127.0.0.1:9100", "--verify-fraction=0.5",
+		"--owner-ttl=720h", "--account-quota=100", "--team-quota=200", "--min-free-disk=300",
+		"--kept-max-bytes=400", "--kept-account-bytes=50", "--kept-max-entries=60", "--kept-account-entries=7",
+		"--admin-group=ops", "--status-public",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +53,9 @@ func TestRegisterParsesFlags(t *testing.T) {
 		Sandbox: "none", BuildMemory: "1g", BuildCPUs: "1.5", BuildPIDs: 64,
 		Ccache: true, CcacheMaxSize: "5G", ServerName: hostname(),
 		MetricsOpen: true, MetricsAddress: "127.0.0.1:9100", VerifyFraction: 0.5,
+		OwnerTTL: 720 * time.Hour, AccountQuota: 100, TeamQuota: 200, MinFreeDisk: 300,
+		KeptMaxBytes: 400, KeptAccountBytes: 50, KeptMaxEntries: 60, KeptAccountEntries: 7,
+		AdminGroup: "ops", StatusPublic: true,
 	}
 	if c != want {
 		t.Errorf("parsed\n %+v\nwant\n %+v", c, want)

@@ -175,7 +175,7 @@ const collectSpacing = 30 * time.Second
 
 // collect runs one pass of context removal.
 func (s *Server) collect() buildctx.CollectStats {
-	st, err := s.store.Collect(buildctx.CollectOptions{TTL: s.cfg.ContextTTL, MaxSize: s.cfg.MaxContextsSize})
+	st, err := s.store.Collect(buildctx.CollectOptions{TTL: s.cfg.ContextTTL, MaxSize: s.cfg.MaxContextsSize, OwnerTTL: s.cfg.OwnerTTL})
 	if err != nil {
 		glog.Warningf("removing old contexts: %v", err)
 	}
@@ -185,6 +185,9 @@ func (s *Server) collect() buildctx.CollectStats {
 	}
 	for _, c := range st.Removed {
 		glog.Infof("removed context %s (unused for the longest, over --context-ttl %v or --max-contexts-size %d)", c, s.cfg.ContextTTL, s.cfg.MaxContextsSize)
+	}
+	for _, o := range st.OwnersExpired {
+		glog.Infof("owner record of removed context %s expired (--owner-ttl %v): the name is free", o, s.cfg.OwnerTTL)
 	}
 	if len(st.Removed) > 0 || st.Skipped > 0 {
 		glog.Infof("contexts: %d, %d bytes; removed %d (%d bytes); %d in use kept", st.Contexts, st.Bytes, len(st.Removed), st.Freed, st.Skipped)
