@@ -41,6 +41,7 @@ const (
 )
 
 type plan struct {
+	user    string           // who made it: only they may use it
 	files   []filetree.Entry // checked, sorted, modes masked
 	created time.Time
 	listing string // digest of files
@@ -196,7 +197,42 @@ func (s *Server) plan(r *http.Request) (*plan, []string, error) {
 	if !hasManifest {
 		return nil, nil, errorf(http.StatusBadRequest, "plan: no mos.yml at the top level")
 	}
-	return &plan{files: files, created: time.Now(), listing: protocol.ListingDigest(files)}, s.cas.Missing(hashes), nil
+	user := userOf(r)
+	return &plan{user: user, files: files, created: time.Now(), listing: protocol.ListingDigest(files)}, s.missing(user, hashes), nil
+}
+
+// possessionDirName is the dir of the possession records in the blob
+// store's dir (their files end in .idx, which the store skips).
+const possessionDirName = "possession"
+
+// possessionNS is the namespace of user's possession records: the
+// account itself, whichever context it builds.
+func possessionNS(user string) string { return "user:" + user }
+
+// missing returns the hashes of hs that user must upload: those the store
+// lacks and, with accounts, those user has not uploaded itself. Whether
+// another account uploaded a content does not show: its hash is missing
+// as an unknown one is.
+func (s *Server) missing(user string, hs []string) []string {
+	m := s.cas.Missing(hs)
+	if s.owned == nil {
+		return m
+	}
+	lack := map[string]bool{}
+	for _, h := range m {
+		lack[h] = true
+	}
+	for _, h := range s.owned.Lacks(possessionNS(user), hs) {
+		lack[h] = true
+	}
+	out := make([]string, 0, len(lack))
+	for _, h := range hs {
+		if lack[h] {
+			out = append(out, h)
+			delete(lack, h)
+		}
+	}
+	return out
 }
 
 // errNeedFull: a plan request's base listing is not kept here.
@@ -208,7 +244,7 @@ var errNeedFull = errors.New("the plan's base listing is not kept here")
 // the upload dir what the context needs.
 func (s *Server) deltaUpload(req *request, f *form) (string, []filetree.Entry, func([]filetree.Entry) error, error) {
 	p := s.plans.get(f.fields[protocol.FieldPlan])
-	if p == nil {
+	if p == nil || p.user != req.user {
 		return "", nil, nil, &conflictError{protocol.ConflictResponse{Replan: true}}
 	}
 	byHash := make(map[string]int64, len(p.files))
@@ -222,7 +258,7 @@ func (s *Server) deltaUpload(req *request, f *form) (string, []filetree.Entry, f
 	var sent int
 	var sentBytes int64
 	if f.blobsPath != "" {
-		n, content, err := s.storeBlobs(f.blobsPath, byHash)
+		n, content, err := s.storeBlobs(req.user, f.blobsPath, byHash)
 		if err != nil {
 			return "", nil, nil, err
 		}
@@ -237,7 +273,11 @@ func (s *Server) deltaUpload(req *request, f *form) (string, []filetree.Entry, f
 
 	// The app's name and platform, from the plan's mos.yml.
 	mf := filepath.Join(req.dir, "plan-mos.yml")
-	if err := s.cas.CopyTo(manifest.SHA256, mf, 0o600); err != nil {
+	err := errMissing
+	if len(s.missing(req.user, []string{manifest.SHA256})) == 0 {
+		err = s.cas.CopyTo(manifest.SHA256, mf, 0o600)
+	}
+	if err != nil {
 		if errors.Is(err, cas.ErrMissing) {
 			// Without mos.yml the context is unknown, so is what it holds:
 			// ask for every content the store lacks.
@@ -245,7 +285,7 @@ func (s *Server) deltaUpload(req *request, f *form) (string, []filetree.Entry, f
 			for _, e := range p.files {
 				hs = append(hs, e.SHA256)
 			}
-			return "", nil, nil, &conflictError{protocol.ConflictResponse{Missing: s.cas.Missing(hs)}}
+			return "", nil, nil, &conflictError{protocol.ConflictResponse{Missing: s.missing(req.user, hs)}}
 		}
 		return "", nil, nil, err
 	}
@@ -270,7 +310,7 @@ func (s *Server) deltaUpload(req *request, f *form) (string, []filetree.Entry, f
 		for i, e := range need {
 			hs[i] = e.SHA256
 		}
-		if missing := s.cas.Missing(hs); len(missing) > 0 {
+		if missing := s.missing(req.user, hs); len(missing) > 0 {
 			return &conflictError{protocol.ConflictResponse{Missing: missing}}
 		}
 		for _, e := range need {
@@ -292,10 +332,14 @@ func (s *Server) deltaUpload(req *request, f *form) (string, []filetree.Entry, f
 	return src, p.files, fill, nil
 }
 
+// errMissing: a content the request's account may not name by hash.
+var errMissing = fmt.Errorf("%w: not uploaded by this account", cas.ErrMissing)
+
 // storeBlobs puts every entry of the blobs zip into the store after
 // checking that it is a content the plan lists and that it hashes to its
-// name; it says how many it stored and their size.
-func (s *Server) storeBlobs(zipPath string, sizes map[string]int64) (int, int64, error) {
+// name, and records that user holds it; it says how many it stored and
+// their size.
+func (s *Server) storeBlobs(user, zipPath string, sizes map[string]int64) (int, int64, error) {
 	zr, err := zip.OpenReader(zipPath)
 	if err != nil {
 		return 0, 0, errorf(http.StatusBadRequest, "%s: not a zip: %w", protocol.BlobsZipName, err)
@@ -322,6 +366,11 @@ func (s *Server) storeBlobs(zipPath string, sizes map[string]int64) (int, int64,
 		}
 		if err != nil {
 			return 0, 0, err
+		}
+		if s.owned != nil {
+			if err := s.owned.Add(possessionNS(user), zf.Name); err != nil {
+				return 0, 0, err
+			}
 		}
 		content += size
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/mongoose-os/mos/fwbuild/cas"
 	"github.com/mongoose-os/mos/fwbuild/config"
 	"github.com/mongoose-os/mos/fwbuild/metrics"
+	"github.com/mongoose-os/mos/fwbuild/possession"
 	"github.com/mongoose-os/mos/fwbuild/queue"
 	"github.com/mongoose-os/mos/fwbuild/verify"
 )
@@ -42,7 +43,10 @@ type Server struct {
 	scratch  *scratch   // per-request dirs under <volumes>/tmp, same file system as contexts
 	libCache string     // <volumes>/libcache
 	cas      *cas.Store // blobs of delta uploads, <volumes>/cas
-	plans    plans
+	// owned records which blobs each account uploaded itself; nil
+	// without accounts (one namespace, which holds the whole store).
+	owned *possession.Index
+	plans plans
 	// Recent listings by user and digest, bases for the next request's
 	// listing sent as changes.
 	planListings *listings[filetree.Entry]
@@ -176,6 +180,12 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 	s.queue = queue.New(cfg.MaxConcurrentBuilds, o.queueOpts)
 	if s.cas, err = cas.Open(filepath.Join(store.Root(), buildctx.CASDirName), cfg.CASMaxSize); err != nil {
 		return nil, err
+	}
+	if s.accounts != nil {
+		// A few listings of the largest upload per account.
+		if s.owned, err = possession.Open(filepath.Join(s.cas.Dir(), possessionDirName), 4*cfg.MaxUploadFiles); err != nil {
+			return nil, err
+		}
 	}
 	if s.scratch, err = openScratch(filepath.Join(store.Root(), buildctx.TempDirName)); err != nil {
 		return nil, err

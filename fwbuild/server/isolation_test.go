@@ -1,0 +1,133 @@
+package server
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/mongoose-os/mos/common/protocol"
+)
+
+// The hostile-tenant rows of issue 20 that are server policy: one account
+// cannot read, poison or wipe another's.
+
+// doPlanAs is doPlan with an account's credentials.
+func doPlanAs(t *testing.T, s *Server, files map[string]string, user string) protocol.PlanResponse {
+	t.Helper()
+	rec := do(t, s, as(planRequest(t, listFiles(files), true), user, user+" pw"))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("plan as %s: %d %s", user, rec.Code, rec.Body.String())
+	}
+	var pr protocol.PlanResponse
+	mustUnmarshal(t, rec.Body.Bytes(), &pr)
+	return pr
+}
+
+// Row 5: a plan may name by hash only content its own account uploaded;
+// whether another account's content is in the store does not show.
+func TestBlobsNeedProofOfPossession(t *testing.T) {
+	s, cfg, _ := accountsServer(t)
+	secret := "alice's private key material\n"
+	alice := helloApp(map[string]string{"fs/secret.txt": secret})
+	pr := doPlanAs(t, s, alice, "alice")
+	rec := do(t, s, as(deltaRequest(t, pr.Plan, blobsZip(t, alice, pr.Missing), nil, field{protocol.FieldBuildCtx, "a1"}), "alice", "alice pw"))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("alice: %d %s", rec.Code, rec.Body.String())
+	}
+	// alice again: all hers, nothing to send.
+	if pr := doPlanAs(t, s, alice, "alice"); len(pr.Missing) != 0 {
+		t.Errorf("alice's second plan misses %v", pr.Missing)
+	}
+
+	// bob names alice's secret (and an unknown content) by hash only.
+	unknown := "nobody has this\n"
+	bob := helloApp(map[string]string{"fs/secret.txt": secret, "fs/other.txt": unknown})
+	pr = doPlanAs(t, s, bob, "bob")
+	for _, c := range []string{secret, unknown} {
+		if !slices.Contains(pr.Missing, sha(c)) {
+			t.Errorf("bob's plan does not ask for %q (missing %v): the store's content of another account shows", c, pr.Missing)
+		}
+	}
+	// bob's build without those contents: 409 asking for them, and
+	// nothing of alice's in his context.
+	rec = do(t, s, as(deltaRequest(t, pr.Plan, blobsZip(t, bob, []string{sha(bob["mos.yml"]), sha(bob["src/main.c"]), sha(bob["src/util.c"])}), nil, field{protocol.FieldBuildCtx, "b1"}), "bob", "bob pw"))
+	if rec.Code != protocol.StatusConflict {
+		t.Errorf("bob's build naming alice's content: %d, want 409", rec.Code)
+	} else if cr := conflict(t, rec); !slices.Contains(cr.Missing, sha(secret)) {
+		t.Errorf("409 asks for %v, not alice's content", cr.Missing)
+	}
+	if b, err := os.ReadFile(filepath.Join(ctxDir(cfg, "esp32", "b1"), "fs", "secret.txt")); err == nil {
+		t.Errorf("alice's secret in bob's context: %q", b)
+	}
+	// Sending other bytes under alice's hash is refused, not taken as
+	// proof.
+	wrong := blobsZipRaw(t, map[string]string{sha(secret): "not alice's secret at all\n"})
+	rec = do(t, s, as(deltaRequest(t, pr.Plan, wrong, nil, field{protocol.FieldBuildCtx, "b1"}), "bob", "bob pw"))
+	if rec.Code != http.StatusBadRequest {
+		t.Errorf("bob's wrong content under alice's hash: %d %s, want 400", rec.Code, rec.Body.String())
+	}
+	// With the content itself, bob proves possession and builds.
+	pr = doPlanAs(t, s, bob, "bob")
+	rec = do(t, s, as(deltaRequest(t, pr.Plan, blobsZip(t, bob, pr.Missing), nil, field{protocol.FieldBuildCtx, "b1"}), "bob", "bob pw"))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("bob with the contents: %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+// Row 11: a context removed by collection keeps its owner record, so its
+// name is not free for another account.
+func TestOwnerOutlivesContext(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.AuthFile = accountsFile(t)
+	cfg.MaxContextsSize = 1 // every idle context goes
+	s := newServer(t, cfg, WithRunner(newFakeRunner()))
+	app := stockZip(t, helloApp(nil))
+	named := field{protocol.FieldBuildCtx, "alice_g"}
+	if rec := do(t, s, as(stockRequest(t, app, named), "alice", "alice pw")); rec.Code != http.StatusOK {
+		t.Fatalf("alice: %d %s", rec.Code, rec.Body.String())
+	}
+	st := s.collect()
+	if len(st.Removed) != 1 {
+		t.Fatalf("collect removed %v, want alice's context", st.Removed)
+	}
+	if _, err := os.Stat(ctxDir(cfg, "esp32", "alice_g")); err == nil {
+		t.Fatal("alice's context is still there")
+	}
+	if rec := do(t, s, as(stockRequest(t, app, named), "bob", "bob pw")); rec.Code != http.StatusForbidden {
+		t.Errorf("bob claims alice's evicted name: %d, want 403", rec.Code)
+	}
+	if rec := do(t, s, as(stockRequest(t, app, named), "alice", "alice pw")); rec.Code != http.StatusOK {
+		t.Errorf("alice's own name after eviction: %d %s", rec.Code, rec.Body.String())
+	}
+}
+
+// blobsZipRaw is a blobs zip of the given entries (name -> content), true
+// to their names or not.
+func blobsZipRaw(t *testing.T, entries map[string]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for n, c := range entries {
+		w, err := zw.Create(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(c))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func mustUnmarshal(t *testing.T, b []byte, v any) {
+	t.Helper()
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%q: %v", b, err)
+	}
+}
