@@ -39,9 +39,9 @@ type request struct {
 	clean  bool
 	params []byte
 	have   map[string]string // the client's build dir (path -> sha256), for a delta result; nil: full result
-	// haveKept is the digest of the have listing kept for the client's
-	// next request ("" when none was kept).
-	haveKept string
+	// haveList is the client's build dir as listed, kept for its next
+	// request once answered (keepHave).
+	haveList []protocol.HaveEntry
 
 	rec                        *buildRecord // what the status page, progress poll and metrics see
 	deltaUpload                bool         // the upload came as a plan and missing contents
@@ -86,6 +86,7 @@ func (s *Server) handleBuild(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status = ans.status
+	ans.haveKept = s.keepHave(req)
 	n, err := s.send(w, ans)
 	sent = n
 	if err != nil {
@@ -421,7 +422,7 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 	if err != nil {
 		return nil, err
 	}
-	return &answer{zip: p, files: st.Files, size: fi.Size(), delta: req.have != nil, haveKept: req.haveKept}, nil
+	return &answer{zip: p, files: st.Files, size: fi.Size(), delta: req.have != nil}, nil
 }
 
 // deltaResult chooses what a delta result carries, given the result's

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/golang/glog"
@@ -26,6 +25,7 @@ import (
 	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/fwbuild/buildctx"
 	"github.com/mongoose-os/mos/fwbuild/cas"
+	"github.com/mongoose-os/mos/fwbuild/kept"
 	"github.com/mongoose-os/mos/fwbuild/metrics"
 )
 
@@ -34,12 +34,6 @@ import (
 // the blob store lacks; the upload tree is then made from the store, only
 // for the files the context does not already hold.
 
-// planTTL is how long a plan is kept; planMax bounds how many are.
-const (
-	planTTL = time.Hour
-	planMax = 1000
-)
-
 type plan struct {
 	user    string           // who made it: only they may use it
 	files   []filetree.Entry // checked, sorted, modes masked
@@ -47,49 +41,13 @@ type plan struct {
 	listing string // digest of files
 }
 
-// plans holds plans in memory: a restart loses them and clients plan
-// again (409 with Replan).
-type plans struct {
-	mu sync.Mutex
-	m  map[string]*plan
-}
-
-func (ps *plans) add(p *plan) (string, error) {
+// newPlanID is a fresh random plan id.
+func newPlanID() (string, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
 	}
-	id := hex.EncodeToString(b[:])
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	if ps.m == nil {
-		ps.m = map[string]*plan{}
-	}
-	now := time.Now()
-	var oldestID string
-	for k, v := range ps.m {
-		if now.Sub(v.created) > planTTL {
-			delete(ps.m, k)
-		} else if oldestID == "" || v.created.Before(ps.m[oldestID].created) {
-			oldestID = k
-		}
-	}
-	if len(ps.m) >= planMax {
-		delete(ps.m, oldestID)
-	}
-	ps.m[id] = p
-	return id, nil
-}
-
-func (ps *plans) get(id string) *plan {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	p := ps.m[id]
-	if p != nil && time.Since(p.created) > planTTL {
-		delete(ps.m, id)
-		return nil
-	}
-	return p
+	return hex.EncodeToString(b[:]), nil
 }
 
 // conflictError is answered 409 with a protocol.ConflictResponse.
@@ -119,8 +77,13 @@ func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "plan", err)
 		return
 	}
-	s.planListings.put(listingKey(r, p.listing), p.files)
-	id, err := s.plans.add(p)
+	id, err := newPlanID()
+	if err == nil {
+		err = s.keepPlanFor(p, id)
+	}
+	if errors.Is(err, kept.ErrOverBudget) {
+		err = errorf(http.StatusRequestEntityTooLarge, "plan: too large to keep for this account: %w (--kept-account-entries, --kept-account-bytes)", err)
+	}
 	if err != nil {
 		s.fail(w, r, "plan", err)
 		return
@@ -157,7 +120,7 @@ func (s *Server) plan(r *http.Request) (*plan, []string, error) {
 		return nil, nil, s.bodyError("plan", err)
 	}
 	if req.Base != "" {
-		base := s.planListings.get(listingKey(r, req.Base))
+		base := keptList[filetree.Entry](s.kept, userOf(r), keptPlanListing, req.Base)
 		if base == nil {
 			return nil, nil, errNeedFull
 		}
@@ -243,7 +206,7 @@ var errNeedFull = errors.New("the plan's base listing is not kept here")
 // the (empty) upload dir, the listing and the fill func that puts into
 // the upload dir what the context needs.
 func (s *Server) deltaUpload(req *request, f *form) (string, []filetree.Entry, func([]filetree.Entry) error, error) {
-	p := s.plans.get(f.fields[protocol.FieldPlan])
+	p := s.keptPlanOf(req.user, f.fields[protocol.FieldPlan])
 	if p == nil || p.user != req.user {
 		return "", nil, nil, &conflictError{protocol.ConflictResponse{Replan: true}}
 	}
@@ -377,12 +340,12 @@ func (s *Server) storeBlobs(user, zipPath string, sizes map[string]int64) (int, 
 	return len(zr.File), content, nil
 }
 
-// parseHave reads the have field: the client's build dir, path -> sha256.
 // readHave reads FieldHave — a whole listing (a JSON array) or a
-// protocol.HaveDelta against one kept earlier — into req.have, and keeps
-// the whole listing for the client's next request. An unknown base leaves
-// req.have nil: the answer is then the whole result, as for a client that
-// sent none.
+// protocol.HaveDelta against one kept earlier — into req.have, checking
+// every entry and bounding it as an upload (--max-upload-files). The whole
+// listing is kept for the client's next request only once the request is
+// answered with a result (keepHave). An unknown base leaves req.have nil:
+// the answer is then the whole result, as for a client that sent none.
 func (s *Server) readHave(req *request, field string) error {
 	var have []protocol.HaveEntry
 	if strings.HasPrefix(strings.TrimSpace(field), "{") {
@@ -390,34 +353,48 @@ func (s *Server) readHave(req *request, field string) error {
 		if err := json.Unmarshal([]byte(field), &hd); err != nil {
 			return errorf(http.StatusBadRequest, "%s: %w", protocol.FieldHave, err)
 		}
-		base := s.haveListings.get(listingKey(req.r, hd.Base))
+		base := keptList[protocol.HaveEntry](s.kept, req.user, keptHave, hd.Base)
 		if base == nil {
 			glog.Infof("%s: the client's build dir listing is based on one not kept here (%s): answering the whole result", req.log, hd.Base)
 			return nil
 		}
+		if len(hd.Set) > s.cfg.MaxUploadFiles {
+			return errorf(http.StatusBadRequest, "%s: %d entries set is over the limit of %d (--max-upload-files)", protocol.FieldHave, len(hd.Set), s.cfg.MaxUploadFiles)
+		}
 		have = protocol.ApplyListing(base, hd.Set, hd.Removed, protocol.HavePath)
 	} else if err := json.Unmarshal([]byte(field), &have); err != nil {
 		return errorf(http.StatusBadRequest, "%s: %w", protocol.FieldHave, err)
+	}
+	if len(have) > s.cfg.MaxUploadFiles {
+		return errorf(http.StatusBadRequest, "%s: a build dir of %d files is over the limit of %d (--max-upload-files)", protocol.FieldHave, len(have), s.cfg.MaxUploadFiles)
 	}
 	m := make(map[string]string, len(have))
 	for _, h := range have {
 		if err := filetree.CheckPath(h.Path); err != nil {
 			return errorf(http.StatusBadRequest, "%s: %w", protocol.FieldHave, err)
 		}
+		if !cas.ValidHash(h.SHA256) {
+			return errorf(http.StatusBadRequest, "%s: %s: %q is not a sha256 hex digest", protocol.FieldHave, archive.QuotePrefix(h.Path), archive.QuotePrefix(h.SHA256))
+		}
 		m[h.Path] = h.SHA256
 	}
 	req.have = m
-	if len(have) > 0 {
-		req.haveKept = protocol.HaveDigest(have)
-		s.haveListings.put(listingKey(req.r, req.haveKept), have)
-	}
+	req.haveList = have
 	return nil
 }
 
-// listingKey scopes a kept listing to the user who sent it.
-func listingKey(r *http.Request, digest string) string {
-	user, _, _ := r.BasicAuth()
-	return user + "\x00" + digest
+// keepHave keeps the request's have listing for the client's next
+// request, once it is answered with a result; it returns the digest the
+// client is told ("" when nothing was kept).
+func (s *Server) keepHave(req *request) string {
+	if len(req.haveList) == 0 {
+		return ""
+	}
+	d := protocol.HaveDigest(req.haveList)
+	if !keepList(s.kept, req.user, keptHave, d, req.haveList, protocol.HavePath) {
+		return ""
+	}
+	return d
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

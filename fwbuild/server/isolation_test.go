@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -129,5 +130,73 @@ func mustUnmarshal(t *testing.T, b []byte, v any) {
 	t.Helper()
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%q: %v", b, err)
+	}
+}
+
+// haveList is a have listing of n files under dir.
+func haveList(dir string, n int) []protocol.HaveEntry {
+	var out []protocol.HaveEntry
+	for i := 0; i < n; i++ {
+		out = append(out, protocol.HaveEntry{Path: fmt.Sprintf("%s/f%04d.bin", dir, i), SHA256: sha(fmt.Sprint(dir, i))})
+	}
+	return out
+}
+
+// Row 10: what is kept for the next request (plans, listings) is bounded
+// per account, in entries; a have listing grown by deltas is bounded as
+// an upload is; nothing is kept for a refused request.
+func TestKeptPlansAndListingsAreBudgeted(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.AuthFile = accountsFile(t)
+	cfg.MaxUploadFiles = 50 // an account keeps 4 x 50 entries
+	s := newServer(t, cfg, WithRunner(newFakeRunner()))
+	app := func(tag string) map[string]string {
+		files := helloApp(nil)
+		for i := 0; i < 36; i++ {
+			files[fmt.Sprintf("src/%s%02d.c", tag, i)] = fmt.Sprint(tag, i)
+		}
+		return files
+	}
+	bobs := doPlanAs(t, s, app("bob"), "bob")
+	var alices []protocol.PlanResponse
+	for i := 0; i < 8; i++ {
+		alices = append(alices, doPlanAs(t, s, app(fmt.Sprint("a", i)), "alice"))
+	}
+	build := func(pr protocol.PlanResponse, files map[string]string, user, ctx string) int {
+		return do(t, s, as(deltaRequest(t, pr.Plan, blobsZip(t, files, pr.Missing), nil, field{protocol.FieldBuildCtx, ctx}), user, user+" pw")).Code
+	}
+	if code := build(alices[0], app("a0"), "alice", "a0"); code != protocol.StatusConflict {
+		t.Errorf("alice's first of 8 plans of 40 files: %d, want 409 (dropped: over her budget of 200 entries)", code)
+	}
+	if code := build(alices[7], app("a7"), "alice", "a7"); code != http.StatusOK {
+		t.Errorf("alice's last plan: %d", code)
+	}
+	if code := build(bobs, app("bob"), "bob", "b0"); code != http.StatusOK {
+		t.Errorf("bob's plan after alice's flood: %d, want 200 (alice's plans do not push out his)", code)
+	}
+
+	// A have listing kept, then grown by a delta beyond --max-upload-files.
+	have := haveList("build/objs", 40)
+	rec := do(t, s, as(stockRequest(t, stockZip(t, helloApp(nil)), field{protocol.FieldBuildCtx, "h1"}, field{protocol.FieldHave, mustJSON(t, have)}), "alice", "alice pw"))
+	kept := rec.Header().Get(protocol.HeaderHaveKept)
+	if rec.Code != http.StatusOK || kept == "" {
+		t.Fatalf("alice with a have listing: %d, kept %q", rec.Code, kept)
+	}
+	grow := protocol.HaveDelta{Base: kept, Set: haveList("build/more", 40)}
+	rec = do(t, s, as(stockRequest(t, stockZip(t, helloApp(nil)), field{protocol.FieldBuildCtx, "h1"}, field{protocol.FieldHave, mustJSON(t, grow)}), "alice", "alice pw"))
+	if rec.Code != http.StatusBadRequest {
+		t.Errorf("have listing grown to 80 entries (limit 50): %d, want 400", rec.Code)
+	}
+
+	// bob's refused request (alice's context) keeps nothing: a delta on
+	// its have listing is answered in full.
+	bobHave := haveList("build/bob", 10)
+	if rec := do(t, s, as(stockRequest(t, stockZip(t, helloApp(nil)), field{protocol.FieldBuildCtx, "h1"}, field{protocol.FieldHave, mustJSON(t, bobHave)}), "bob", "bob pw")); rec.Code != http.StatusForbidden {
+		t.Fatalf("bob in alice's context: %d", rec.Code)
+	}
+	next := protocol.HaveDelta{Base: protocol.HaveDigest(bobHave)}
+	rec = do(t, s, as(stockRequest(t, stockZip(t, helloApp(nil)), field{protocol.FieldBuildCtx, "b2"}, field{protocol.FieldHave, mustJSON(t, next)}), "bob", "bob pw"))
+	if rec.Code != http.StatusOK || rec.Header().Get(protocol.HeaderDelta) != "" {
+		t.Errorf("delta on the have listing of a refused request: %d, delta %q: it was kept", rec.Code, rec.Header().Get(protocol.HeaderDelta))
 	}
 }

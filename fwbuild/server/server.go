@@ -21,13 +21,13 @@ import (
 
 	"github.com/golang/glog"
 
-	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/fwbuild/auth"
 	"github.com/mongoose-os/mos/fwbuild/buildctx"
 	"github.com/mongoose-os/mos/fwbuild/builder"
 	"github.com/mongoose-os/mos/fwbuild/cas"
 	"github.com/mongoose-os/mos/fwbuild/config"
+	"github.com/mongoose-os/mos/fwbuild/kept"
 	"github.com/mongoose-os/mos/fwbuild/metrics"
 	"github.com/mongoose-os/mos/fwbuild/possession"
 	"github.com/mongoose-os/mos/fwbuild/queue"
@@ -46,16 +46,14 @@ type Server struct {
 	// owned records which blobs each account uploaded itself; nil
 	// without accounts (one namespace, which holds the whole store).
 	owned *possession.Index
-	plans plans
-	// Recent listings by user and digest, bases for the next request's
-	// listing sent as changes.
-	planListings *listings[filetree.Entry]
-	haveListings *listings[protocol.HaveEntry]
-	mux          *http.ServeMux
-	accounts     *auth.Accounts // nil: no --auth-file, one anonymous namespace
-	kick         chan struct{}  // asks collectLoop for a pass
-	onCollect    func(buildctx.CollectStats)
-	verify       *verify.Verifier // clean rebuilds of a fraction of incremental builds
+	// Plans and recent listings by user, for the next request
+	// (listings.go).
+	kept      *kept.Store
+	mux       *http.ServeMux
+	accounts  *auth.Accounts // nil: no --auth-file, one anonymous namespace
+	kick      chan struct{}  // asks collectLoop for a pass
+	onCollect func(buildctx.CollectStats)
+	verify    *verify.Verifier // clean rebuilds of a fraction of incremental builds
 
 	// What the server shows of itself (observe.go, progress.go).
 	track    *tracker
@@ -127,8 +125,7 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 		kick:      make(chan struct{}, 1),
 		onCollect: o.onCollect,
 
-		planListings: newListings[filetree.Entry](),
-		haveListings: newListings[protocol.HaveEntry](),
+		kept: newKept(cfg),
 	}
 	if cfg.AuthFile != "" {
 		if s.accounts, err = auth.Load(cfg.AuthFile); err != nil {
