@@ -68,3 +68,13 @@ func (c *Context) Claim(ns string) error {
 	}
 	return nil
 }
+
+// Owner returns the namespace recorded for a listed context ("" when none
+// is, or it cannot be read).
+func (ci ContextInfo) Owner() string {
+	b, err := os.ReadFile(ci.Dir + ownerSuffix)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/mongoose-os/mos/common/protocol"
@@ -199,4 +201,64 @@ func TestKeptPlansAndListingsAreBudgeted(t *testing.T) {
 	if rec.Code != http.StatusOK || rec.Header().Get(protocol.HeaderDelta) != "" {
 		t.Errorf("delta on the have listing of a refused request: %d, delta %q: it was kept", rec.Code, rec.Header().Get(protocol.HeaderDelta))
 	}
+}
+
+// statusAs fetches the status page of s (with credentials unless user is
+// "") or of its monitor handler.
+func statusAs(t *testing.T, h http.Handler, user string) string {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	if user != "" {
+		req = as(req, user, user+" pw")
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("status page as %q: %d %s", user, rec.Code, rec.Body.String())
+	}
+	return rec.Body.String()
+}
+
+// Row 13: the status page shows an account its own builds and contexts
+// and its groups'; without credentials (--metrics-open, the monitor
+// listener) only counts.
+func TestStatusPageShowsOwnBuilds(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.AuthFile = accountsFile(t) // group fw: alice, carol
+	s := newServer(t, cfg, WithRunner(newFakeRunner()))
+	app := stockZip(t, helloApp(nil))
+	for _, b := range []struct{ user, ctx string }{{"alice", "alice_secret_feature"}, {"bob", "bob_ctx"}, {"carol", "team_fw_shared"}} {
+		if rec := do(t, s, as(stockRequest(t, app, field{protocol.FieldBuildCtx, b.ctx}), b.user, b.user+" pw")); rec.Code != http.StatusOK {
+			t.Fatalf("%s: %d", b.user, rec.Code)
+		}
+	}
+	check := func(who, page string, want, not []string) {
+		t.Helper()
+		for _, w := range want {
+			if !strings.Contains(page, w) {
+				t.Errorf("%s does not see %s", who, w)
+			}
+		}
+		for _, n := range not {
+			if strings.Contains(page, n) {
+				t.Errorf("%s sees %s", who, n)
+			}
+		}
+	}
+	check("bob", statusAs(t, s.Handler(), "bob"), []string{"bob_ctx"}, []string{"alice_secret_feature", "team_fw_shared"})
+	check("alice", statusAs(t, s.Handler(), "alice"), []string{"alice_secret_feature", "team_fw_shared"}, []string{"bob_ctx"})
+	check("the monitor listener", statusAs(t, s.MonitorHandler(), ""), []string{"not shown"}, []string{"alice_secret_feature", "team_fw_shared", "bob_ctx"})
+	all := []string{"alice_secret_feature", "team_fw_shared", "bob_ctx"}
+
+	// --metrics-open: no credentials, counts only; credentials given are
+	// taken. --admin-group: its users see all. --status-public: everyone.
+	cfg.MetricsOpen = true
+	cfg.AdminGroup = "fw"
+	open := newServer(t, cfg, WithRunner(newFakeRunner()))
+	check("anyone (--metrics-open)", statusAs(t, open.Handler(), ""), []string{"and 3 contexts"}, all)
+	check("bob (--metrics-open)", statusAs(t, open.Handler(), "bob"), []string{"bob_ctx"}, []string{"alice_secret_feature"})
+	check("carol (admin)", statusAs(t, open.Handler(), "carol"), all, nil)
+	cfg.StatusPublic = true
+	public := newServer(t, cfg, WithRunner(newFakeRunner()))
+	check("anyone (--status-public)", statusAs(t, public.Handler(), ""), all, nil)
 }
