@@ -23,6 +23,11 @@ type CollectOptions struct {
 	// after the context's last use, so that its name stays its
 	// namespace's (0: kept for ever).
 	OwnerTTL time.Duration
+	// MinFree: while Free (the free bytes on the volumes; negative:
+	// unknown) returns less, the least recently used contexts are
+	// removed (0 or no Free: no floor).
+	MinFree int64
+	Free    func() int64
 	// Now is the time to judge ages by (zero: time.Now()).
 	Now time.Time
 }
@@ -201,7 +206,8 @@ func treeSize(dir string) int64 {
 }
 
 // Collect removes contexts not used for opts.TTL, then the least recently
-// used ones while all of them take more than opts.MaxSize. A context whose
+// used ones while all of them take more than opts.MaxSize or free disk is
+// under opts.MinFree. A context whose
 // lock is held (building, syncing, or an orphaned build of a dead server
 // still running) is never removed, nor one used after it was listed.
 func (s *Store) Collect(opts CollectOptions) (CollectStats, error) {
@@ -224,7 +230,7 @@ func (s *Store) Collect(opts CollectOptions) (CollectStats, error) {
 	for _, ci := range infos {
 		old := opts.TTL > 0 && now.Sub(ci.LastUse) > opts.TTL
 		big := opts.MaxSize > 0 && total > opts.MaxSize
-		if !old && !big {
+		if !old && !big && !lowOnDisk(opts) {
 			continue
 		}
 		removed, err := s.remove(ci)
@@ -256,6 +262,15 @@ func (s *Store) Collect(opts CollectOptions) (CollectStats, error) {
 		}
 	}
 	return st, errors.Join(errs...)
+}
+
+// lowOnDisk reports whether free disk is under opts.MinFree now.
+func lowOnDisk(opts CollectOptions) bool {
+	if opts.MinFree <= 0 || opts.Free == nil {
+		return false
+	}
+	free := opts.Free()
+	return free >= 0 && free < opts.MinFree
 }
 
 // remove deletes one context with its metadata if its lock is free and

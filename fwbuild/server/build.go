@@ -36,6 +36,7 @@ type request struct {
 	name   string // context name; "" until chosen
 	user   string // authenticated user ("" without accounts)
 	ns     string // namespace of the context ("" without accounts)
+	allow  int64  // bytes the upload may unpack to (quota, free disk)
 	clean  bool
 	params []byte
 	have   map[string]string // the client's build dir (path -> sha256), for a delta result; nil: full result
@@ -126,6 +127,9 @@ func (s *Server) build(req *request) (*answer, error) {
 	if err := s.namespace(req); err != nil {
 		return nil, err
 	}
+	if err := s.allowance(req); err != nil {
+		return nil, err
+	}
 	if f.fields[protocol.FieldHave] != "" {
 		if err := s.readHave(req, f.fields[protocol.FieldHave]); err != nil {
 			return nil, err
@@ -196,9 +200,12 @@ func (s *Server) unpack(req *request, f *form) (string, []filetree.Entry, error)
 	defer zf.Close()
 	st, err := archive.ExtractReaderAt(zf, f.zipSize, src, archive.ExtractOptions{
 		MaxEntries:    s.cfg.MaxUploadFiles,
-		MaxTotalBytes: s.cfg.MaxUnpackedSize,
+		MaxTotalBytes: req.allow,
 		ModeLess:      archive.ShebangMode,
 	})
+	if err != nil && errors.Is(err, archive.ErrTooLarge) && req.allow < s.cfg.MaxUnpackedSize {
+		return "", nil, s.quotaError(req, err)
+	}
 	if err != nil {
 		return "", nil, fmt.Errorf("%s: %w", protocol.SourceZipName, err)
 	}

@@ -232,6 +232,9 @@ func (s *Server) deltaUpload(req *request, f *form) (string, []filetree.Entry, f
 	for _, e := range p.files {
 		total += e.Size
 	}
+	if total > req.allow {
+		return "", nil, nil, s.quotaError(req, fmt.Errorf("the plan's %d bytes: %w", total, archive.ErrTooLarge))
+	}
 	req.uploadSaved = max(total-sentBytes, 0)
 
 	// The app's name and platform, from the plan's mos.yml.

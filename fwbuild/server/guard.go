@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -10,7 +11,9 @@ import (
 
 	"github.com/golang/glog"
 
+	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/fwbuild/buildctx"
+	"github.com/mongoose-os/mos/fwbuild/quota"
 )
 
 // What guard puts into a request's context.
@@ -146,7 +149,7 @@ const collectInterval = 5 * time.Minute
 
 // collectLoop removes old and surplus contexts until ctx ends.
 func (s *Server) collectLoop(ctx context.Context) {
-	if s.cfg.ContextTTL == 0 && s.cfg.MaxContextsSize == 0 {
+	if s.cfg.ContextTTL == 0 && s.cfg.MaxContextsSize == 0 && s.cfg.MinFreeDisk == 0 {
 		return
 	}
 	t := time.NewTicker(collectInterval)
@@ -175,7 +178,10 @@ const collectSpacing = 30 * time.Second
 
 // collect runs one pass of context removal.
 func (s *Server) collect() buildctx.CollectStats {
-	st, err := s.store.Collect(buildctx.CollectOptions{TTL: s.cfg.ContextTTL, MaxSize: s.cfg.MaxContextsSize, OwnerTTL: s.cfg.OwnerTTL})
+	st, err := s.store.Collect(buildctx.CollectOptions{
+		TTL: s.cfg.ContextTTL, MaxSize: s.cfg.MaxContextsSize, OwnerTTL: s.cfg.OwnerTTL,
+		MinFree: s.cfg.MinFreeDisk, Free: s.quota.Free,
+	})
 	if err != nil {
 		glog.Warningf("removing old contexts: %v", err)
 	}
@@ -184,7 +190,7 @@ func (s *Server) collect() buildctx.CollectStats {
 		s.ctxCache.stale()
 	}
 	for _, c := range st.Removed {
-		glog.Infof("removed context %s (unused for the longest, over --context-ttl %v or --max-contexts-size %d)", c, s.cfg.ContextTTL, s.cfg.MaxContextsSize)
+		glog.Infof("removed context %s (unused for the longest, over --context-ttl %v or --max-contexts-size %d, or free disk under --min-free-disk %d)", c, s.cfg.ContextTTL, s.cfg.MaxContextsSize, s.cfg.MinFreeDisk)
 	}
 	for _, o := range st.OwnersExpired {
 		glog.Infof("owner record of removed context %s expired (--owner-ttl %v): the name is free", o, s.cfg.OwnerTTL)
@@ -204,4 +210,44 @@ func (s *Server) kickCollect() {
 	case s.kick <- struct{}{}:
 	default:
 	}
+}
+
+// allowance sets how many bytes the request's upload may unpack to: what
+// is left of its namespace's quota and of the free disk above the floor
+// (package quota). Under the floor it runs a collection pass first.
+func (s *Server) allowance(req *request) error {
+	var used int64
+	if s.quota.Limit(req.ns) > 0 {
+		infos, err := s.contextList()
+		if err != nil {
+			return fmt.Errorf("listing contexts for the quota of %s: %w", req.ns, err)
+		}
+		for _, ci := range infos {
+			if ci.Owner() == req.ns {
+				used += ci.Size
+			}
+		}
+	}
+	allow, err := s.quota.Allowance(req.ns, used, s.cfg.MaxUnpackedSize)
+	if errors.Is(err, quota.ErrDiskLow) {
+		s.collect()
+		allow, err = s.quota.Allowance(req.ns, used, s.cfg.MaxUnpackedSize)
+	}
+	switch {
+	case errors.Is(err, quota.ErrQuota):
+		return errorf(http.StatusRequestEntityTooLarge, "%w (--account-quota %d, --team-quota %d): remove contexts you no longer use, or ask the admin", err, s.cfg.AccountQuota, s.cfg.TeamQuota)
+	case errors.Is(err, quota.ErrDiskLow):
+		return errorf(http.StatusInsufficientStorage, "the build server is low on disk: %w", err)
+	case err != nil:
+		return err
+	}
+	req.allow = allow
+	return nil
+}
+
+// quotaError says why an upload was cut at req.allow, when that is less
+// than --max-unpacked-size.
+func (s *Server) quotaError(req *request, err error) error {
+	return errorf(http.StatusRequestEntityTooLarge, "%s: %w: over what is left of this account's disk quota or of the server's free disk (%d bytes; --account-quota %d, --team-quota %d, --min-free-disk %d)",
+		protocol.SourceZipName, err, req.allow, s.cfg.AccountQuota, s.cfg.TeamQuota, s.cfg.MinFreeDisk)
 }

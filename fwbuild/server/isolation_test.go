@@ -262,3 +262,50 @@ func TestStatusPageShowsOwnBuilds(t *testing.T) {
 	public := newServer(t, cfg, WithRunner(newFakeRunner()))
 	check("anyone (--status-public)", statusAs(t, public.Handler(), ""), all, nil)
 }
+
+// Row 9: an account's contexts and uploads stay within its quota, checked
+// while unpacking (a small zip of a large file is cut), and no upload takes
+// the volumes under the free disk floor, which /readyz reports.
+func TestQuotaAndFreeDiskFloor(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.AuthFile = accountsFile(t)
+	cfg.AccountQuota = 1 << 20
+	cfg.MinFreeDisk = 0
+	s := newServer(t, cfg, WithRunner(newFakeRunner()))
+	bomb := stockZip(t, helloApp(map[string]string{"fs/zeros.bin": strings.Repeat("\x00", 4<<20)}))
+	if len(bomb) > 64<<10 {
+		t.Fatalf("the bomb zip is %d bytes", len(bomb))
+	}
+	rec := do(t, s, as(stockRequest(t, bomb, field{protocol.FieldBuildCtx, "big"}), "alice", "alice pw"))
+	if rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), "quota") {
+		t.Errorf("a %d-byte zip unpacking to 4 MiB over a 1 MiB quota: %d %s, want 413", len(bomb), rec.Code, short(rec.Body.String()))
+	}
+	if _, err := os.Stat(ctxDir(cfg, "esp32", "big")); err == nil {
+		t.Error("the refused upload made a context")
+	}
+	for _, u := range []string{"alice", "bob"} {
+		if rec := do(t, s, as(stockRequest(t, stockZip(t, helloApp(nil))), u, u+" pw")); rec.Code != http.StatusOK {
+			t.Errorf("%s's small upload: %d %s", u, rec.Code, short(rec.Body.String()))
+		}
+	}
+
+	// The free disk floor: /readyz fails, uploads are refused.
+	cfg.MinFreeDisk = 1 << 60
+	low := newServer(t, cfg, WithRunner(newFakeRunner()))
+	rec = do(t, low, as(httptest.NewRequest(http.MethodGet, "/readyz", nil), "alice", "alice pw"))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "free disk") {
+		t.Errorf("/readyz under the free disk floor: %d %s", rec.Code, rec.Body.String())
+	}
+	rec = do(t, low, as(stockRequest(t, stockZip(t, helloApp(nil))), "alice", "alice pw"))
+	if rec.Code != http.StatusInsufficientStorage {
+		t.Errorf("an upload under the free disk floor: %d %s, want 507", rec.Code, short(rec.Body.String()))
+	}
+}
+
+// short is the start of an answer's body, for a message.
+func short(s string) string {
+	if len(s) > 200 {
+		return s[:200] + "..."
+	}
+	return s
+}

@@ -94,6 +94,12 @@ func (s *Server) setupObserve(mux *http.ServeMux, mosBinary string) {
 	}
 	s.metrics = metrics.New(src)
 	s.ready = []metrics.Check{{Name: "volumes dir " + s.cfg.VolumesDir + " writable", Run: s.checkVolumes}}
+	if s.cfg.MinFreeDisk > 0 {
+		s.ready = append(s.ready, metrics.Check{
+			Name: fmt.Sprintf("free disk on the volumes over %d bytes (--min-free-disk)", s.cfg.MinFreeDisk),
+			Run:  func(context.Context) error { return s.quota.CheckFree() },
+		})
+	}
 	if mosBinary != "" {
 		s.ready = append(s.ready, metrics.Check{Name: "runner " + s.cfg.BuildRunner, Run: runnerCheck(mosBinary, s.cfg.BuildRunner)})
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/mongoose-os/mos/fwbuild/metrics"
 	"github.com/mongoose-os/mos/fwbuild/possession"
 	"github.com/mongoose-os/mos/fwbuild/queue"
+	"github.com/mongoose-os/mos/fwbuild/quota"
 	"github.com/mongoose-os/mos/fwbuild/verify"
 )
 
@@ -46,6 +47,7 @@ type Server struct {
 	// owned records which blobs each account uploaded itself; nil
 	// without accounts (one namespace, which holds the whole store).
 	owned *possession.Index
+	quota quota.Policy // disk quotas and the free disk floor
 	// Plans and recent listings by user, for the next request
 	// (listings.go).
 	kept      *kept.Store
@@ -117,6 +119,7 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	cfg.VolumesDir = store.Root()
+	root := store.Root()
 	s := &Server{
 		cfg:       cfg,
 		store:     store,
@@ -126,6 +129,15 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 		onCollect: o.onCollect,
 
 		kept: newKept(cfg),
+		quota: quota.Policy{
+			Account: cfg.AccountQuota, Team: cfg.TeamQuota, MinFree: cfg.MinFreeDisk,
+			Free: func() int64 {
+				if size, free, _ := diskSpace(root); size > 0 {
+					return free
+				}
+				return -1
+			},
+		},
 	}
 	if cfg.AuthFile != "" {
 		if s.accounts, err = auth.Load(cfg.AuthFile); err != nil {

@@ -1,0 +1,39 @@
+package quota
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestAllowance(t *testing.T) {
+	free := int64(10_000)
+	p := Policy{Account: 1000, Team: 5000, MinFree: 2000, Free: func() int64 { return free }}
+	for _, tc := range []struct {
+		ns        string
+		used, max int64
+		want      int64
+		err       error
+	}{
+		{"user:alice", 0, 1 << 30, 1000, nil},
+		{"user:alice", 600, 1 << 30, 400, nil},
+		{"user:alice", 600, 100, 100, nil},
+		{"user:alice", 1000, 1 << 30, 0, ErrQuota},
+		{"team:fw", 1000, 1 << 30, 4000, nil},
+		{"", 1 << 40, 1 << 30, 8000, nil}, // no quota: the disk bounds it
+	} {
+		got, err := p.Allowance(tc.ns, tc.used, tc.max)
+		if got != tc.want || !errors.Is(err, tc.err) {
+			t.Errorf("Allowance(%q, %d, %d) = %d, %v; want %d, %v", tc.ns, tc.used, tc.max, got, err, tc.want, tc.err)
+		}
+	}
+	free = 1500
+	if _, err := p.Allowance("user:bob", 0, 1<<30); !errors.Is(err, ErrDiskLow) {
+		t.Errorf("under the floor: %v", err)
+	}
+	if err := p.CheckFree(); !errors.Is(err, ErrDiskLow) {
+		t.Errorf("CheckFree under the floor: %v", err)
+	}
+	if err := (Policy{}).CheckFree(); err != nil {
+		t.Errorf("no floor: %v", err)
+	}
+}
