@@ -3,14 +3,18 @@
 // disk for everyone: an upload is unpacked only within what is left of its
 // namespace's quota and of the free disk above the floor (the limit is
 // applied while unpacking, not after), collection removes contexts while
-// free disk is under the floor (buildctx.CollectOptions.MinFree), and
-// /readyz fails under it.
+// free disk is under the floor (buildctx.CollectOptions.MinFree), /readyz
+// fails under it, and builds are stopped when free disk falls under half
+// of it (Watch).
 package quota
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
+	"time"
 )
 
 // Errors callers tell apart.
@@ -74,4 +78,44 @@ func (p Policy) CheckFree() error {
 		return fmt.Errorf("%w: %d bytes free, the floor is %d (--min-free-disk)", ErrDiskLow, free, p.MinFree)
 	}
 	return nil
+}
+
+// Watch returns a context derived from ctx that is cancelled when free
+// disk falls under half the floor (a build writing the disk full eats the
+// reserve the floor keeps), checked every interval, and a func that stops
+// watching and reports whether it fired. Without a floor it only wraps
+// ctx.
+func (p Policy) Watch(ctx context.Context, interval time.Duration) (context.Context, func() bool) {
+	ctx, cancel := context.WithCancel(ctx)
+	if p.MinFree <= 0 || p.Free == nil {
+		return ctx, func() bool { cancel(); return false }
+	}
+	var fired atomic.Bool
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if free := p.Free(); free >= 0 && free < p.MinFree/2 {
+					fired.Store(true)
+					cancel()
+					return
+				}
+			}
+		}
+	}()
+	return ctx, func() bool {
+		close(done)
+		<-stopped
+		cancel()
+		return fired.Load()
+	}
 }

@@ -1,8 +1,11 @@
 package quota
 
 import (
+	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestAllowance(t *testing.T) {
@@ -35,5 +38,27 @@ func TestAllowance(t *testing.T) {
 	}
 	if err := (Policy{}).CheckFree(); err != nil {
 		t.Errorf("no floor: %v", err)
+	}
+}
+
+func TestWatchStopsUnderHalfTheFloor(t *testing.T) {
+	var free atomic.Int64
+	free.Store(1000)
+	p := Policy{MinFree: 1000, Free: func() int64 { return free.Load() }}
+	ctx, stop := p.Watch(context.Background(), time.Millisecond)
+	free.Store(499)
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("not stopped under half the floor")
+	}
+	if !stop() {
+		t.Error("stop does not say it fired")
+	}
+	// Over half the floor it lets the build run.
+	free.Store(600)
+	ctx, stop = p.Watch(context.Background(), time.Millisecond)
+	if ctx.Err() != nil || stop() {
+		t.Error("fired over half the floor")
 	}
 }

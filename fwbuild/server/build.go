@@ -311,7 +311,9 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 		return nil, err
 	}
 	req.rec.building(c.Dir)
-	res, err := s.runner.Run(ctx, builder.Request{
+	// A build that writes the volumes full is stopped (package quota).
+	bctx, unwatch := s.quota.Watch(ctx, s.diskWatch)
+	res, err := s.runner.Run(bctx, builder.Request{
 		Dir:          c.Dir,
 		ParamsFile:   c.ParamsFile(),
 		LibsCacheDir: s.libCache,
@@ -323,6 +325,10 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 	})
 	req.rec.setState(protocol.StateSending, "")
 	release()
+	if unwatch() && ctx.Err() == nil {
+		s.kickCollect()
+		return nil, errorf(http.StatusInsufficientStorage, "build stopped: the build server's free disk fell under half of --min-free-disk %d (the build, or builds beside it, wrote too much); the context starts afresh next time", s.cfg.MinFreeDisk)
+	}
 	if err != nil {
 		return nil, err
 	}

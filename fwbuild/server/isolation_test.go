@@ -11,9 +11,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mongoose-os/mos/common/protocol"
+	"github.com/mongoose-os/mos/fwbuild/builder"
 )
 
 // The hostile-tenant rows of issue 20 that are server policy: one account
@@ -308,4 +311,36 @@ func short(s string) string {
 		return s[:200] + "..."
 	}
 	return s
+}
+
+// Row 9, a build that writes the disk full: it is stopped when free disk
+// falls under half the floor, and answered 507.
+func TestBuildStoppedWhenDiskFills(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.AuthFile = accountsFile(t)
+	cfg.MinFreeDisk = 1 << 20
+	fr := newFakeRunner()
+	fr.block = true
+	fr.started = make(chan builder.Request, 1)
+	s := newServer(t, cfg, WithRunner(fr))
+	s.diskWatch = time.Millisecond
+	var free atomic.Int64
+	free.Store(1 << 30)
+	s.quota.Free = free.Load
+	done := make(chan *httptest.ResponseRecorder)
+	go func() {
+		done <- do(t, s, as(stockRequest(t, stockZip(t, helloApp(nil))), "alice", "alice pw"))
+	}()
+	<-fr.started
+	free.Store(1 << 18) // the build wrote the disk full
+	var rec *httptest.ResponseRecorder
+	select {
+	case rec = <-done:
+	case <-time.After(10 * time.Second):
+		close(fr.release) // not stopped: let it end
+		rec = <-done
+	}
+	if rec.Code != http.StatusInsufficientStorage {
+		t.Errorf("a build filling the disk: %d %s, want 507", rec.Code, short(rec.Body.String()))
+	}
 }

@@ -46,8 +46,9 @@ type Server struct {
 	cas      *cas.Store // blobs of delta uploads, <volumes>/cas
 	// owned records which blobs each account uploaded itself; nil
 	// without accounts (one namespace, which holds the whole store).
-	owned *possession.Index
-	quota quota.Policy // disk quotas and the free disk floor
+	owned     *possession.Index
+	quota     quota.Policy  // disk quotas and the free disk floor
+	diskWatch time.Duration // how often free disk is checked while a build runs
 	// Plans and recent listings by user, for the next request
 	// (listings.go).
 	kept      *kept.Store
@@ -128,7 +129,8 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 		kick:      make(chan struct{}, 1),
 		onCollect: o.onCollect,
 
-		kept: newKept(cfg),
+		kept:      newKept(cfg),
+		diskWatch: 2 * time.Second,
 		quota: quota.Policy{
 			Account: cfg.AccountQuota, Team: cfg.TeamQuota, MinFree: cfg.MinFreeDisk,
 			Free: func() int64 {
