@@ -32,7 +32,12 @@ const (
 
 func newKept(cfg config.Config) *kept.Store {
 	all, account := cfg.KeptBudgets()
-	return kept.New(kept.Limits{MaxEntries: all, AccountEntries: account, MaxBytes: cfg.KeptMaxBytes, AccountBytes: cfg.KeptAccountBytes})
+	lim := kept.Limits{MaxEntries: all, AccountEntries: account, MaxBytes: cfg.KeptMaxBytes, AccountBytes: cfg.KeptAccountBytes}
+	if cfg.AuthFile == "" {
+		// Every client is the one anonymous account.
+		lim.AccountEntries, lim.AccountBytes = lim.MaxEntries, lim.MaxBytes
+	}
+	return kept.New(lim)
 }
 
 // entryBytes is about what one listing entry takes in memory: the path,
