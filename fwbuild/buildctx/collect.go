@@ -28,6 +28,10 @@ type CollectOptions struct {
 	// removed (0 or no Free: no floor).
 	MinFree int64
 	Free    func() int64
+	// Quota: while the contexts of a namespace (their Owner) take more
+	// bytes than Quota returns for it, its least recently used are
+	// removed (nil, or 0 for a namespace: no quota).
+	Quota func(ns string) int64
 	// Now is the time to judge ages by (zero: time.Now()).
 	Now time.Time
 }
@@ -206,8 +210,9 @@ func treeSize(dir string) int64 {
 }
 
 // Collect removes contexts not used for opts.TTL, then the least recently
-// used ones while all of them take more than opts.MaxSize or free disk is
-// under opts.MinFree. A context whose
+// used ones while all of them take more than opts.MaxSize, those of a
+// namespace over its opts.Quota, or while free disk is under
+// opts.MinFree. A context whose
 // lock is held (building, syncing, or an orphaned build of a dead server
 // still running) is never removed, nor one used after it was listed.
 func (s *Store) Collect(opts CollectOptions) (CollectStats, error) {
@@ -226,11 +231,24 @@ func (s *Store) Collect(opts CollectOptions) (CollectStats, error) {
 		st.Bytes += ci.Size
 	}
 	total := st.Bytes
+	owner := make([]string, len(infos))
+	usage := map[string]int64{}
+	if opts.Quota != nil {
+		for i, ci := range infos {
+			owner[i] = ci.Owner()
+			usage[owner[i]] += ci.Size
+		}
+	}
 	var errs []error
-	for _, ci := range infos {
+	for i, ci := range infos {
 		old := opts.TTL > 0 && now.Sub(ci.LastUse) > opts.TTL
 		big := opts.MaxSize > 0 && total > opts.MaxSize
-		if !old && !big && !lowOnDisk(opts) {
+		overQuota := false
+		if opts.Quota != nil {
+			q := opts.Quota(owner[i])
+			overQuota = q > 0 && usage[owner[i]] > q
+		}
+		if !old && !big && !overQuota && !lowOnDisk(opts) {
 			continue
 		}
 		removed, err := s.remove(ci)
@@ -243,6 +261,7 @@ func (s *Store) Collect(opts CollectOptions) (CollectStats, error) {
 			st.Removed = append(st.Removed, ci.Key.String()+"/"+ci.Name)
 			st.Freed += ci.Size
 			total -= ci.Size
+			usage[owner[i]] -= ci.Size
 		}
 	}
 	st.Remaining = total

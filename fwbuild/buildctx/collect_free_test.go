@@ -43,3 +43,32 @@ func TestCollectKeepsFreeDiskFloor(t *testing.T) {
 		t.Errorf("without a floor removed %v, %v", st.Removed, err)
 	}
 }
+
+// A namespace over its quota loses its own least recently used contexts;
+// another's are kept, however old.
+func TestCollectKeepsNamespacesInQuota(t *testing.T) {
+	s := newStore(t, Options{})
+	now := time.Now()
+	big := strings.Repeat("x", 10000)
+	for i, c := range []struct{ name, ns string }{{"bob1", "user:bob"}, {"a1", "user:alice"}, {"a2", "user:alice"}, {"a3", "user:alice"}} {
+		ctx := lock(t, s, c.name)
+		if err := ctx.Claim(c.ns); err != nil {
+			t.Fatal(err)
+		}
+		update(t, ctx, testenv.Tree{"mos.yml": {Content: "m"}, "big.bin": {Content: big}}, false)
+		ctx.Close()
+		setLastUse(t, s, c.name, now.Add(-time.Duration(4-i)*time.Hour)) // bob1 oldest
+	}
+	st, err := s.Collect(CollectOptions{Now: now, Quota: func(ns string) int64 {
+		if ns == "user:alice" {
+			return 25000
+		}
+		return 0
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(st.Removed, ",") != "2.20.0/hello/esp32/a1" {
+		t.Errorf("removed %v, want alice's least recently used only", st.Removed)
+	}
+}

@@ -1,9 +1,11 @@
 // Package quota bounds the disk one account (one group) can take and
 // keeps a floor of free disk on the volumes, so that no account fills the
-// disk for everyone: an upload is unpacked only within what is left of its
-// namespace's quota and of the free disk above the floor (the limit is
-// applied while unpacking, not after), collection removes contexts while
-// free disk is under the floor (buildctx.CollectOptions.MinFree), /readyz
+// disk for everyone: an upload is unpacked only within its namespace's
+// quota and the free disk above the floor (the limit is applied while
+// unpacking, not after), collection removes a namespace's least recently
+// used contexts while they take more than its quota
+// (buildctx.CollectOptions.Quota) and anyone's while free disk is under
+// the floor (CollectOptions.MinFree), /readyz
 // fails under it, and builds are stopped when free disk falls under half
 // of it (Watch).
 package quota
@@ -17,13 +19,8 @@ import (
 	"time"
 )
 
-// Errors callers tell apart.
-var (
-	// ErrQuota: the namespace's contexts already take its quota.
-	ErrQuota = errors.New("disk quota used up")
-	// ErrDiskLow: free disk is under the floor.
-	ErrDiskLow = errors.New("free disk under the floor")
-)
+// ErrDiskLow: free disk is under the floor.
+var ErrDiskLow = errors.New("free disk under the floor")
 
 // Policy is the server's disk rule.
 type Policy struct {
@@ -46,17 +43,16 @@ func (p Policy) Limit(ns string) int64 {
 	return 0
 }
 
-// Allowance is how many bytes an upload of ns, whose contexts take used
-// bytes, may unpack to, at most max: what is left of its quota and of the
-// free disk above the floor. It fails when nothing is left.
-func (p Policy) Allowance(ns string, used, max int64) (int64, error) {
+// Allowance is how many bytes an upload of ns may unpack to, at most
+// max: its quota, and the free disk above the floor. It fails when free
+// disk is under the floor. What the namespace's contexts hold beyond its
+// quota is removed by collection, least recently used first
+// (buildctx.CollectOptions.Quota), so an account is never locked out by
+// its own old contexts.
+func (p Policy) Allowance(ns string, max int64) (int64, error) {
 	allow := max
 	if q := p.Limit(ns); q > 0 {
-		left := q - used
-		if left <= 0 {
-			return 0, fmt.Errorf("%w: %s's contexts take %d bytes of its quota of %d", ErrQuota, ns, used, q)
-		}
-		allow = min(allow, left)
+		allow = min(allow, q)
 	}
 	if err := p.CheckFree(); err != nil {
 		return 0, err

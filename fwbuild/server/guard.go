@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -149,7 +148,7 @@ const collectInterval = 5 * time.Minute
 
 // collectLoop removes old and surplus contexts until ctx ends.
 func (s *Server) collectLoop(ctx context.Context) {
-	if s.cfg.ContextTTL == 0 && s.cfg.MaxContextsSize == 0 && s.cfg.MinFreeDisk == 0 {
+	if s.cfg.ContextTTL == 0 && s.cfg.MaxContextsSize == 0 && s.cfg.MinFreeDisk == 0 && s.cfg.AccountQuota == 0 && s.cfg.TeamQuota == 0 {
 		return
 	}
 	t := time.NewTicker(collectInterval)
@@ -180,7 +179,7 @@ const collectSpacing = 30 * time.Second
 func (s *Server) collect() buildctx.CollectStats {
 	st, err := s.store.Collect(buildctx.CollectOptions{
 		TTL: s.cfg.ContextTTL, MaxSize: s.cfg.MaxContextsSize, OwnerTTL: s.cfg.OwnerTTL,
-		MinFree: s.cfg.MinFreeDisk, Free: s.quota.Free,
+		MinFree: s.cfg.MinFreeDisk, Free: s.quota.Free, Quota: s.quota.Limit,
 	})
 	if err != nil {
 		glog.Warningf("removing old contexts: %v", err)
@@ -190,7 +189,7 @@ func (s *Server) collect() buildctx.CollectStats {
 		s.ctxCache.stale()
 	}
 	for _, c := range st.Removed {
-		glog.Infof("removed context %s (unused for the longest, over --context-ttl %v or --max-contexts-size %d, or free disk under --min-free-disk %d)", c, s.cfg.ContextTTL, s.cfg.MaxContextsSize, s.cfg.MinFreeDisk)
+		glog.Infof("removed context %s (unused for the longest: over --context-ttl %v, --max-contexts-size %d, its account's --account-quota %d or --team-quota %d, or free disk under --min-free-disk %d)", c, s.cfg.ContextTTL, s.cfg.MaxContextsSize, s.cfg.AccountQuota, s.cfg.TeamQuota, s.cfg.MinFreeDisk)
 	}
 	for _, o := range st.OwnersExpired {
 		glog.Infof("owner record of removed context %s expired (--owner-ttl %v): the name is free", o, s.cfg.OwnerTTL)
@@ -212,33 +211,19 @@ func (s *Server) kickCollect() {
 	}
 }
 
-// allowance sets how many bytes the request's upload may unpack to: what
-// is left of its namespace's quota and of the free disk above the floor
-// (package quota). Under the floor it runs a collection pass first.
+// allowance sets how many bytes the request's upload may unpack to: its
+// namespace's quota and the free disk above the floor (package quota).
+// Under the floor it runs a collection pass first.
 func (s *Server) allowance(req *request) error {
-	var used int64
-	if s.quota.Limit(req.ns) > 0 {
-		infos, err := s.contextList()
-		if err != nil {
-			return fmt.Errorf("listing contexts for the quota of %s: %w", req.ns, err)
-		}
-		for _, ci := range infos {
-			if ci.Owner() == req.ns {
-				used += ci.Size
-			}
-		}
-	}
-	allow, err := s.quota.Allowance(req.ns, used, s.cfg.MaxUnpackedSize)
+	allow, err := s.quota.Allowance(req.ns, s.cfg.MaxUnpackedSize)
 	if errors.Is(err, quota.ErrDiskLow) {
 		s.collect()
-		allow, err = s.quota.Allowance(req.ns, used, s.cfg.MaxUnpackedSize)
+		allow, err = s.quota.Allowance(req.ns, s.cfg.MaxUnpackedSize)
 	}
-	switch {
-	case errors.Is(err, quota.ErrQuota):
-		return errorf(http.StatusRequestEntityTooLarge, "%w (--account-quota %d, --team-quota %d): remove contexts you no longer use, or ask the admin", err, s.cfg.AccountQuota, s.cfg.TeamQuota)
-	case errors.Is(err, quota.ErrDiskLow):
+	if errors.Is(err, quota.ErrDiskLow) {
 		return errorf(http.StatusInsufficientStorage, "the build server is low on disk: %w", err)
-	case err != nil:
+	}
+	if err != nil {
 		return err
 	}
 	req.allow = allow
@@ -248,6 +233,6 @@ func (s *Server) allowance(req *request) error {
 // quotaError says why an upload was cut at req.allow, when that is less
 // than --max-unpacked-size.
 func (s *Server) quotaError(req *request, err error) error {
-	return errorf(http.StatusRequestEntityTooLarge, "%s: %w: over what is left of this account's disk quota or of the server's free disk (%d bytes; --account-quota %d, --team-quota %d, --min-free-disk %d)",
+	return errorf(http.StatusRequestEntityTooLarge, "%s: %w: over this account's disk quota or the server's free disk above its floor (%d bytes; --account-quota %d, --team-quota %d, --min-free-disk %d)",
 		protocol.SourceZipName, err, req.allow, s.cfg.AccountQuota, s.cfg.TeamQuota, s.cfg.MinFreeDisk)
 }

@@ -286,10 +286,24 @@ func TestQuotaAndFreeDiskFloor(t *testing.T) {
 	if _, err := os.Stat(ctxDir(cfg, "esp32", "big")); err == nil {
 		t.Error("the refused upload made a context")
 	}
-	for _, u := range []string{"alice", "bob"} {
-		if rec := do(t, s, as(stockRequest(t, stockZip(t, helloApp(nil))), u, u+" pw")); rec.Code != http.StatusOK {
-			t.Errorf("%s's small upload: %d %s", u, rec.Code, short(rec.Body.String()))
+	// Uploads within the quota build; beyond it, collection removes the
+	// account's own least recently used contexts, not another's.
+	data := func(tag string) []byte {
+		var b strings.Builder
+		for i := 0; b.Len() < 600<<10; i++ {
+			b.WriteString(sha(fmt.Sprint(tag, i)))
 		}
+		return stockZip(t, helloApp(map[string]string{"fs/data.bin": b.String()}))
+	}
+	for _, b := range []struct{ user, ctx string }{{"bob", "b1"}, {"alice", "a1"}, {"alice", "a2"}} {
+		if rec := do(t, s, as(stockRequest(t, data(b.ctx), field{protocol.FieldBuildCtx, b.ctx}), b.user, b.user+" pw")); rec.Code != http.StatusOK {
+			t.Errorf("%s's 600 KB upload: %d %s", b.user, rec.Code, short(rec.Body.String()))
+		}
+	}
+	s.ctxCache.stale()
+	st := s.collect()
+	if strings.Join(st.Removed, ",") != testVersion+"/hello/esp32/a1" {
+		t.Errorf("collection removed %v, want alice's older context only", st.Removed)
 	}
 
 	// The free disk floor: /readyz fails, uploads are refused.
