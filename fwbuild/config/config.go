@@ -343,11 +343,14 @@ func (c *Config) Validate() error {
 	for _, n := range []struct {
 		flag string
 		v    int64
-	}{{"owner-ttl", int64(c.OwnerTTL)}, {"account-quota", c.AccountQuota}, {"team-quota", c.TeamQuota}, {"min-free-disk", c.MinFreeDisk},
+	}{{"account-quota", c.AccountQuota}, {"team-quota", c.TeamQuota}, {"min-free-disk", c.MinFreeDisk},
 		{"kept-account-entries", int64(c.KeptAccountEntries)}, {"kept-max-entries", int64(c.KeptMaxEntries)}} {
 		if n.v < 0 {
 			bad("--%s %d: must not be negative", n.flag, n.v)
 		}
+	}
+	if c.OwnerTTL < 0 {
+		bad("--owner-ttl %v: must not be negative", c.OwnerTTL)
 	}
 	if c.KeptMaxBytes <= 0 || c.KeptAccountBytes <= 0 {
 		bad("--kept-max-bytes %d, --kept-account-bytes %d: must be positive", c.KeptMaxBytes, c.KeptAccountBytes)

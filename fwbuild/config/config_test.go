@@ -124,6 +124,12 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{"verify fraction negative", func(c *Config) { c.VerifyFraction = -0.1 }, "--verify-fraction -0.1"},
 		{"verify fraction NaN", func(c *Config) { c.VerifyFraction = math.NaN() }, "--verify-fraction NaN"},
 		{"metrics clash", func(c *Config) { c.MetricsAddress = "127.0.0.1:8000" }, "same as --address and --port"},
+		{"owner ttl", func(c *Config) { c.OwnerTTL = -time.Hour }, "--owner-ttl -1h0m0s: must not be negative"},
+		{"account quota", func(c *Config) { c.AccountQuota = -1 }, "--account-quota -1: must not be negative"},
+		{"free disk floor", func(c *Config) { c.MinFreeDisk = -1 }, "--min-free-disk -1"},
+		{"kept bytes", func(c *Config) { c.KeptAccountBytes = 0 }, "--kept-account-bytes 0: must be positive"},
+		{"kept entries", func(c *Config) { c.KeptMaxEntries = -1 }, "--kept-max-entries -1"},
+		{"admin group without accounts", func(c *Config) { c.AdminGroup = "ops" }, `--admin-group "ops" needs --auth-file`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -358,3 +358,12 @@ func TestBuildStoppedWhenDiskFills(t *testing.T) {
 		t.Errorf("a build filling the disk: %d %s, want 507", rec.Code, short(rec.Body.String()))
 	}
 }
+
+func TestAdminGroupMustExist(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.AuthFile = accountsFile(t)
+	cfg.AdminGroup = "ops"
+	if _, err := New(cfg, WithRunner(newFakeRunner())); err == nil || !strings.Contains(err.Error(), `--admin-group "ops": no such group`) {
+		t.Errorf("New with an unknown admin group: %v", err)
+	}
+}
