@@ -1,8 +1,9 @@
 // Package quota bounds the disk one account (one group) can take and
 // keeps a floor of free disk on the volumes, so that no account fills the
-// disk for everyone: an upload is unpacked only within its namespace's
-// quota and the free disk above the floor (the limit is applied while
-// unpacking, not after), collection removes a namespace's least recently
+// disk for everyone: an upload reserves what it unpacks to (Ledger)
+// within its namespace's quota and the free disk above the floor, counting
+// the uploads in flight, and is held to it while unpacking; collection
+// removes a namespace's least recently
 // used contexts while they take more than its quota
 // (buildctx.CollectOptions.Quota) and anyone's while free disk is under
 // the floor (CollectOptions.MinFree), /readyz
@@ -15,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -43,26 +45,59 @@ func (p Policy) Limit(ns string) int64 {
 	return 0
 }
 
-// Allowance is how many bytes an upload of ns may unpack to, at most
-// max: its quota, and the free disk above the floor. It fails when free
-// disk is under the floor. What the namespace's contexts hold beyond its
-// quota is removed by collection, least recently used first
-// (buildctx.CollectOptions.Quota), so an account is never locked out by
-// its own old contexts.
-func (p Policy) Allowance(ns string, max int64) (int64, error) {
-	allow := max
-	if q := p.Limit(ns); q > 0 {
-		allow = min(allow, q)
+// ErrQuota: uploads of a namespace in flight together would take more
+// than its quota.
+var ErrQuota = errors.New("over the disk quota")
+
+// Ledger counts the bytes that uploads in flight are allowed to write, so
+// that concurrent uploads together stay within their namespace's quota
+// and within the free disk above the floor. What the namespace's contexts
+// hold beyond its quota is removed by collection, least recently used
+// first (buildctx.CollectOptions.Quota), so an account is never locked out
+// by its own old contexts.
+type Ledger struct {
+	p *Policy
+
+	mu    sync.Mutex
+	ns    map[string]int64
+	total int64
+}
+
+// NewLedger returns an empty ledger of p (which it reads at each
+// Reserve).
+func NewLedger(p *Policy) *Ledger { return &Ledger{p: p, ns: map[string]int64{}} }
+
+// Reserve reserves need bytes for an upload of ns until release is called
+// (more than once is fine): it fails with ErrQuota when ns's uploads in
+// flight would take more than its quota, with ErrDiskLow when free disk
+// less what uploads in flight may still write would go under the floor.
+func (l *Ledger) Reserve(ns string, need int64) (release func(), err error) {
+	if err := l.p.CheckFree(); err != nil {
+		return nil, err
 	}
-	if err := p.CheckFree(); err != nil {
-		return 0, err
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if q := l.p.Limit(ns); q > 0 && l.ns[ns]+need > q {
+		return nil, fmt.Errorf("%w: %d bytes to unpack, with %d in flight, over %s's quota of %d", ErrQuota, need, l.ns[ns], ns, q)
 	}
-	if p.MinFree > 0 && p.Free != nil {
-		if free := p.Free(); free >= 0 {
-			allow = min(allow, free-p.MinFree)
+	if l.p.MinFree > 0 && l.p.Free != nil {
+		if free := l.p.Free(); free >= 0 && free-l.total-need < l.p.MinFree {
+			return nil, fmt.Errorf("%w: %d bytes to unpack, %d free, %d in flight, the floor is %d (--min-free-disk)", ErrDiskLow, need, free, l.total, l.p.MinFree)
 		}
 	}
-	return allow, nil
+	l.ns[ns] += need
+	l.total += need
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			l.mu.Lock()
+			defer l.mu.Unlock()
+			l.total -= need
+			if l.ns[ns] -= need; l.ns[ns] == 0 {
+				delete(l.ns, ns)
+			}
+		})
+	}, nil
 }
 
 // CheckFree fails when free disk is under the floor.

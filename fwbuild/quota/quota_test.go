@@ -8,25 +8,36 @@ import (
 	"time"
 )
 
-func TestAllowance(t *testing.T) {
+func TestReserve(t *testing.T) {
 	free := int64(10_000)
-	p := Policy{Account: 1000, Team: 5000, MinFree: 2000, Free: func() int64 { return free }}
-	for _, tc := range []struct {
-		ns        string
-		max, want int64
-	}{
-		{"user:alice", 1 << 30, 1000},
-		{"user:alice", 100, 100},
-		{"team:fw", 1 << 30, 5000},
-		{"", 1 << 30, 8000}, // no quota: the disk bounds it
-	} {
-		got, err := p.Allowance(tc.ns, tc.max)
-		if got != tc.want || err != nil {
-			t.Errorf("Allowance(%q, %d) = %d, %v; want %d", tc.ns, tc.max, got, err, tc.want)
-		}
+	p := &Policy{Account: 1000, Team: 5000, MinFree: 2000, Free: func() int64 { return free }}
+	l := NewLedger(p)
+	r1, err := l.Reserve("user:alice", 600)
+	if err != nil {
+		t.Fatal(err)
 	}
+	if _, err := l.Reserve("user:alice", 600); !errors.Is(err, ErrQuota) {
+		t.Errorf("alice's second upload in flight over her quota: %v", err)
+	}
+	r2, err := l.Reserve("user:bob", 600)
+	if err != nil {
+		t.Errorf("bob beside alice: %v", err)
+	}
+	r1()
+	r1() // twice is fine
+	if _, err := l.Reserve("user:alice", 1000); err != nil {
+		t.Errorf("alice after her first upload landed: %v", err)
+	}
+	// The disk: 10000 free, floor 2000, 1600 in flight, then 6600.
+	if _, err := l.Reserve("team:fw", 5000); err != nil {
+		t.Errorf("team within the free disk: %v", err)
+	}
+	if _, err := l.Reserve("", 2000); !errors.Is(err, ErrDiskLow) {
+		t.Errorf("in flight past the floor: %v", err)
+	}
+	r2()
 	free = 1500
-	if _, err := p.Allowance("user:bob", 1<<30); !errors.Is(err, ErrDiskLow) {
+	if _, err := l.Reserve("user:carol", 1); !errors.Is(err, ErrDiskLow) {
 		t.Errorf("under the floor: %v", err)
 	}
 	if err := p.CheckFree(); !errors.Is(err, ErrDiskLow) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -32,14 +33,16 @@ type request struct {
 	dir string // the request's temp dir under <volumes>/tmp
 	log string // "build ctx=... app=... platform=..." once known
 
-	key    buildctx.Key
-	name   string // context name; "" until chosen
-	user   string // authenticated user ("" without accounts)
-	ns     string // namespace of the context ("" without accounts)
-	allow  int64  // bytes the upload may unpack to (quota, free disk)
-	clean  bool
-	params []byte
-	have   map[string]string // the client's build dir (path -> sha256), for a delta result; nil: full result
+	key  buildctx.Key
+	name string // context name; "" until chosen
+	user string // authenticated user ("" without accounts)
+	ns   string // namespace of the context ("" without accounts)
+	// release ends the upload's disk reservation (package quota); nil
+	// before one is made.
+	release func()
+	clean   bool
+	params  []byte
+	have    map[string]string // the client's build dir (path -> sha256), for a delta result; nil: full result
 	// haveList is the client's build dir as listed, kept for its next
 	// request once answered (keepHave).
 	haveList []protocol.HaveEntry
@@ -127,9 +130,11 @@ func (s *Server) build(req *request) (*answer, error) {
 	if err := s.namespace(req); err != nil {
 		return nil, err
 	}
-	if err := s.allowance(req); err != nil {
-		return nil, err
-	}
+	defer func() {
+		if req.release != nil {
+			req.release()
+		}
+	}()
 	if f.fields[protocol.FieldHave] != "" {
 		if err := s.readHave(req, f.fields[protocol.FieldHave]); err != nil {
 			return nil, err
@@ -198,14 +203,24 @@ func (s *Server) unpack(req *request, f *form) (string, []filetree.Entry, error)
 		return "", nil, fmt.Errorf("opening spooled upload: %w", err)
 	}
 	defer zf.Close()
+	// What the entries' headers say they unpack to is reserved before
+	// anything is written; unpacking holds each entry to its header.
+	var need int64
+	if zr, err := zip.NewReader(zf, f.zipSize); err == nil {
+		for _, e := range zr.File {
+			if !e.FileInfo().IsDir() {
+				need += int64(min(e.UncompressedSize64, uint64(s.cfg.MaxUnpackedSize)))
+			}
+		}
+	}
+	if err := s.reserve(req, min(need, s.cfg.MaxUnpackedSize)); err != nil {
+		return "", nil, err
+	}
 	st, err := archive.ExtractReaderAt(zf, f.zipSize, src, archive.ExtractOptions{
 		MaxEntries:    s.cfg.MaxUploadFiles,
-		MaxTotalBytes: req.allow,
+		MaxTotalBytes: s.cfg.MaxUnpackedSize,
 		ModeLess:      archive.ShebangMode,
 	})
-	if err != nil && errors.Is(err, archive.ErrTooLarge) && req.allow < s.cfg.MaxUnpackedSize {
-		return "", nil, s.quotaError(req, err)
-	}
 	if err != nil {
 		return "", nil, fmt.Errorf("%s: %w", protocol.SourceZipName, err)
 	}
@@ -286,6 +301,9 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 	}
 
 	up, err := c.Update(src, list, req.clean, fill)
+	if req.release != nil {
+		req.release() // the upload is in the context: free disk counts it now
+	}
 	if err != nil {
 		if errors.Is(err, buildctx.ErrDirty) {
 			glog.Warningf("%s: %v", req.log, err)

@@ -218,6 +218,14 @@ func (s *Server) deltaUpload(req *request, f *form) (string, []filetree.Entry, f
 			manifest = e
 		}
 	}
+	// The upload's disk is reserved before a blob is stored.
+	var total int64
+	for _, e := range p.files {
+		total += e.Size
+	}
+	if err := s.reserve(req, total); err != nil {
+		return "", nil, nil, err
+	}
 	var sent int
 	var sentBytes int64
 	if f.blobsPath != "" {
@@ -227,13 +235,6 @@ func (s *Server) deltaUpload(req *request, f *form) (string, []filetree.Entry, f
 		}
 		sent, sentBytes = n, content
 		glog.V(1).Infof("%s: stored %d blobs (%d bytes sent)", req.log, n, f.blobsSize)
-	}
-	var total int64
-	for _, e := range p.files {
-		total += e.Size
-	}
-	if total > req.allow {
-		return "", nil, nil, s.quotaError(req, fmt.Errorf("the plan's %d bytes: %w", total, archive.ErrTooLarge))
 	}
 	req.uploadSaved = max(total-sentBytes, 0)
 

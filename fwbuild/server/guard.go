@@ -10,7 +10,6 @@ import (
 
 	"github.com/golang/glog"
 
-	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/fwbuild/buildctx"
 	"github.com/mongoose-os/mos/fwbuild/quota"
 )
@@ -211,28 +210,25 @@ func (s *Server) kickCollect() {
 	}
 }
 
-// allowance sets how many bytes the request's upload may unpack to: its
-// namespace's quota and the free disk above the floor (package quota).
-// Under the floor it runs a collection pass first.
-func (s *Server) allowance(req *request) error {
-	allow, err := s.quota.Allowance(req.ns, s.cfg.MaxUnpackedSize)
+// reserve reserves the bytes the request's upload unpacks to, within its
+// namespace's quota and the free disk above the floor, counting uploads in
+// flight (package quota); under the floor it runs a collection pass first.
+// The reservation ends with req.release, once the upload is in the
+// context.
+func (s *Server) reserve(req *request, need int64) error {
+	release, err := s.uploads.Reserve(req.ns, need)
 	if errors.Is(err, quota.ErrDiskLow) {
 		s.collect()
-		allow, err = s.quota.Allowance(req.ns, s.cfg.MaxUnpackedSize)
+		release, err = s.uploads.Reserve(req.ns, need)
 	}
-	if errors.Is(err, quota.ErrDiskLow) {
+	switch {
+	case errors.Is(err, quota.ErrQuota):
+		return errorf(http.StatusRequestEntityTooLarge, "upload: %w (--account-quota %d, --team-quota %d)", err, s.cfg.AccountQuota, s.cfg.TeamQuota)
+	case errors.Is(err, quota.ErrDiskLow):
 		return errorf(http.StatusInsufficientStorage, "the build server is low on disk: %w", err)
-	}
-	if err != nil {
+	case err != nil:
 		return err
 	}
-	req.allow = allow
+	req.release = release
 	return nil
-}
-
-// quotaError says why an upload was cut at req.allow, when that is less
-// than --max-unpacked-size.
-func (s *Server) quotaError(req *request, err error) error {
-	return errorf(http.StatusRequestEntityTooLarge, "%s: %w: over this account's disk quota or the server's free disk above its floor (%d bytes; --account-quota %d, --team-quota %d, --min-free-disk %d)",
-		protocol.SourceZipName, err, req.allow, s.cfg.AccountQuota, s.cfg.TeamQuota, s.cfg.MinFreeDisk)
 }

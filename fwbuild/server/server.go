@@ -47,7 +47,8 @@ type Server struct {
 	// owned records which blobs each account uploaded itself; nil
 	// without accounts (one namespace, which holds the whole store).
 	owned     *possession.Index
-	quota     quota.Policy  // disk quotas and the free disk floor
+	quota     *quota.Policy // disk quotas and the free disk floor
+	uploads   *quota.Ledger // what uploads in flight may write
 	diskWatch time.Duration // how often free disk is checked while a build runs
 	// Plans and recent listings by user, for the next request
 	// (listings.go).
@@ -131,7 +132,7 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 
 		kept:      newKept(cfg),
 		diskWatch: 2 * time.Second,
-		quota: quota.Policy{
+		quota: &quota.Policy{
 			Account: cfg.AccountQuota, Team: cfg.TeamQuota, MinFree: cfg.MinFreeDisk,
 			Free: func() int64 {
 				if size, free, _ := diskSpace(root); size > 0 {
@@ -141,6 +142,7 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 			},
 		},
 	}
+	s.uploads = quota.NewLedger(s.quota)
 	if cfg.AuthFile != "" {
 		if s.accounts, err = auth.Load(cfg.AuthFile); err != nil {
 			return nil, err
