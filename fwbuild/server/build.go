@@ -204,8 +204,9 @@ func (s *Server) unpack(req *request, f *form) (string, []filetree.Entry, error)
 	}
 	defer zf.Close()
 	// What the entries' headers say they unpack to is reserved before
-	// anything is written; unpacking holds each entry to its header.
-	var need int64
+	// anything is written, and unpacking writes no more than that (an
+	// entry's content must match its header, too).
+	need := int64(1) // 0 would be the extractor's default limit
 	if zr, err := zip.NewReader(zf, f.zipSize); err == nil {
 		for _, e := range zr.File {
 			if !e.FileInfo().IsDir() {
@@ -213,12 +214,13 @@ func (s *Server) unpack(req *request, f *form) (string, []filetree.Entry, error)
 			}
 		}
 	}
-	if err := s.reserve(req, min(need, s.cfg.MaxUnpackedSize)); err != nil {
+	need = min(need, s.cfg.MaxUnpackedSize)
+	if err := s.reserve(req, need); err != nil {
 		return "", nil, err
 	}
 	st, err := archive.ExtractReaderAt(zf, f.zipSize, src, archive.ExtractOptions{
 		MaxEntries:    s.cfg.MaxUploadFiles,
-		MaxTotalBytes: s.cfg.MaxUnpackedSize,
+		MaxTotalBytes: need,
 		ModeLess:      archive.ShebangMode,
 	})
 	if err != nil {

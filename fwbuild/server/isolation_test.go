@@ -266,9 +266,11 @@ func TestStatusPageShowsOwnBuilds(t *testing.T) {
 	check("anyone (--status-public)", statusAs(t, public.Handler(), ""), all, nil)
 }
 
-// Row 9: an account's contexts and uploads stay within its quota, checked
-// while unpacking (a small zip of a large file is cut), and no upload takes
-// the volumes under the free disk floor, which /readyz reports.
+// Row 9: an account's uploads stay within its quota, refused from what
+// the zip declares before anything is written and held to it while
+// unpacking; its contexts beyond it are collected, least recently used
+// first; no upload takes the volumes under the free disk floor, which
+// /readyz reports.
 func TestQuotaAndFreeDiskFloor(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.AuthFile = accountsFile(t)
@@ -286,6 +288,26 @@ func TestQuotaAndFreeDiskFloor(t *testing.T) {
 	if _, err := os.Stat(ctxDir(cfg, "esp32", "big")); err == nil {
 		t.Error("the refused upload made a context")
 	}
+	// A zip whose header understates an entry: unpacking stops at what was
+	// reserved, not at the end of the content.
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, content := range helloApp(nil) {
+		w, _ := zw.Create(name)
+		w.Write([]byte(content))
+	}
+	liar := []byte(strings.Repeat("y", 2<<20))
+	w, err := zw.CreateRaw(&zip.FileHeader{Name: "fs/liar.bin", Method: zip.Store, UncompressedSize64: 10, CompressedSize64: uint64(len(liar))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(liar)
+	zw.Close()
+	rec = do(t, s, as(stockRequest(t, buf.Bytes(), field{protocol.FieldBuildCtx, "liar"}), "alice", "alice pw"))
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "unpacks to more than") {
+		t.Errorf("a zip understating an entry: %d %s, want 400 cut at the reservation", rec.Code, short(rec.Body.String()))
+	}
+
 	// Uploads within the quota build; beyond it, collection removes the
 	// account's own least recently used contexts, not another's.
 	data := func(tag string) []byte {
