@@ -186,6 +186,12 @@ func (a *Accounts) Groups(user string) []string {
 	return out
 }
 
+// HasGroup reports whether the file defines group g.
+func (a *Accounts) HasGroup(g string) bool {
+	_, ok := a.groups[g]
+	return ok
+}
+
 // Check reports whether pass is user's password. A success is remembered
 // for a while (keyed by a SHA-256 of user and password), so the several
 // requests of one delta build pay bcrypt's cost once.

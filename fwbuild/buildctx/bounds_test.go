@@ -272,7 +272,12 @@ func TestCollect(t *testing.T) {
 		t.Errorf("left %s", got)
 	}
 	for _, suf := range append([]string{""}, metaSuffixes...) {
-		if _, err := os.Lstat(filepath.Join(s.ContextsDir(key), "old"+suf)); !errors.Is(err, os.ErrNotExist) {
+		_, err := os.Lstat(filepath.Join(s.ContextsDir(key), "old"+suf))
+		if suf == ownerSuffix {
+			if err != nil {
+				t.Errorf("old's owner record was removed with it: %v", err)
+			}
+		} else if !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("old%s left: %v", suf, err)
 		}
 	}
@@ -291,10 +296,31 @@ func TestCollect(t *testing.T) {
 	}
 	busy.Close()
 
-	// A removed name is a new context again, for anyone.
+	// A removed name stays its owner's until OwnerTTL after its last use.
 	c := lock(t, s, "old")
-	if _, err := c.Claim("user:bob"); err != nil {
+	if _, err := c.Claim("user:bob"); !errors.Is(err, ErrNotOwner) {
 		t.Errorf("bob takes the removed name: %v", err)
+	}
+	c.Close()
+	// bob's refused try left a lock file: a context with nothing in it,
+	// collected as any other.
+	if _, err := s.Collect(CollectOptions{TTL: time.Hour, Now: now.Add(2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(filepath.Join(s.ContextsDir(key), "old"+ownerSuffix), now.Add(-48*time.Hour), now.Add(-48*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	st, err = s.Collect(CollectOptions{OwnerTTL: 24 * time.Hour, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.OwnersExpired) != 1 || !strings.HasSuffix(st.OwnersExpired[0], "old") {
+		t.Errorf("owner records dropped: %v, want old's", st.OwnersExpired)
+	}
+	// Then it is a new context again, for anyone.
+	c = lock(t, s, "old")
+	if _, err := c.Claim("user:bob"); err != nil {
+		t.Errorf("bob takes the removed name after its owner record expired: %v", err)
 	}
 	res := update(t, c, testenv.Tree{"mos.yml": {Content: "bob"}}, false)
 	if !res.Fresh || res.Why != "new context" {

@@ -19,6 +19,19 @@ type CollectOptions struct {
 	// MaxSize: while the contexts together take more bytes, the least
 	// recently used are removed (0: no size limit).
 	MaxSize int64
+	// OwnerTTL: the owner record of a removed context is kept this long
+	// after the context's last use, so that its name stays its
+	// namespace's (0: kept for ever).
+	OwnerTTL time.Duration
+	// MinFree: while Free (the free bytes on the volumes; negative:
+	// unknown) returns less, the least recently used contexts are
+	// removed (0 or no Free: no floor).
+	MinFree int64
+	Free    func() int64
+	// Quota: while the contexts of a namespace (their Owner) take more
+	// bytes than Quota returns for it, its least recently used are
+	// removed (nil, or 0 for a namespace: no quota).
+	Quota func(ns string) int64
 	// Now is the time to judge ages by (zero: time.Now()).
 	Now time.Time
 }
@@ -31,6 +44,9 @@ type CollectStats struct {
 	Freed     int64
 	Skipped   int // over a limit but locked (building, or waited for)
 	Remaining int64
+	// OwnersExpired are the owner records of removed contexts dropped
+	// after OwnerTTL: those names are free again.
+	OwnersExpired []string
 }
 
 // ContextInfo describes one context on disk.
@@ -81,10 +97,17 @@ func (sc *sizeCache) drop(dir string) {
 // List returns every context under the volumes dir with its last use
 // (the mtime of its lock file, else of its dir) and size.
 func (s *Store) List() ([]ContextInfo, error) {
+	infos, _, err := s.listAll()
+	return infos, err
+}
+
+// listAll lists every context, and the owner records of removed ones.
+func (s *Store) listAll() ([]ContextInfo, []string, error) {
 	var out []ContextInfo
+	var owners []string
 	versions, err := os.ReadDir(s.root)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	for _, v := range versions {
 		if !v.IsDir() || CheckVersion(v.Name()) != nil {
@@ -98,41 +121,57 @@ func (s *Store) List() ([]ContextInfo, error) {
 				if key.Check() != nil {
 					continue
 				}
-				infos, err := s.listContexts(key)
+				infos, own, err := s.listContextsAndOwners(key)
 				if err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 				out = append(out, infos...)
+				owners = append(owners, own...)
 			}
 		}
 	}
-	return out, nil
+	return out, owners, nil
 }
 
-// metaSuffixes are the files beside a context dir.
-var metaSuffixes = []string{".index.json", ".dirty", ".state", ".output.log", ".owner", ".lock"}
+// metaSuffixes are the files beside a context dir. Removing a context
+// keeps its .owner (ownerSuffix): the name stays its namespace's.
+var metaSuffixes = []string{".index.json", ".dirty", ".state", ".output.log", ownerSuffix, ".lock"}
+
+const ownerSuffix = ".owner"
 
 func (s *Store) listContexts(key Key) ([]ContextInfo, error) {
+	infos, _, err := s.listContextsAndOwners(key)
+	return infos, err
+}
+
+// listContextsAndOwners lists the contexts of key and, apart, the owner
+// records left by removed contexts (paths of the .owner files).
+func (s *Store) listContextsAndOwners(key Key) ([]ContextInfo, []string, error) {
 	dir := s.ContextsDir(key)
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	names := map[string]bool{}
+	names := map[string]bool{} // true: more than an owner record
 	for _, e := range entries {
 		n := e.Name()
 		for _, suf := range metaSuffixes {
 			n = strings.TrimSuffix(n, suf)
 		}
 		if CheckName(n) == nil {
-			names[n] = true
+			names[n] = names[n] || e.Name() != n+ownerSuffix
 		}
 	}
 	var out []ContextInfo
-	for n := range names {
+	var owners []string
+	for n, more := range names {
+		if !more {
+			owners = append(owners, filepath.Join(dir, n+ownerSuffix))
+			continue
+		}
 		ci := ContextInfo{Key: key, Name: n, Dir: filepath.Join(dir, n)}
 		if fi, err := os.Lstat(ci.Dir + ".lock"); err == nil {
 			ci.LastUse, ci.lockSeen = fi.ModTime(), true
@@ -152,7 +191,7 @@ func (s *Store) listContexts(key Key) ([]ContextInfo, error) {
 		ci.Size = size
 		out = append(out, ci)
 	}
-	return out, nil
+	return out, owners, nil
 }
 
 // treeSize adds up the sizes of the files under dir (links not followed).
@@ -171,7 +210,9 @@ func treeSize(dir string) int64 {
 }
 
 // Collect removes contexts not used for opts.TTL, then the least recently
-// used ones while all of them take more than opts.MaxSize. A context whose
+// used ones while all of them take more than opts.MaxSize, those of a
+// namespace over its opts.Quota, or while free disk is under
+// opts.MinFree. A context whose
 // lock is held (building, syncing, or an orphaned build of a dead server
 // still running) is never removed, nor one used after it was listed.
 func (s *Store) Collect(opts CollectOptions) (CollectStats, error) {
@@ -180,7 +221,7 @@ func (s *Store) Collect(opts CollectOptions) (CollectStats, error) {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	infos, err := s.List()
+	infos, owners, err := s.listAll()
 	if err != nil {
 		return st, fmt.Errorf("listing contexts: %w", err)
 	}
@@ -190,11 +231,24 @@ func (s *Store) Collect(opts CollectOptions) (CollectStats, error) {
 		st.Bytes += ci.Size
 	}
 	total := st.Bytes
+	owner := make([]string, len(infos))
+	usage := map[string]int64{}
+	if opts.Quota != nil {
+		for i, ci := range infos {
+			owner[i] = ci.Owner()
+			usage[owner[i]] += ci.Size
+		}
+	}
 	var errs []error
-	for _, ci := range infos {
+	for i, ci := range infos {
 		old := opts.TTL > 0 && now.Sub(ci.LastUse) > opts.TTL
 		big := opts.MaxSize > 0 && total > opts.MaxSize
-		if !old && !big {
+		overQuota := false
+		if opts.Quota != nil {
+			q := opts.Quota(owner[i])
+			overQuota = q > 0 && usage[owner[i]] > q
+		}
+		if !old && !big && !overQuota && !lowOnDisk(opts) {
 			continue
 		}
 		removed, err := s.remove(ci)
@@ -207,10 +261,35 @@ func (s *Store) Collect(opts CollectOptions) (CollectStats, error) {
 			st.Removed = append(st.Removed, ci.Key.String()+"/"+ci.Name)
 			st.Freed += ci.Size
 			total -= ci.Size
+			usage[owner[i]] -= ci.Size
 		}
 	}
 	st.Remaining = total
+	if opts.OwnerTTL > 0 {
+		for _, p := range owners {
+			// The record's mtime is the context's last claim (Claim
+			// touches it on every use).
+			fi, err := os.Lstat(p)
+			if err != nil || now.Sub(fi.ModTime()) <= opts.OwnerTTL {
+				continue
+			}
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("dropping expired owner record: %w", err))
+				continue
+			}
+			st.OwnersExpired = append(st.OwnersExpired, strings.TrimSuffix(p, ownerSuffix))
+		}
+	}
 	return st, errors.Join(errs...)
+}
+
+// lowOnDisk reports whether free disk is under opts.MinFree now.
+func lowOnDisk(opts CollectOptions) bool {
+	if opts.MinFree <= 0 || opts.Free == nil {
+		return false
+	}
+	free := opts.Free()
+	return free >= 0 && free < opts.MinFree
 }
 
 // remove deletes one context with its metadata if its lock is free and
@@ -247,6 +326,9 @@ func (s *Store) remove(ci ContextInfo) (bool, error) {
 		return fail(err)
 	}
 	for _, suf := range metaSuffixes {
+		if suf == ownerSuffix {
+			continue // the name stays its namespace's (OwnerTTL)
+		}
 		if err := os.Remove(ci.Dir + suf); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fail(err)
 		}

@@ -20,7 +20,8 @@
 //	                          "team:fw"); absent for the anonymous namespace
 //	                          of a server without accounts (such a context
 //	                          is adopted, started afresh, by the first named
-//	                          namespace that claims it)
+//	                          namespace that claims it); kept when the
+//	                          context is removed (CollectOptions.OwnerTTL)
 //
 // Update, in short:
 //

@@ -6,10 +6,13 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"time"
 )
 
 // Namespaces: a context belongs to the namespace that first used it,
-// recorded in <name>.owner beside it ("user:alice", "team:fw"). The
+// recorded in <name>.owner beside it ("user:alice", "team:fw"), which
+// outlives the context (Collect keeps it for CollectOptions.OwnerTTL), so
+// evicting a context never frees its name for another namespace. The
 // anonymous namespace of a server without accounts is "" and records
 // nothing, so contexts of such a server are as they always were.
 
@@ -52,6 +55,12 @@ func (c *Context) Claim(ns string) (adopted bool, err error) {
 	if owner != "" || ns == "" {
 		if owner != ns {
 			return false, fmt.Errorf("%w: %s", ErrNotOwner, c.Name)
+		}
+		if owner != "" {
+			// The record outlives the context by CollectOptions.OwnerTTL
+			// from its last use.
+			now := time.Now()
+			_ = os.Chtimes(c.OwnerFile(), now, now)
 		}
 		return false, nil
 	}

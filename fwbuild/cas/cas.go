@@ -178,14 +178,23 @@ func (s *Store) Has(h string) bool {
 // Put stores the content read from r as blob h. The content is written to
 // a temp file while hashed; only if it has the given size and hashes to h
 // is it synced and renamed into place. Putting a blob the store holds
-// reads r to its end and keeps the old copy.
+// checks the content the same way and keeps the old copy: a Put that
+// succeeds proves its caller had the content (package possession).
 func (s *Store) Put(h string, size int64, r io.Reader) error {
 	if !ValidHash(h) {
 		return fmt.Errorf("%w: %q", ErrBadHash, h)
 	}
 	if s.Has(h) {
-		_, err := io.Copy(io.Discard, r)
-		return err
+		hw := sha256.New()
+		n, err := io.Copy(hw, io.LimitReader(r, size+1))
+		if err != nil {
+			return fmt.Errorf("cas: reading %s: %w", h, err)
+		}
+		if n != size || sum(hw) != h {
+			return fmt.Errorf("%w: blob %s (%d bytes received, %d expected)", ErrMismatch, h, n, size)
+		}
+		s.touch(h)
+		return nil
 	}
 	dir := filepath.Dir(s.path(h))
 	if err := os.MkdirAll(dir, 0o755); err != nil {

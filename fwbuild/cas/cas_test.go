@@ -212,3 +212,19 @@ func TestConcurrentPuts(t *testing.T) {
 		t.Errorf("Size = %d, want %d (each blob counted once)", s.Size(), want)
 	}
 }
+
+// Putting content the store holds checks it all the same: a success
+// proves the caller had it.
+func TestPutOfAHeldBlobChecksContent(t *testing.T) {
+	s, _ := Open(t.TempDir(), 1<<20)
+	h := put(t, s, "right")
+	if err := s.Put(h, 5, strings.NewReader("wrong")); !errors.Is(err, ErrMismatch) {
+		t.Errorf("other bytes under a held hash: err = %v, want ErrMismatch", err)
+	}
+	if err := s.Put(h, 5, strings.NewReader("right")); err != nil {
+		t.Errorf("the right bytes again: %v", err)
+	}
+	if got, err := read(t, s, h); err != nil || got != "right" {
+		t.Errorf("held blob now %q, %v", got, err)
+	}
+}

@@ -77,6 +77,28 @@ type Config struct {
 	// removed.
 	ContextTTL      time.Duration
 	MaxContextsSize int64
+	// OwnerTTL is how long the owner record of a removed context is kept
+	// after its last use, so that the name stays its namespace's (0: for
+	// ever).
+	OwnerTTL time.Duration
+	// AccountQuota and TeamQuota bound the disk one user's (one group's)
+	// contexts take with a new upload, in bytes (0: no quota).
+	AccountQuota, TeamQuota int64
+	// MinFreeDisk is the floor of free disk on the volumes: collection
+	// removes the least recently used contexts to keep it, an upload
+	// that would go below it is refused, and /readyz fails under it (0:
+	// none).
+	MinFreeDisk int64
+	// Budgets of what the server keeps in memory for the next request
+	// (plans, listings): entries and bytes, in all and per account (0:
+	// derived from MaxUploadFiles, see KeptBudgets).
+	KeptMaxBytes, KeptAccountBytes     int64
+	KeptMaxEntries, KeptAccountEntries int
+	// AdminGroup names the accounts file's group whose users see every
+	// build on the status page (""; nobody). StatusPublic shows every
+	// build to everyone who may see the page.
+	AdminGroup   string
+	StatusPublic bool
 	// HTTP timeouts: for the request headers, for the whole request body
 	// (a slow upload is cut; no upload holds a build slot or a context
 	// lock meanwhile anyway), for sending the answer, and for an idle
@@ -151,6 +173,12 @@ func Default() Config {
 		CASMaxSize:          10 << 30,
 		ContextTTL:          14 * 24 * time.Hour,
 		MaxContextsSize:     20 << 30,
+		OwnerTTL:            365 * 24 * time.Hour,
+		AccountQuota:        5 << 30,
+		TeamQuota:           10 << 30,
+		MinFreeDisk:         2 << 30,
+		KeptMaxBytes:        512 << 20,
+		KeptAccountBytes:    64 << 20,
 		ReadHeaderTimeout:   30 * time.Second,
 		ReadTimeout:         10 * time.Minute,
 		WriteTimeout:        10 * time.Minute,
@@ -175,6 +203,20 @@ func Default() Config {
 // (__FILE__, debug info, make's dependency files).
 func (c *Config) BuildPathsFixed() bool {
 	return c.Sandbox == SandboxOn
+}
+
+// KeptBudgets are the entry budgets of what the server keeps for clients'
+// next requests (in all, per account): the flags, else 40 and 4 listings
+// of the largest upload.
+func (c *Config) KeptBudgets() (all, account int) {
+	all, account = c.KeptMaxEntries, c.KeptAccountEntries
+	if all == 0 {
+		all = 40 * c.MaxUploadFiles
+	}
+	if account == 0 {
+		account = 4 * c.MaxUploadFiles
+	}
+	return all, account
 }
 
 // CcachePath is the ccache dir: CcacheDir, else <volumesRoot>/ccache.
@@ -236,6 +278,16 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.AllowAnonymous, "allow-anonymous", c.AllowAnonymous, "without --auth-file, listen on --address even when it is not a loopback address (anyone reaching the port may build and overwrite any named context)")
 	fs.DurationVar(&c.ContextTTL, "context-ttl", c.ContextTTL, "remove build contexts not used for this long (0: never)")
 	fs.Int64Var(&c.MaxContextsSize, "max-contexts-size", c.MaxContextsSize, "remove the least recently used build contexts while all take more bytes than this (0: no limit)")
+	fs.DurationVar(&c.OwnerTTL, "owner-ttl", c.OwnerTTL, "keep the owner record of a removed build context this long after its last use, so its name stays its account's (0: for ever)")
+	fs.Int64Var(&c.AccountQuota, "account-quota", c.AccountQuota, "disk quota of one user's build contexts with an upload being unpacked, in bytes (0: none)")
+	fs.Int64Var(&c.TeamQuota, "team-quota", c.TeamQuota, "disk quota of one group's team_<group>_... build contexts, in bytes (0: none)")
+	fs.Int64Var(&c.MinFreeDisk, "min-free-disk", c.MinFreeDisk, "free disk floor of the volumes, in bytes: least recently used contexts are removed to keep it, uploads that would go below it are refused, /readyz fails under it (0: none)")
+	fs.Int64Var(&c.KeptMaxBytes, "kept-max-bytes", c.KeptMaxBytes, "memory budget of the plans and listings kept for clients' next requests, in bytes, all accounts together")
+	fs.Int64Var(&c.KeptAccountBytes, "kept-account-bytes", c.KeptAccountBytes, "memory budget of the plans and listings kept for one account, in bytes")
+	fs.IntVar(&c.KeptMaxEntries, "kept-max-entries", c.KeptMaxEntries, "budget of listing entries kept for clients' next requests, all accounts together (0: 40 x --max-upload-files)")
+	fs.IntVar(&c.KeptAccountEntries, "kept-account-entries", c.KeptAccountEntries, "budget of listing entries kept for one account (0: 4 x --max-upload-files)")
+	fs.StringVar(&c.AdminGroup, "admin-group", c.AdminGroup, "group of the --auth-file whose users see every account's builds and contexts on the status page")
+	fs.BoolVar(&c.StatusPublic, "status-public", c.StatusPublic, "show every account's builds and contexts on the status page to everyone who may see it (default: an account sees its own and its groups'; without credentials, only counts)")
 	fs.DurationVar(&c.ReadHeaderTimeout, "read-header-timeout", c.ReadHeaderTimeout, "time allowed to read a request's headers")
 	fs.DurationVar(&c.ReadTimeout, "read-timeout", c.ReadTimeout, "time allowed to read a whole request (the upload)")
 	fs.DurationVar(&c.WriteTimeout, "write-timeout", c.WriteTimeout, "time allowed to send an answer (the result zip), counted once the build is done")
@@ -312,6 +364,24 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxContextsSize < 0 {
 		bad("--max-contexts-size %d: must not be negative", c.MaxContextsSize)
+	}
+	for _, n := range []struct {
+		flag string
+		v    int64
+	}{{"account-quota", c.AccountQuota}, {"team-quota", c.TeamQuota}, {"min-free-disk", c.MinFreeDisk},
+		{"kept-account-entries", int64(c.KeptAccountEntries)}, {"kept-max-entries", int64(c.KeptMaxEntries)}} {
+		if n.v < 0 {
+			bad("--%s %d: must not be negative", n.flag, n.v)
+		}
+	}
+	if c.OwnerTTL < 0 {
+		bad("--owner-ttl %v: must not be negative", c.OwnerTTL)
+	}
+	if c.KeptMaxBytes <= 0 || c.KeptAccountBytes <= 0 {
+		bad("--kept-max-bytes %d, --kept-account-bytes %d: must be positive", c.KeptMaxBytes, c.KeptAccountBytes)
+	}
+	if c.AdminGroup != "" && c.AuthFile == "" {
+		bad("--admin-group %q needs --auth-file (where the group is defined)", c.AdminGroup)
 	}
 	for _, d := range []struct {
 		flag string

@@ -36,6 +36,9 @@ func TestRegisterParsesFlags(t *testing.T) {
 		"--build-pid-namespace=false",
 		"--sandbox=none", "--build-memory=1g", "--build-cpus=1.5", "--build-pids=64",
 		"--metrics-open", "--metrics-address=127.0.0.1:9100", "--verify-fraction=0.5", "--adopt-contexts=false",
+		"--owner-ttl=720h", "--account-quota=100", "--team-quota=200", "--min-free-disk=300",
+		"--kept-max-bytes=400", "--kept-account-bytes=50", "--kept-max-entries=60", "--kept-account-entries=7",
+		"--admin-group=ops", "--status-public",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -50,6 +53,9 @@ func TestRegisterParsesFlags(t *testing.T) {
 		Sandbox: "none", BuildMemory: "1g", BuildCPUs: "1.5", BuildPIDs: 64,
 		Ccache: true, CcacheMaxSize: "5G", ServerName: hostname(),
 		MetricsOpen: true, MetricsAddress: "127.0.0.1:9100", VerifyFraction: 0.5,
+		OwnerTTL: 720 * time.Hour, AccountQuota: 100, TeamQuota: 200, MinFreeDisk: 300,
+		KeptMaxBytes: 400, KeptAccountBytes: 50, KeptMaxEntries: 60, KeptAccountEntries: 7,
+		AdminGroup: "ops", StatusPublic: true,
 	}
 	if c != want {
 		t.Errorf("parsed\n %+v\nwant\n %+v", c, want)
@@ -118,6 +124,12 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{"verify fraction negative", func(c *Config) { c.VerifyFraction = -0.1 }, "--verify-fraction -0.1"},
 		{"verify fraction NaN", func(c *Config) { c.VerifyFraction = math.NaN() }, "--verify-fraction NaN"},
 		{"metrics clash", func(c *Config) { c.MetricsAddress = "127.0.0.1:8000" }, "same as --address and --port"},
+		{"owner ttl", func(c *Config) { c.OwnerTTL = -time.Hour }, "--owner-ttl -1h0m0s: must not be negative"},
+		{"account quota", func(c *Config) { c.AccountQuota = -1 }, "--account-quota -1: must not be negative"},
+		{"free disk floor", func(c *Config) { c.MinFreeDisk = -1 }, "--min-free-disk -1"},
+		{"kept bytes", func(c *Config) { c.KeptAccountBytes = 0 }, "--kept-account-bytes 0: must be positive"},
+		{"kept entries", func(c *Config) { c.KeptMaxEntries = -1 }, "--kept-max-entries -1"},
+		{"admin group without accounts", func(c *Config) { c.AdminGroup = "ops" }, `--admin-group "ops" needs --auth-file`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

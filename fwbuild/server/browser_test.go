@@ -37,7 +37,8 @@ func TestStatusPageInBrowser(t *testing.T) {
 	}
 	cfg := testConfig(t)
 	cfg.AuthFile = accountsFile(t)
-	cfg.MetricsOpen = true // the browser gets the page without credentials
+	cfg.MetricsOpen = true  // the browser gets the page without credentials
+	cfg.StatusPublic = true // and, without them, every account's builds
 	long := "team_fw_feature_ota_rework_with_a_rather_long_branch_name_20261206"
 	s := newServer(t, cfg, WithRunner(statsRunner{fakeRunner: fr, lines: []string{"  CC    $CTX/src/main.c", "  CC    $CTX/src/util.c"}, hits: 1}))
 	for _, name := range []string{"ci_main", "broken", long} {

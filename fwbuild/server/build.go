@@ -1,6 +1,7 @@
 package server
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -34,17 +35,20 @@ type request struct {
 	dir string // the request's temp dir under <volumes>/tmp
 	log string // "build ctx=... app=... platform=..." once known
 
-	key    buildctx.Key
-	name   string // context name; "" until chosen
-	named  bool   // the request named its context (build_ctx)
-	user   string // authenticated user ("" without accounts)
-	ns     string // namespace of the context ("" without accounts)
-	clean  bool
-	params []byte
-	have   map[string]string // the client's build dir (path -> sha256), for a delta result; nil: full result
-	// haveKept is the digest of the have listing kept for the client's
-	// next request ("" when none was kept).
-	haveKept string
+	key   buildctx.Key
+	name  string // context name; "" until chosen
+	named bool   // the request named its context (build_ctx)
+	user  string // authenticated user ("" without accounts)
+	ns    string // namespace of the context ("" without accounts)
+	// release ends the upload's disk reservation (package quota); nil
+	// before one is made.
+	release func()
+	clean   bool
+	params  []byte
+	have    map[string]string // the client's build dir (path -> sha256), for a delta result; nil: full result
+	// haveList is the client's build dir as listed, kept for its next
+	// request once answered (keepHave).
+	haveList []protocol.HaveEntry
 	// notice is sent with the answer (protocol.HeaderNotice); "" for none.
 	notice string
 	// failed: the build failed; its answer leaves the client's last good
@@ -97,6 +101,7 @@ func (s *Server) handleBuild(w http.ResponseWriter, r *http.Request) {
 	if req.notice != "" {
 		w.Header().Set(protocol.HeaderNotice, req.notice)
 	}
+	ans.haveKept = s.keepHave(req)
 	n, err := s.send(w, ans)
 	sent = n
 	if err != nil {
@@ -136,6 +141,11 @@ func (s *Server) build(req *request) (*answer, error) {
 	if err := s.namespace(req); err != nil {
 		return nil, err
 	}
+	defer func() {
+		if req.release != nil {
+			req.release()
+		}
+	}()
 	if f.fields[protocol.FieldHave] != "" {
 		if err := s.readHave(req, f.fields[protocol.FieldHave]); err != nil {
 			return nil, err
@@ -214,9 +224,24 @@ func (s *Server) unpack(req *request, f *form) (string, []filetree.Entry, error)
 		return "", nil, fmt.Errorf("opening spooled upload: %w", err)
 	}
 	defer zf.Close()
+	// What the entries' headers say they unpack to is reserved before
+	// anything is written, and unpacking writes no more than that (an
+	// entry's content must match its header, too).
+	need := int64(1) // 0 would be the extractor's default limit
+	if zr, err := zip.NewReader(zf, f.zipSize); err == nil {
+		for _, e := range zr.File {
+			if !e.FileInfo().IsDir() {
+				need += int64(min(e.UncompressedSize64, uint64(s.cfg.MaxUnpackedSize)))
+			}
+		}
+	}
+	need = min(need, s.cfg.MaxUnpackedSize)
+	if err := s.reserve(req, need); err != nil {
+		return "", nil, err
+	}
 	st, err := archive.ExtractReaderAt(zf, f.zipSize, src, archive.ExtractOptions{
 		MaxEntries:    s.cfg.MaxUploadFiles,
-		MaxTotalBytes: s.cfg.MaxUnpackedSize,
+		MaxTotalBytes: need,
 		ModeLess:      archive.ShebangMode,
 	})
 	if err != nil {
@@ -307,6 +332,9 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 	s.seed(req, c, list)
 
 	up, err := c.Update(src, list, req.clean, fill)
+	if req.release != nil {
+		req.release() // the upload is in the context: free disk counts it now
+	}
 	if err != nil {
 		if errors.Is(err, buildctx.ErrDirty) {
 			glog.Warningf("%s: %v", req.log, err)
@@ -342,7 +370,9 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 	}
 	req.rec.estimate(steps)
 	req.rec.building(c.Dir)
-	res, err := s.runner.Run(ctx, builder.Request{
+	// A build that writes the volumes full is stopped (package quota).
+	bctx, unwatch := s.quota.Watch(ctx, s.diskWatch)
+	res, err := s.runner.Run(bctx, builder.Request{
 		Dir:          c.Dir,
 		ParamsFile:   c.ParamsFile(),
 		LibsCacheDir: s.libCache,
@@ -354,6 +384,10 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 	})
 	req.rec.setState(protocol.StateSending, "")
 	release()
+	if unwatch() && ctx.Err() == nil {
+		s.kickCollect()
+		return nil, errorf(http.StatusInsufficientStorage, "build stopped: the build server's free disk fell under half of --min-free-disk %d (the build, or builds beside it, wrote too much); the context starts afresh next time", s.cfg.MinFreeDisk)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -495,7 +529,7 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 	if err != nil {
 		return nil, err
 	}
-	return &answer{zip: p, files: st.Files, size: fi.Size(), delta: req.have != nil, haveKept: req.haveKept}, nil
+	return &answer{zip: p, files: st.Files, size: fi.Size(), delta: req.have != nil}, nil
 }
 
 // deltaResult chooses what a delta result carries, given the result's

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/golang/glog"
@@ -26,6 +25,7 @@ import (
 	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/fwbuild/buildctx"
 	"github.com/mongoose-os/mos/fwbuild/cas"
+	"github.com/mongoose-os/mos/fwbuild/kept"
 	"github.com/mongoose-os/mos/fwbuild/metrics"
 )
 
@@ -34,61 +34,20 @@ import (
 // the blob store lacks; the upload tree is then made from the store, only
 // for the files the context does not already hold.
 
-// planTTL is how long a plan is kept; planMax bounds how many are.
-const (
-	planTTL = time.Hour
-	planMax = 1000
-)
-
 type plan struct {
+	user    string           // who made it: only they may use it
 	files   []filetree.Entry // checked, sorted, modes masked
 	created time.Time
 	listing string // digest of files
 }
 
-// plans holds plans in memory: a restart loses them and clients plan
-// again (409 with Replan).
-type plans struct {
-	mu sync.Mutex
-	m  map[string]*plan
-}
-
-func (ps *plans) add(p *plan) (string, error) {
+// newPlanID is a fresh random plan id.
+func newPlanID() (string, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
 	}
-	id := hex.EncodeToString(b[:])
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	if ps.m == nil {
-		ps.m = map[string]*plan{}
-	}
-	now := time.Now()
-	var oldestID string
-	for k, v := range ps.m {
-		if now.Sub(v.created) > planTTL {
-			delete(ps.m, k)
-		} else if oldestID == "" || v.created.Before(ps.m[oldestID].created) {
-			oldestID = k
-		}
-	}
-	if len(ps.m) >= planMax {
-		delete(ps.m, oldestID)
-	}
-	ps.m[id] = p
-	return id, nil
-}
-
-func (ps *plans) get(id string) *plan {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	p := ps.m[id]
-	if p != nil && time.Since(p.created) > planTTL {
-		delete(ps.m, id)
-		return nil
-	}
-	return p
+	return hex.EncodeToString(b[:]), nil
 }
 
 // conflictError is answered 409 with a protocol.ConflictResponse.
@@ -118,8 +77,13 @@ func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, "plan", err)
 		return
 	}
-	s.planListings.put(listingKey(r, p.listing), p.files)
-	id, err := s.plans.add(p)
+	id, err := newPlanID()
+	if err == nil {
+		err = s.keepPlanFor(p, id)
+	}
+	if errors.Is(err, kept.ErrOverBudget) {
+		err = errorf(http.StatusRequestEntityTooLarge, "plan: too large to keep for this account: %w (--kept-account-entries, --kept-account-bytes)", err)
+	}
 	if err != nil {
 		s.fail(w, r, "plan", err)
 		return
@@ -156,7 +120,7 @@ func (s *Server) plan(r *http.Request) (*plan, []string, error) {
 		return nil, nil, s.bodyError("plan", err)
 	}
 	if req.Base != "" {
-		base := s.planListings.get(listingKey(r, req.Base))
+		base := keptList[filetree.Entry](s.kept, userOf(r), keptPlanListing, req.Base)
 		if base == nil {
 			return nil, nil, errNeedFull
 		}
@@ -196,7 +160,42 @@ func (s *Server) plan(r *http.Request) (*plan, []string, error) {
 	if !hasManifest {
 		return nil, nil, errorf(http.StatusBadRequest, "plan: no mos.yml at the top level")
 	}
-	return &plan{files: files, created: time.Now(), listing: protocol.ListingDigest(files)}, s.cas.Missing(hashes), nil
+	user := userOf(r)
+	return &plan{user: user, files: files, created: time.Now(), listing: protocol.ListingDigest(files)}, s.missing(user, hashes), nil
+}
+
+// possessionDirName is the dir of the possession records in the blob
+// store's dir (their files end in .idx, which the store skips).
+const possessionDirName = "possession"
+
+// possessionNS is the namespace of user's possession records: the
+// account itself, whichever context it builds.
+func possessionNS(user string) string { return "user:" + user }
+
+// missing returns the hashes of hs that user must upload: those the store
+// lacks and, with accounts, those user has not uploaded itself. Whether
+// another account uploaded a content does not show: its hash is missing
+// as an unknown one is.
+func (s *Server) missing(user string, hs []string) []string {
+	m := s.cas.Missing(hs)
+	if s.owned == nil {
+		return m
+	}
+	lack := map[string]bool{}
+	for _, h := range m {
+		lack[h] = true
+	}
+	for _, h := range s.owned.Lacks(possessionNS(user), hs) {
+		lack[h] = true
+	}
+	out := make([]string, 0, len(lack))
+	for _, h := range hs {
+		if lack[h] {
+			out = append(out, h)
+			delete(lack, h)
+		}
+	}
+	return out
 }
 
 // errNeedFull: a plan request's base listing is not kept here.
@@ -207,8 +206,8 @@ var errNeedFull = errors.New("the plan's base listing is not kept here")
 // the (empty) upload dir, the listing and the fill func that puts into
 // the upload dir what the context needs.
 func (s *Server) deltaUpload(req *request, f *form) (string, []filetree.Entry, func([]filetree.Entry) error, error) {
-	p := s.plans.get(f.fields[protocol.FieldPlan])
-	if p == nil {
+	p := s.keptPlanOf(req.user, f.fields[protocol.FieldPlan])
+	if p == nil || p.user != req.user {
 		return "", nil, nil, &conflictError{protocol.ConflictResponse{Replan: true}}
 	}
 	byHash := make(map[string]int64, len(p.files))
@@ -219,25 +218,33 @@ func (s *Server) deltaUpload(req *request, f *form) (string, []filetree.Entry, f
 			manifest = e
 		}
 	}
+	// The upload's disk is reserved before a blob is stored.
+	var total int64
+	for _, e := range p.files {
+		total += e.Size
+	}
+	if err := s.reserve(req, total); err != nil {
+		return "", nil, nil, err
+	}
 	var sent int
 	var sentBytes int64
 	if f.blobsPath != "" {
-		n, content, err := s.storeBlobs(f.blobsPath, byHash)
+		n, content, err := s.storeBlobs(req.user, f.blobsPath, byHash)
 		if err != nil {
 			return "", nil, nil, err
 		}
 		sent, sentBytes = n, content
 		glog.V(1).Infof("%s: stored %d blobs (%d bytes sent)", req.log, n, f.blobsSize)
 	}
-	var total int64
-	for _, e := range p.files {
-		total += e.Size
-	}
 	req.uploadSaved = max(total-sentBytes, 0)
 
 	// The app's name and platform, from the plan's mos.yml.
 	mf := filepath.Join(req.dir, "plan-mos.yml")
-	if err := s.cas.CopyTo(manifest.SHA256, mf, 0o600); err != nil {
+	err := errMissing
+	if len(s.missing(req.user, []string{manifest.SHA256})) == 0 {
+		err = s.cas.CopyTo(manifest.SHA256, mf, 0o600)
+	}
+	if err != nil {
 		if errors.Is(err, cas.ErrMissing) {
 			// Without mos.yml the context is unknown, so is what it holds:
 			// ask for every content the store lacks.
@@ -245,7 +252,7 @@ func (s *Server) deltaUpload(req *request, f *form) (string, []filetree.Entry, f
 			for _, e := range p.files {
 				hs = append(hs, e.SHA256)
 			}
-			return "", nil, nil, &conflictError{protocol.ConflictResponse{Missing: s.cas.Missing(hs)}}
+			return "", nil, nil, &conflictError{protocol.ConflictResponse{Missing: s.missing(req.user, hs)}}
 		}
 		return "", nil, nil, err
 	}
@@ -270,7 +277,7 @@ func (s *Server) deltaUpload(req *request, f *form) (string, []filetree.Entry, f
 		for i, e := range need {
 			hs[i] = e.SHA256
 		}
-		if missing := s.cas.Missing(hs); len(missing) > 0 {
+		if missing := s.missing(req.user, hs); len(missing) > 0 {
 			return &conflictError{protocol.ConflictResponse{Missing: missing}}
 		}
 		for _, e := range need {
@@ -292,10 +299,14 @@ func (s *Server) deltaUpload(req *request, f *form) (string, []filetree.Entry, f
 	return src, p.files, fill, nil
 }
 
+// errMissing: a content the request's account may not name by hash.
+var errMissing = fmt.Errorf("%w: not uploaded by this account", cas.ErrMissing)
+
 // storeBlobs puts every entry of the blobs zip into the store after
 // checking that it is a content the plan lists and that it hashes to its
-// name; it says how many it stored and their size.
-func (s *Server) storeBlobs(zipPath string, sizes map[string]int64) (int, int64, error) {
+// name, and records that user holds it; it says how many it stored and
+// their size.
+func (s *Server) storeBlobs(user, zipPath string, sizes map[string]int64) (int, int64, error) {
 	zr, err := zip.OpenReader(zipPath)
 	if err != nil {
 		return 0, 0, errorf(http.StatusBadRequest, "%s: not a zip: %w", protocol.BlobsZipName, err)
@@ -323,17 +334,22 @@ func (s *Server) storeBlobs(zipPath string, sizes map[string]int64) (int, int64,
 		if err != nil {
 			return 0, 0, err
 		}
+		if s.owned != nil {
+			if err := s.owned.Add(possessionNS(user), zf.Name); err != nil {
+				return 0, 0, err
+			}
+		}
 		content += size
 	}
 	return len(zr.File), content, nil
 }
 
-// parseHave reads the have field: the client's build dir, path -> sha256.
 // readHave reads FieldHave — a whole listing (a JSON array) or a
-// protocol.HaveDelta against one kept earlier — into req.have, and keeps
-// the whole listing for the client's next request. An unknown base leaves
-// req.have nil: the answer is then the whole result, as for a client that
-// sent none.
+// protocol.HaveDelta against one kept earlier — into req.have, checking
+// every entry and bounding it as an upload (--max-upload-files). The whole
+// listing is kept for the client's next request only once the request is
+// answered with a result (keepHave). An unknown base leaves req.have nil:
+// the answer is then the whole result, as for a client that sent none.
 func (s *Server) readHave(req *request, field string) error {
 	var have []protocol.HaveEntry
 	if strings.HasPrefix(strings.TrimSpace(field), "{") {
@@ -341,34 +357,48 @@ func (s *Server) readHave(req *request, field string) error {
 		if err := json.Unmarshal([]byte(field), &hd); err != nil {
 			return errorf(http.StatusBadRequest, "%s: %w", protocol.FieldHave, err)
 		}
-		base := s.haveListings.get(listingKey(req.r, hd.Base))
+		base := keptList[protocol.HaveEntry](s.kept, req.user, keptHave, hd.Base)
 		if base == nil {
 			glog.Infof("%s: the client's build dir listing is based on one not kept here (%s): answering the whole result", req.log, hd.Base)
 			return nil
 		}
+		if len(hd.Set) > s.cfg.MaxUploadFiles {
+			return errorf(http.StatusBadRequest, "%s: %d entries set is over the limit of %d (--max-upload-files)", protocol.FieldHave, len(hd.Set), s.cfg.MaxUploadFiles)
+		}
 		have = protocol.ApplyListing(base, hd.Set, hd.Removed, protocol.HavePath)
 	} else if err := json.Unmarshal([]byte(field), &have); err != nil {
 		return errorf(http.StatusBadRequest, "%s: %w", protocol.FieldHave, err)
+	}
+	if len(have) > s.cfg.MaxUploadFiles {
+		return errorf(http.StatusBadRequest, "%s: a build dir of %d files is over the limit of %d (--max-upload-files)", protocol.FieldHave, len(have), s.cfg.MaxUploadFiles)
 	}
 	m := make(map[string]string, len(have))
 	for _, h := range have {
 		if err := filetree.CheckPath(h.Path); err != nil {
 			return errorf(http.StatusBadRequest, "%s: %w", protocol.FieldHave, err)
 		}
+		if !cas.ValidHash(h.SHA256) {
+			return errorf(http.StatusBadRequest, "%s: %s: %q is not a sha256 hex digest", protocol.FieldHave, archive.QuotePrefix(h.Path), archive.QuotePrefix(h.SHA256))
+		}
 		m[h.Path] = h.SHA256
 	}
 	req.have = m
-	if len(have) > 0 {
-		req.haveKept = protocol.HaveDigest(have)
-		s.haveListings.put(listingKey(req.r, req.haveKept), have)
-	}
+	req.haveList = have
 	return nil
 }
 
-// listingKey scopes a kept listing to the user who sent it.
-func listingKey(r *http.Request, digest string) string {
-	user, _, _ := r.BasicAuth()
-	return user + "\x00" + digest
+// keepHave keeps the request's have listing for the client's next
+// request, once it is answered with a result; it returns the digest the
+// client is told ("" when nothing was kept).
+func (s *Server) keepHave(req *request) string {
+	if len(req.haveList) == 0 {
+		return ""
+	}
+	d := protocol.HaveDigest(req.haveList)
+	if !keepList(s.kept, req.user, keptHave, d, req.haveList, protocol.HavePath) {
+		return ""
+	}
+	return d
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

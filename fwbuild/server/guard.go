@@ -12,6 +12,7 @@ import (
 	"github.com/golang/glog"
 
 	"github.com/mongoose-os/mos/fwbuild/buildctx"
+	"github.com/mongoose-os/mos/fwbuild/quota"
 )
 
 // What guard puts into a request's context.
@@ -163,7 +164,7 @@ const collectInterval = 5 * time.Minute
 
 // collectLoop removes old and surplus contexts until ctx ends.
 func (s *Server) collectLoop(ctx context.Context) {
-	if s.cfg.ContextTTL == 0 && s.cfg.MaxContextsSize == 0 {
+	if s.cfg.ContextTTL == 0 && s.cfg.MaxContextsSize == 0 && s.cfg.MinFreeDisk == 0 && s.cfg.AccountQuota == 0 && s.cfg.TeamQuota == 0 {
 		return
 	}
 	t := time.NewTicker(collectInterval)
@@ -192,7 +193,10 @@ const collectSpacing = 30 * time.Second
 
 // collect runs one pass of context removal.
 func (s *Server) collect() buildctx.CollectStats {
-	st, err := s.store.Collect(buildctx.CollectOptions{TTL: s.cfg.ContextTTL, MaxSize: s.cfg.MaxContextsSize})
+	st, err := s.store.Collect(buildctx.CollectOptions{
+		TTL: s.cfg.ContextTTL, MaxSize: s.cfg.MaxContextsSize, OwnerTTL: s.cfg.OwnerTTL,
+		MinFree: s.cfg.MinFreeDisk, Free: s.quota.Free, Quota: s.quota.Limit,
+	})
 	if err != nil {
 		glog.Warningf("removing old contexts: %v", err)
 	}
@@ -201,7 +205,10 @@ func (s *Server) collect() buildctx.CollectStats {
 		s.ctxCache.stale()
 	}
 	for _, c := range st.Removed {
-		glog.Infof("removed context %s (unused for the longest, over --context-ttl %v or --max-contexts-size %d)", c, s.cfg.ContextTTL, s.cfg.MaxContextsSize)
+		glog.Infof("removed context %s (unused for the longest: over --context-ttl %v, --max-contexts-size %d, its account's --account-quota %d or --team-quota %d, or free disk under --min-free-disk %d)", c, s.cfg.ContextTTL, s.cfg.MaxContextsSize, s.cfg.AccountQuota, s.cfg.TeamQuota, s.cfg.MinFreeDisk)
+	}
+	for _, o := range st.OwnersExpired {
+		glog.Infof("owner record of removed context %s expired (--owner-ttl %v): the name is free", o, s.cfg.OwnerTTL)
 	}
 	if len(st.Removed) > 0 || st.Skipped > 0 {
 		glog.Infof("contexts: %d, %d bytes; removed %d (%d bytes); %d in use kept", st.Contexts, st.Bytes, len(st.Removed), st.Freed, st.Skipped)
@@ -218,4 +225,27 @@ func (s *Server) kickCollect() {
 	case s.kick <- struct{}{}:
 	default:
 	}
+}
+
+// reserve reserves the bytes the request's upload unpacks to, within its
+// namespace's quota and the free disk above the floor, counting uploads in
+// flight (package quota); under the floor it runs a collection pass first.
+// The reservation ends with req.release, once the upload is in the
+// context.
+func (s *Server) reserve(req *request, need int64) error {
+	release, err := s.uploads.Reserve(req.ns, need)
+	if errors.Is(err, quota.ErrDiskLow) {
+		s.collect()
+		release, err = s.uploads.Reserve(req.ns, need)
+	}
+	switch {
+	case errors.Is(err, quota.ErrQuota):
+		return errorf(http.StatusRequestEntityTooLarge, "upload: %w (--account-quota %d, --team-quota %d)", err, s.cfg.AccountQuota, s.cfg.TeamQuota)
+	case errors.Is(err, quota.ErrDiskLow):
+		return errorf(http.StatusInsufficientStorage, "the build server is low on disk: %w", err)
+	case err != nil:
+		return err
+	}
+	req.release = release
+	return nil
 }

@@ -51,7 +51,7 @@ func TestPlanAgainstKeptListing(t *testing.T) {
 	if want := doPlan(t, s, app).Missing; !sameSet(pr2.Missing, want) {
 		t.Errorf("missing %v, want what the whole listing misses: %v", pr2.Missing, want)
 	}
-	if p := s.plans.get(pr2.Plan); p == nil || protocol.ListingDigest(p.files) != protocol.ListingDigest(changed) {
+	if p := s.keptPlanOf("", pr2.Plan); p == nil || protocol.ListingDigest(p.files) != protocol.ListingDigest(changed) {
 		t.Errorf("the plan made from the changes is not the changed tree")
 	}
 

@@ -21,6 +21,7 @@ import (
 	"github.com/mongoose-os/mos/fwbuild/history"
 	"github.com/mongoose-os/mos/fwbuild/metrics"
 	"github.com/mongoose-os/mos/fwbuild/status"
+	"github.com/mongoose-os/mos/fwbuild/visibility"
 )
 
 // What the server shows of itself: /metrics, /healthz, /readyz and the
@@ -88,6 +89,12 @@ func (s *Server) setupObserve(mux *http.ServeMux, mosBinary string) {
 	}
 	s.metrics = metrics.New(src)
 	s.ready = []metrics.Check{{Name: "volumes dir " + s.cfg.VolumesDir + " writable", Run: s.checkVolumes}}
+	if s.cfg.MinFreeDisk > 0 {
+		s.ready = append(s.ready, metrics.Check{
+			Name: fmt.Sprintf("free disk on the volumes over %d bytes (--min-free-disk)", s.cfg.MinFreeDisk),
+			Run:  func(context.Context) error { return s.quota.CheckFree() },
+		})
+	}
 	if mosBinary != "" {
 		s.ready = append(s.ready, metrics.Check{Name: "runner " + s.cfg.BuildRunner, Run: runnerCheck(mosBinary, s.cfg.BuildRunner)})
 	}
@@ -98,7 +105,7 @@ func (s *Server) routeMonitor(mux *http.ServeMux) {
 	mux.Handle(pathMetrics, s.metrics.Handler())
 	mux.Handle(pathHealthz, metrics.Healthz())
 	mux.Handle(pathReadyz, metrics.Readyz(s.ready))
-	mux.Handle("/{$}", status.Handler(func(*http.Request) status.Page { return s.statusPage() }))
+	mux.Handle("/{$}", status.Handler(func(r *http.Request) status.Page { return s.statusPage(s.viewer(r)) }))
 }
 
 // MonitorHandler serves only the monitoring paths, without credentials
@@ -194,7 +201,19 @@ func (s *Server) contextList() ([]buildctx.ContextInfo, error) {
 	return c.infos, c.err
 }
 
-func (s *Server) statusPage() status.Page {
+// viewer is what the status page shows to r's account: with
+// --metrics-open (or on --metrics-address) no credentials are asked, but
+// valid ones given are taken.
+func (s *Server) viewer(r *http.Request) visibility.Viewer {
+	p := visibility.Policy{Accounts: s.accounts, AdminGroup: s.cfg.AdminGroup, Public: s.cfg.StatusPublic}
+	user := userOf(r)
+	if u, pass, ok := r.BasicAuth(); user == "" && ok && s.accounts != nil && s.accounts.Check(u, pass) {
+		user = u
+	}
+	return p.For(user)
+}
+
+func (s *Server) statusPage(viewer visibility.Viewer) status.Page {
 	p := status.Page{
 		Server:  "fwbuild-manager (mos " + version.Version + ")",
 		Now:     time.Now(),
@@ -203,13 +222,22 @@ func (s *Server) statusPage() status.Page {
 	}
 	live, recent := s.track.snapshot()
 	inUse := map[string]bool{}
+	var hiddenBuilds, hiddenContexts int
 	for _, v := range live {
+		inUse[v.Version+"/"+v.App+"/"+v.Platform+"/"+v.Context] = true
+		if !viewer.Build(v.User, v.Context) {
+			hiddenBuilds++
+			continue
+		}
 		b := v.status()
 		b.Position = v.Position
 		p.Live = append(p.Live, b)
-		inUse[v.Version+"/"+v.App+"/"+v.Platform+"/"+v.Context] = true
 	}
 	for _, v := range recent {
+		if !viewer.Build(v.User, v.Context) {
+			hiddenBuilds++
+			continue
+		}
 		p.Recent = append(p.Recent, v.status())
 	}
 	infos, err := s.contextList()
@@ -218,12 +246,23 @@ func (s *Server) statusPage() status.Page {
 	}
 	sort.Slice(infos, func(i, j int) bool { return infos[i].LastUse.After(infos[j].LastUse) })
 	for _, ci := range infos {
+		p.Disk.Contexts += ci.Size
+		if !viewer.All() && !viewer.Namespace(ci.Owner()) {
+			hiddenContexts++
+			continue
+		}
 		p.Contexts = append(p.Contexts, status.Context{
 			Version: ci.Key.Version, App: ci.Key.App, Platform: ci.Key.Platform, Name: ci.Name,
 			Size: ci.Size, LastUse: ci.LastUse, Owner: ci.Owner(),
 			InUse: inUse[ci.Key.Version+"/"+ci.Key.App+"/"+ci.Key.Platform+"/"+ci.Name],
 		})
-		p.Disk.Contexts += ci.Size
+	}
+	if hiddenBuilds > 0 || hiddenContexts > 0 {
+		who := "other accounts"
+		if viewer.CountsOnly() {
+			who = "accounts (log in to see yours)"
+		}
+		p.Notes = append(p.Notes, fmt.Sprintf("%d builds and %d contexts of %s are not shown", hiddenBuilds, hiddenContexts, who))
 	}
 	if s.verify.Enabled() {
 		vs := s.verify.Stats()
@@ -232,6 +271,9 @@ func (s *Server) statusPage() status.Page {
 			Skipped: vs.Skipped, Queued: int64(vs.Queued),
 		}
 		for _, m := range vs.Recent {
+			if !viewer.All() {
+				break // names other accounts' contexts
+			}
 			p.Verify.Recent = append(p.Verify.Recent, status.Mismatch{
 				At: m.At, Version: m.Key.Version, App: m.Key.App, Platform: m.Key.Platform, Name: m.Name,
 				First: m.First, Diffs: m.Diffs,

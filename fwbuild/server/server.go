@@ -21,7 +21,6 @@ import (
 
 	"github.com/golang/glog"
 
-	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/fwbuild/auth"
 	"github.com/mongoose-os/mos/fwbuild/buildctx"
@@ -29,8 +28,11 @@ import (
 	"github.com/mongoose-os/mos/fwbuild/cas"
 	"github.com/mongoose-os/mos/fwbuild/config"
 	"github.com/mongoose-os/mos/fwbuild/history"
+	"github.com/mongoose-os/mos/fwbuild/kept"
 	"github.com/mongoose-os/mos/fwbuild/metrics"
+	"github.com/mongoose-os/mos/fwbuild/possession"
 	"github.com/mongoose-os/mos/fwbuild/queue"
+	"github.com/mongoose-os/mos/fwbuild/quota"
 	"github.com/mongoose-os/mos/fwbuild/verify"
 )
 
@@ -43,16 +45,20 @@ type Server struct {
 	scratch  *scratch   // per-request dirs under <volumes>/tmp, same file system as contexts
 	libCache string     // <volumes>/libcache
 	cas      *cas.Store // blobs of delta uploads, <volumes>/cas
-	plans    plans
-	// Recent listings by user and digest, bases for the next request's
-	// listing sent as changes.
-	planListings *listings[filetree.Entry]
-	haveListings *listings[protocol.HaveEntry]
-	mux          *http.ServeMux
-	accounts     *auth.Accounts // nil: no --auth-file, one anonymous namespace
-	kick         chan struct{}  // asks collectLoop for a pass
-	onCollect    func(buildctx.CollectStats)
-	verify       *verify.Verifier // clean rebuilds of a fraction of incremental builds
+	// owned records which blobs each account uploaded itself; nil
+	// without accounts (one namespace, which holds the whole store).
+	owned     *possession.Index
+	quota     *quota.Policy // disk quotas and the free disk floor
+	uploads   *quota.Ledger // what uploads in flight may write
+	diskWatch time.Duration // how often free disk is checked while a build runs
+	// Plans and recent listings by user, for the next request
+	// (listings.go).
+	kept      *kept.Store
+	mux       *http.ServeMux
+	accounts  *auth.Accounts // nil: no --auth-file, one anonymous namespace
+	kick      chan struct{}  // asks collectLoop for a pass
+	onCollect func(buildctx.CollectStats)
+	verify    *verify.Verifier // clean rebuilds of a fraction of incremental builds
 
 	// What the server shows of itself (observe.go, progress.go).
 	track    *tracker
@@ -118,6 +124,7 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	cfg.VolumesDir = store.Root()
+	root := store.Root()
 	s := &Server{
 		cfg:       cfg,
 		store:     store,
@@ -126,14 +133,27 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 		kick:      make(chan struct{}, 1),
 		onCollect: o.onCollect,
 
-		planListings: newListings[filetree.Entry](),
-		haveListings: newListings[protocol.HaveEntry](),
+		kept:      newKept(cfg),
+		diskWatch: 2 * time.Second,
+		quota: &quota.Policy{
+			Account: cfg.AccountQuota, Team: cfg.TeamQuota, MinFree: cfg.MinFreeDisk,
+			Free: func() int64 {
+				if size, free, _ := diskSpace(root); size > 0 {
+					return free
+				}
+				return -1
+			},
+		},
 	}
+	s.uploads = quota.NewLedger(s.quota)
 	if cfg.AuthFile != "" {
 		if s.accounts, err = auth.Load(cfg.AuthFile); err != nil {
 			return nil, err
 		}
 		glog.Infof("accounts: %d users from %s; a context belongs to its user, team_<group>[_...] to a group", len(s.accounts.Users()), cfg.AuthFile)
+		if cfg.AdminGroup != "" && !s.accounts.HasGroup(cfg.AdminGroup) {
+			return nil, fmt.Errorf("--admin-group %q: no such group in %s", cfg.AdminGroup, cfg.AuthFile)
+		}
 	} else {
 		glog.Warningf("WARNING: no --auth-file: this server accepts every request from anyone who can reach %s, and all share one namespace of contexts (anyone can overwrite any named context)", listenWhere(cfg))
 	}
@@ -179,6 +199,12 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 	s.queue = queue.New(cfg.MaxConcurrentBuilds, o.queueOpts)
 	if s.cas, err = cas.Open(filepath.Join(store.Root(), buildctx.CASDirName), cfg.CASMaxSize); err != nil {
 		return nil, err
+	}
+	if s.accounts != nil {
+		// A few listings of the largest upload per account.
+		if s.owned, err = possession.Open(filepath.Join(s.cas.Dir(), possessionDirName), 4*cfg.MaxUploadFiles); err != nil {
+			return nil, err
+		}
 	}
 	if s.scratch, err = openScratch(filepath.Join(store.Root(), buildctx.TempDirName)); err != nil {
 		return nil, err
