@@ -78,8 +78,12 @@ func TestNamedContextAcrossCheckouts(t *testing.T) {
 	if len(dirs) != 1 || dirs[0] != "ci_main" {
 		t.Errorf("server contexts %v, want only ci_main", dirs)
 	}
-	// Another name is another context.
-	e.wantCompiled("other context", e.build(b, "--repo", "../sdk-host", "--build-context", "ci_dev"), full)
+	// Another name is another context: a new one, started as a copy of
+	// the nearest (ci_main), so it compiles nothing.
+	e.wantCompiled("other context", e.build(b, "--repo", "../sdk-host", "--build-context", "ci_dev"), 0)
+	if st, err := os.Stat(filepath.Join(filepath.Dir(contexts[0]), "ci_dev")); err != nil || !st.IsDir() {
+		t.Errorf("no context ci_dev on the server: %v", err)
+	}
 }
 
 // The core module uploaded in deps/ from a git checkout whose files have
