@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/gofrs/flock"
+	"github.com/mongoose-os/mos/common/faultpoint"
 )
 
 // DirName is the cache's dir below the mos dir.
@@ -112,6 +113,7 @@ func (c *Cache) Save(k Key, genDir string) error {
 		c.removeTree(ver)
 		return fmt.Errorf("saving %s to the gen cache: %w", genDir, err)
 	}
+	faultpoint.Hit("gencache.copied")
 	keyData, err := json.MarshalIndent(k, "", "  ")
 	if err != nil {
 		return err
@@ -120,10 +122,12 @@ func (c *Cache) Save(k Key, genDir string) error {
 		c.removeTree(ver)
 		return fmt.Errorf("saving %s to the gen cache: %w", genDir, err)
 	}
+	faultpoint.Hit("gencache.key")
 	if err := writeFileAtomic(filepath.Join(dir, currentFile), []byte(filepath.Base(ver)+"\n")); err != nil {
 		c.removeTree(ver)
 		return fmt.Errorf("replacing gen cache entry %s: %w", dir, err)
 	}
+	faultpoint.Hit("gencache.switched")
 	if live != "" {
 		if err := c.removeTree(filepath.Join(dir, live)); err != nil {
 			return fmt.Errorf("removing the old version of gen cache entry %s: %w", dir, err)

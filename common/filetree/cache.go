@@ -9,6 +9,8 @@ import (
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/mongoose-os/mos/common/faultpoint"
 )
 
 // racyWindow: a file modified less than this before it was hashed may be
@@ -99,6 +101,7 @@ func (c *HashCache) Save(path string) error {
 	if err != nil {
 		return err
 	}
+	faultpoint.Hit("hashcache.save")
 	if err := writeFileAtomic(path, b, 0o644); err != nil {
 		return fmt.Errorf("saving hash cache: %w", err)
 	}

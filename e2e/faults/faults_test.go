@@ -421,7 +421,8 @@ func mustReadDir(t *testing.T, dir string) []string {
 }
 
 // TestClientKilledWhileInstalling: the client is killed with SIGKILL while
-// it unpacks and installs the result of version 2 over version 1's. Its
+// it unpacks and installs the result of version 2 over version 1's, or
+// while it updates its gen and hash caches after that. Its
 // next run first finishes that install: build/ then holds one whole
 // result, never a mix; and the next build gives a clean build's firmware.
 func TestClientKilledWhileInstalling(t *testing.T) {
@@ -440,11 +441,16 @@ func TestClientKilledWhileInstalling(t *testing.T) {
 	}
 	counts := w.census(trace, func() {})
 	for p := range counts {
-		if !strings.HasPrefix(p, "install.") && p != "archive.extract" {
+		if !strings.HasPrefix(p, "install.") && !strings.HasPrefix(p, "gencache.") && !strings.HasPrefix(p, "hashcache.") && p != "archive.extract" {
 			delete(counts, p)
 		}
 	}
 	t.Logf("fault points of the client's install: %v", counts)
+	// How many files a delta result carries varies a little from build to
+	// build: kill points are drawn from the first two thirds of each.
+	for p, c := range counts {
+		counts[p] = max(1, c*2/3)
+	}
 	if counts["install.place"] == 0 || counts["install.journal"] == 0 {
 		t.Fatalf("the install hit no fault point: %v", counts)
 	}
@@ -462,10 +468,16 @@ func TestClientKilledWhileInstalling(t *testing.T) {
 		old := fileSums(t, build)
 
 		_, err := w.build(w.app(dir, 2, "ref"), []string{faultpoint.EnvKill + "=" + p.String()}, "--build-context", name)
-		if !killedBySIGKILL(errors.Unwrap(err)) {
-			t.Fatalf("%v: mos was not killed: %v", p, err)
+		switch {
+		case killedBySIGKILL(errors.Unwrap(err)):
+			killed++
+		case err == nil:
+			// A point whose count varies (how many files a delta result
+			// carries) may not come again: the build then just ran.
+			t.Logf("%v: not reached", p)
+		default:
+			t.Fatalf("%v: mos failed without being killed: %v", p, err)
 		}
-		killed++
 		// The next run, even one that reaches no server, finishes the
 		// install before anything else.
 		if _, err := harness.Build(context.Background(), bins.Mos, dir, w.mosEnv,
@@ -494,5 +506,8 @@ func TestClientKilledWhileInstalling(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("the client killed at %d points", killed)
+	t.Logf("the client killed at %d of %d points", killed, n)
+	if killed < n*4/5 {
+		t.Errorf("only %d kill points reached; want at least %d", killed, n*4/5)
+	}
 }
