@@ -55,47 +55,51 @@ func snapshot(t *testing.T, dir string) map[string]string {
 // rows 6 and 7: the link was followed by mos's hard link of fw.zip, by the
 // server's packing and build.log writes, and by a clean).
 func TestBuildCannotLinkOutOfItsContext(t *testing.T) {
-	for _, rel := range []string{"build/fw", "build"} {
-		t.Run(filepath.Base(rel), func(t *testing.T) {
-			e := newEnv(t)
-			alice := e.checkout("alice")
-			e.build(alice, "--repo", "../sdk-host", "--build-context", "alice_ctx")
-			victim := filepath.Join(e.contextDir("alice_ctx"), filepath.FromSlash(rel))
-			before := snapshot(t, filepath.Join(e.contextDir("alice_ctx"), "build"))
-			aliceFw, err := os.ReadFile(filepath.Join(alice, "build", "fw.zip"))
-			if err != nil {
-				t.Fatal(err)
-			}
-
-			mallory := e.checkout("mallory")
-			appendTo(t, filepath.Join(mallory, "src", "main.c"), "\nint mallory_was_here;\n")
-			hijack(t, mallory, rel, victim)
-			for _, args := range [][]string{
-				{"--repo", "../sdk-host", "--build-context", "mallory_ctx"},
-				{"--repo", "../sdk-host", "--build-context", "mallory_ctx"}, // the link in place
-				{"--repo", "../sdk-host", "--build-context", "mallory_ctx", "--clean"},
-			} {
-				r, err := buildErr(e, mallory, args...)
-				if err == nil {
-					if got, _ := os.ReadFile(filepath.Join(mallory, "build", "fw.zip")); bytes.Equal(got, aliceFw) {
-						t.Errorf("%v: mallory's build returned alice's firmware\n%s", args, r)
-					}
-				}
-				after := snapshot(t, filepath.Join(e.contextDir("alice_ctx"), "build"))
-				for f, c := range before {
-					if after[f] != c {
-						t.Errorf("%v: alice's build/%s changed or went", args, f)
-					}
-				}
-			}
-			if fi, err := os.Lstat(filepath.Join(e.contextDir("mallory_ctx"), filepath.FromSlash(rel))); err == nil && fi.Mode()&os.ModeSymlink != 0 {
-				t.Errorf("mallory's %s is still a link after her builds", rel)
-			}
-			// Alice builds on, unharmed.
-			testenv.RequireTool(t, "gcc")
-			e.build(alice, "--repo", "../sdk-host", "--build-context", "alice_ctx")
-		})
+	for _, runner := range []string{"native", "docker"} {
+		for _, rel := range []string{"build/fw", "build"} {
+			t.Run(runner+"/"+filepath.Base(rel), func(t *testing.T) { buildCannotLinkOut(t, runner, rel) })
+		}
 	}
+}
+
+func buildCannotLinkOut(t *testing.T, runner, rel string) {
+	e := newEnvWith(t, runner)
+	alice := e.checkout("alice")
+	e.build(alice, "--repo", "../sdk-host", "--build-context", "alice_ctx")
+	victim := filepath.Join(e.contextDir("alice_ctx"), filepath.FromSlash(rel))
+	before := snapshot(t, filepath.Join(e.contextDir("alice_ctx"), "build"))
+	aliceFw, err := os.ReadFile(filepath.Join(alice, "build", "fw.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	mallory := e.checkout("mallory")
+	appendTo(t, filepath.Join(mallory, "src", "main.c"), "\nint mallory_was_here;\n")
+	hijack(t, mallory, rel, victim)
+	for _, args := range [][]string{
+		{"--repo", "../sdk-host", "--build-context", "mallory_ctx"},
+		{"--repo", "../sdk-host", "--build-context", "mallory_ctx"}, // the link in place
+		{"--repo", "../sdk-host", "--build-context", "mallory_ctx", "--clean"},
+	} {
+		r, err := buildErr(e, mallory, args...)
+		if err == nil {
+			if got, _ := os.ReadFile(filepath.Join(mallory, "build", "fw.zip")); bytes.Equal(got, aliceFw) {
+				t.Errorf("%v: mallory's build returned alice's firmware\n%s", args, r)
+			}
+		}
+		after := snapshot(t, filepath.Join(e.contextDir("alice_ctx"), "build"))
+		for f, c := range before {
+			if after[f] != c {
+				t.Errorf("%v: alice's build/%s changed or went", args, f)
+			}
+		}
+	}
+	if fi, err := os.Lstat(filepath.Join(e.contextDir("mallory_ctx"), filepath.FromSlash(rel))); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		t.Errorf("mallory's %s is still a link after her builds", rel)
+	}
+	// Alice builds on, unharmed.
+	testenv.RequireTool(t, "gcc")
+	e.build(alice, "--repo", "../sdk-host", "--build-context", "alice_ctx")
 }
 
 // buildErr is build without failing the test.
