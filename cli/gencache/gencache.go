@@ -14,6 +14,7 @@ import (
 
 	"github.com/gofrs/flock"
 	"github.com/mongoose-os/mos/common/faultpoint"
+	"github.com/mongoose-os/mos/common/filetree"
 )
 
 // DirName is the cache's dir below the mos dir.
@@ -181,48 +182,10 @@ func (c *Cache) removeLeftovers(dir, live string) {
 	}
 }
 
-// removeTree removes p and everything below it. Where the system's remove
-// is not supported (Windows: wine, FAT/exFAT, some network drives answer
-// "Invalid function"), it removes entry by entry with plain deletes, as
-// the remote build's install into build/ does; links are removed, never
-// followed.
-func (c *Cache) removeTree(p string) error {
-	rm := os.RemoveAll
-	if c.removeAll != nil {
-		rm = c.removeAll
-	}
-	err := rm(p)
-	if err == nil || !removeUnsupported(err) {
-		return err
-	}
-	return plainRemoveTree(p)
-}
-
-// plainRemoveTree removes p with os.Remove, children first.
-func plainRemoveTree(p string) error {
-	fi, err := os.Lstat(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		ents, err := os.ReadDir(p)
-		if err != nil {
-			return err
-		}
-		for _, e := range ents {
-			if err := plainRemoveTree(filepath.Join(p, e.Name())); err != nil {
-				return err
-			}
-		}
-	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
-}
+// removeTree removes p and everything below it (filetree.RemoveTree:
+// plain deletes where the system's remove is not supported, as on wine
+// and FAT).
+func (c *Cache) removeTree(p string) error { return filetree.RemoveTree(p, c.removeAll) }
 
 // writeFileAtomic writes data to a temp file beside path and renames it
 // over path, so a reader sees the old content or the new, never a part.

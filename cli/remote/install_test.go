@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/protocol"
 	"github.com/mongoose-os/mos/common/testenv"
 )
@@ -66,10 +67,10 @@ func TestInstallWhereRemoveIsUnsupported(t *testing.T) {
 }
 
 func TestRemoveUnsupported(t *testing.T) {
-	if !removeUnsupported(&fs.PathError{Op: "removeat", Path: "x", Err: unsupportedDeleteErr}) {
+	if !filetree.RemoveUnsupported(&fs.PathError{Op: "removeat", Path: "x", Err: unsupportedDeleteErr}) {
 		t.Error("the file system's refusal is not recognised")
 	}
-	if removeUnsupported(&fs.PathError{Op: "removeat", Path: "x", Err: fs.ErrPermission}) {
+	if filetree.RemoveUnsupported(&fs.PathError{Op: "removeat", Path: "x", Err: fs.ErrPermission}) {
 		t.Error("a permission error taken for an unsupported delete")
 	}
 }

@@ -111,46 +111,9 @@ func (in *installer) doRename(oldpath, newpath string) error {
 	return os.Rename(oldpath, newpath)
 }
 
-// removeTree removes path and everything below it. When the system's
-// remove is not supported there (wine, FAT), it falls back to removing
-// entry by entry with plain deletes; links are removed, never followed.
-func (in *installer) removeTree(p string) error {
-	rm := os.RemoveAll
-	if in.removeAll != nil {
-		rm = in.removeAll
-	}
-	err := rm(p)
-	if err == nil || !removeUnsupported(err) {
-		return err
-	}
-	return plainRemoveTree(p)
-}
-
-// plainRemoveTree removes p with os.Remove, children first.
-func plainRemoveTree(p string) error {
-	fi, err := os.Lstat(p)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if fi.IsDir() {
-		ents, err := os.ReadDir(p)
-		if err != nil {
-			return err
-		}
-		for _, e := range ents {
-			if err := plainRemoveTree(filepath.Join(p, e.Name())); err != nil {
-				return err
-			}
-		}
-	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	return nil
-}
+// removeTree removes path and everything below it (filetree.RemoveTree:
+// plain deletes where the system's remove is not supported).
+func (in *installer) removeTree(p string) error { return filetree.RemoveTree(p, in.removeAll) }
 
 // cleanLeftovers removes the stage dirs of aborted installs.
 func (in *installer) cleanLeftovers() {
@@ -235,7 +198,7 @@ func (in *installer) install(zipPath string, delta bool) (err error) {
 			_ = in.doRename(in.path(placed[i]), filepath.Join(stage, filepath.FromSlash(placed[i])))
 		}
 		for i := len(created) - 1; i >= 0; i-- {
-			_ = plainRemoveTree(in.path(created[i]))
+			_ = filetree.PlainRemoveTree(in.path(created[i]))
 		}
 	}
 	for _, p := range files {

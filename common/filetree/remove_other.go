@@ -1,11 +1,11 @@
 //go:build !windows
 
-package gencache
+package filetree
 
 import "errors"
 
-// removeUnsupported says err is a file system refusing the kind of
+// RemoveUnsupported says err is a file system refusing the kind of
 // delete, not a file that cannot be deleted.
-func removeUnsupported(err error) bool {
+func RemoveUnsupported(err error) bool {
 	return errors.Is(err, errors.ErrUnsupported)
 }
