@@ -424,7 +424,9 @@ func TestFarmCcacheOff(t *testing.T) {
 func TestMetricsCountLoggedHits(t *testing.T) {
 	requireTools(t, "ccache", "make", "gcc")
 	dir := t.TempDir()
-	s := startServer(t, dir, "fw_metrics")
+	// New contexts compile through the cache, not start as copies of the
+	// last (which compile nothing).
+	s := startServer(t, dir, "fw_metrics", "--adopt-contexts=false")
 	hits := 0
 	for i, ctx := range []string{"m_one", "m_two", "m_three"} {
 		app := checkout(t, filepath.Join(dir, ctx))
