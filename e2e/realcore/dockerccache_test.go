@@ -49,7 +49,9 @@ func TestDockerServerNewContextFromCache(t *testing.T) {
 		})
 		return srv
 	}
-	srv := start("fw_docker")
+	// No context copies: a new context here is built by the compile cache,
+	// which is what this test is about.
+	srv := start("fw_docker", "--adopt-contexts=false")
 	build := func(what string, s *harness.Server, app, ctx string) runner.CcacheStats {
 		t.Helper()
 		args := append([]string{"build", "--server", s.URL(), "--build-context", ctx}, dockerServerFlags(real)...)
