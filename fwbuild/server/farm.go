@@ -44,6 +44,12 @@ func ccacheFor(cfg config.Config, volumesRoot string) (*builder.Ccache, error) {
 	return cc, nil
 }
 
+// trustedForCache says user's builds fill the shared base compile cache
+// (--ccache-trusted-group).
+func (s *Server) trustedForCache(user string) bool {
+	return s.accounts != nil && user != "" && s.cfg.CcacheTrustedGroup != "" && s.accounts.InGroup(user, s.cfg.CcacheTrustedGroup)
+}
+
 func orDefault(s, def string) string {
 	if s == "" {
 		return def
