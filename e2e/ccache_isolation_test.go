@@ -28,12 +28,23 @@ import (
 const aliceSecret = "ALICE_PRIVATE_7f3e9a"
 
 // ccacheServer starts a server with accounts alice, mallory and ci
-// (password "<name> pw"), group ci: ci, on its own volumes dir; extra
-// flags follow.
-func (e *env) ccacheServer(name string, extra ...string) *harness.Server {
+// (password "<name> pw"), group ci: ci, on its own volumes dir, with the
+// build runner (native or docker); extra flags follow.
+func (e *env) ccacheServer(name, runner string, extra ...string) *harness.Server {
 	e.t.Helper()
-	testenv.RequireTool(e.t, "bwrap")
 	testenv.RequireTool(e.t, "ccache")
+	if runner == "docker" {
+		testenv.RequireDocker(e.t)
+		b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(e.t), "examples", "sdk-host", "platforms", "host", "sdk.version"))
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if image := strings.TrimSpace(string(b)); exec.Command("docker", "image", "inspect", image).Run() != nil {
+			e.t.Skipf("SDK image %s is absent (scripts/sdk-image.sh makes it)", image)
+		}
+	} else {
+		testenv.RequireTool(e.t, "bwrap")
+	}
 	var b strings.Builder
 	for _, u := range []string{"alice", "mallory", "ci"} {
 		h, err := bcrypt.GenerateFromPassword([]byte(u+" pw"), bcrypt.MinCost)
@@ -50,7 +61,7 @@ func (e *env) ccacheServer(name string, extra ...string) *harness.Server {
 	log := filepath.Join(e.work, name+".log")
 	args := append([]string{"--auth-file", users, "--address", "127.0.0.1", "--sandbox", "on", "--ccache-trusted-group", "ci"}, extra...)
 	srv, err := harness.StartServer(context.Background(), harness.ServerOptions{
-		Manager: bins.Manager, Mos: bins.Mos, Runner: "native",
+		Manager: bins.Manager, Mos: bins.Mos, Runner: runner,
 		VolumesDir: filepath.Join(e.work, name+"-volumes"), LogFile: log, Extra: args,
 	})
 	if err != nil {
@@ -161,8 +172,14 @@ func cacheHits(t *testing.T, app string) (hits, compiles int) {
 // hashed), storing objects with her marker under the keys of the clean
 // compiles; alice's next build in a new context must not get them.
 func TestCcacheMalloryCannotPoisonAlice(t *testing.T) {
+	for _, runner := range []string{"native", "docker"} {
+		t.Run(runner, func(t *testing.T) { ccachePoison(t, runner) })
+	}
+}
+
+func ccachePoison(t *testing.T, runner string) {
 	e := newEnv(t)
-	srv := e.ccacheServer("srv")
+	srv := e.ccacheServer("srv", runner)
 	mallory := e.checkout("mallory")
 	hostileSDK(t, mallory, "true\n", "export CCACHE_RECACHE := 1\nexport CCACHE_PREFIX := $(EVIL_DIR)evil-prefix\n")
 	e.buildAs(srv, "mallory", mallory, "m1")
@@ -179,8 +196,14 @@ func TestCcacheMalloryCannotPoisonAlice(t *testing.T) {
 // Row 2: mallory's build extracts every cache result it can find around
 // its cache dir; alice's private string must not be among them.
 func TestCcacheMalloryCannotReadAlice(t *testing.T) {
+	for _, runner := range []string{"native", "docker"} {
+		t.Run(runner, func(t *testing.T) { ccacheRead(t, runner) })
+	}
+}
+
+func ccacheRead(t *testing.T, runner string) {
 	e := newEnv(t)
-	srv := e.ccacheServer("srv")
+	srv := e.ccacheServer("srv", runner)
 	alice := e.checkout("alice")
 	appendTo(t, filepath.Join(alice, "src", "main.c"), "\nconst char alice_secret[] = \""+aliceSecret+"\";\n")
 	e.buildAs(srv, "alice", alice, "a1")
@@ -210,7 +233,7 @@ echo "mallory searched $CCACHE_DIR"
 // run it.
 func TestCcacheMalloryCannotPlantCompiler(t *testing.T) {
 	e := newEnv(t)
-	srv := e.ccacheServer("srv")
+	srv := e.ccacheServer("srv", "native")
 	mallory := e.checkout("mallory")
 	hostileSDK(t, mallory, `d=${PATH%%:*}; p=$(dirname "$d")
 mv "$p" "$p.old" 2>&1; mkdir -p "$d" 2>&1 && cp ./evil-gcc "$d/gcc" 2>&1 && chmod +x "$d/gcc" && echo "MALLORY PLANTED $d/gcc"
@@ -227,8 +250,14 @@ mv "$p" "$p.old" 2>&1; mkdir -p "$d" 2>&1 && cp ./evil-gcc "$d/gcc" 2>&1 && chmo
 // serves an untrusted account's first build of the same app (>= 95%
 // hits), and an untrusted account's builds never fill it.
 func TestCcacheBaseFromTrustedBuilds(t *testing.T) {
+	for _, runner := range []string{"native", "docker"} {
+		t.Run(runner, func(t *testing.T) { ccacheBase(t, runner) })
+	}
+}
+
+func ccacheBase(t *testing.T, runner string) {
 	e := newEnv(t)
-	srv := e.ccacheServer("srv")
+	srv := e.ccacheServer("srv", runner)
 	ci := e.checkout("ci")
 	e.buildAs(srv, "ci", ci, "c1")
 	alice := e.checkout("alice")
@@ -279,8 +308,8 @@ func TestCcacheRedisIsolation(t *testing.T) {
 	}
 	t.Cleanup(rd.Stop)
 	remote := []string{"--ccache-remote", "redis://" + rd.Addr}
-	srvA := e.ccacheServer("srvA", remote...)
-	srvB := e.ccacheServer("srvB", remote...)
+	srvA := e.ccacheServer("srvA", "native", remote...)
+	srvB := e.ccacheServer("srvB", "native", remote...)
 
 	t.Run("poison", func(t *testing.T) {
 		mallory := e.checkout("mallory1")
