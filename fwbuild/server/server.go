@@ -134,6 +134,7 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 			return nil, err
 		}
 		glog.Infof("accounts: %d users from %s; a context belongs to its user, team_<group>[_...] to a group", len(s.accounts.Users()), cfg.AuthFile)
+		logCacheTrust(cfg, s.accounts)
 	} else {
 		glog.Warningf("WARNING: no --auth-file: this server accepts every request from anyone who can reach %s, and all share one namespace of contexts (anyone can overwrite any named context)", listenWhere(cfg))
 	}
