@@ -34,8 +34,9 @@ type Ccache struct {
 	// Remote is ccache's remote_storage: redis://host:port or
 	// http://host/path shared by many machines; "" for none. A sandboxed
 	// build has no network, so a redis:// remote is reached through a
-	// unix socket mos forwards to it; an http:// one is not reachable
-	// from the sandbox.
+	// unix socket where mos proxies ccache's commands only, under
+	// Namespace (see redisProxy); an http:// one is not reachable from
+	// the sandbox.
 	Remote string
 	// StatsLog receives this build's counters (ccache's stats_log); ""
 	// for none. The runner sums them up in the log after make.

@@ -105,3 +105,62 @@ func TestRedisProxyNamespaces(t *testing.T) {
 		t.Errorf("PING: %q", got)
 	}
 }
+
+// TestRedisProxyLogsIn: the proxy logs in and selects the database of the
+// remote's URL itself, before the build's first command; the build never
+// sends them (nor could: AUTH and SELECT are refused).
+func TestRedisProxyLogsIn(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan []string, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		r := bufio.NewReader(c)
+		var seen []string
+		for i := 0; i < 3; i++ {
+			cmd, err := readCommand(r)
+			if err != nil {
+				break
+			}
+			var parts []string
+			for _, a := range cmd {
+				parts = append(parts, string(a))
+			}
+			seen = append(seen, strings.Join(parts, " "))
+			if i < 2 {
+				c.Write([]byte("+OK\r\n"))
+			} else {
+				c.Write([]byte("$-1\r\n"))
+			}
+		}
+		got <- seen
+	}()
+	addr := ln.Addr().String()
+	u, _ := url.Parse("redis://cacheuser:s3cret@" + addr + "/2")
+	sock := filepath.Join(t.TempDir(), "redis.sock")
+	p, err := proxyRedis(sock, addr, u, (&Ccache{Namespace: "n1"}).keyPrefixes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// One prefix answers nil, the proxy tries the base next: only the
+	// first GET is looked at here.
+	writeCommand(c, []byte("GET"), []byte("ccache:k"))
+	seen := <-got
+	want := []string{"AUTH cacheuser s3cret", "SELECT 2", "GET mos:ns:n1:ccache:k"}
+	if strings.Join(seen, "|") != strings.Join(want, "|") {
+		t.Errorf("upstream saw %q, want %q", seen, want)
+	}
+}
