@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/mongoose-os/mos/common/ccachestats"
@@ -35,14 +34,28 @@ type Ccache struct {
 	// Remote is ccache's remote_storage: redis://host:port or
 	// http://host/path shared by many machines; "" for none. A sandboxed
 	// build has no network, so a redis:// remote is reached through a
-	// unix socket mos forwards to it; an http:// one is not reachable
-	// from the sandbox.
+	// unix socket where mos proxies ccache's commands only, under
+	// Namespace (see redisProxy); an http:// one is not reachable from
+	// the sandbox.
 	Remote string
 	// StatsLog receives this build's counters (ccache's stats_log); ""
 	// for none. The runner sums them up in the log after make.
 	StatsLog string
 	// Binary is the ccache program; "ccache" when empty.
 	Binary string
+	// Base is a cache shared with other namespaces (ccache's file:
+	// remote storage), "" for none. A build reads it, and writes it only
+	// with BaseWrite: a build server fills it from builds it trusts and
+	// shows it read-only to all others, so no build can plant an object
+	// that another's build takes.
+	Base      string
+	BaseWrite bool
+	// Namespace is the build's namespace on a forwarded redis remote:
+	// its keys are prefixed with it, so what one namespace's builds
+	// write, another's never read (the base cache's keys excepted, see
+	// Base). "" keeps the keys as ccache makes them. Letters, digits,
+	// '_' and '-' only.
+	Namespace string
 }
 
 // ccacheCompilers are the compiler names linked to ccache in every case;
@@ -59,6 +72,7 @@ type ccacheRun struct {
 	binDir   string   // the links; "" in docker (the container makes its own)
 	closers  []io.Closer
 	statsLog string
+	trim     func(io.Writer) // after make: keeps a base cache it wrote in size
 }
 
 func (c *Ccache) bin() string {
@@ -102,7 +116,18 @@ func (c *Ccache) prepare(job *Job, baseDir string, native, noNet, oneBase bool, 
 		return nil
 	}
 	r := &ccacheRun{tempDir: tmp, statsLog: c.StatsLog}
-	if native {
+	if native && noNet {
+		// Sandboxed: the links are made for this build in its temp dir,
+		// bound read-only, and removed after it. Kept in the writable
+		// cache dir, one build could swap them for its own compiler,
+		// which every later build would run.
+		r.binDir = filepath.Join(tmp, "bin")
+		if err := linkCompilers(r.binDir, ccBin, os.Getenv("PATH")); err != nil {
+			r.close()
+			warn("%v; building without the compile cache", err)
+			return nil
+		}
+	} else if native {
 		if r.binDir, err = c.compilerLinks(ccBin, os.Getenv("PATH")); err != nil {
 			r.close()
 			warn("%v; building without the compile cache", err)
@@ -136,18 +161,63 @@ func (c *Ccache) prepare(job *Job, baseDir string, native, noNet, oneBase bool, 
 		_ = os.Remove(c.StatsLog)
 		r.env = append(r.env, "CCACHE_STATSLOG="+toPath(c.StatsLog))
 	}
+	var remotes []string
+	if c.Base != "" {
+		if err := os.MkdirAll(c.Base, 0o755); err != nil {
+			warn("base cache: %v; building without it", err)
+		} else {
+			base := "file:" + toPath(c.Base)
+			if c.BaseWrite {
+				r.trim = c.trimBase
+				// A local hit is written to the base too, so it holds
+				// everything a trusted build used, not only its misses.
+				r.env = append(r.env, "CCACHE_RESHARE=1")
+			} else {
+				base += "|read-only"
+			}
+			remotes = append(remotes, base)
+		}
+	}
 	if c.Remote != "" {
-		remote, closer, err := reachRemote(c.Remote, tmp, noNet, toPath)
+		remote, closer, err := reachRemote(c.Remote, tmp, noNet, toPath, c.keyPrefixes())
 		if err != nil {
 			warn("remote storage %s: %v; using the local cache only", redactURL(c.Remote), err)
 		} else {
-			r.env = append(r.env, "CCACHE_REMOTE_STORAGE="+remote)
+			remotes = append(remotes, remote)
 			if closer != nil {
 				r.closers = append(r.closers, closer)
 			}
 		}
 	}
+	if len(remotes) > 0 {
+		r.env = append(r.env, "CCACHE_REMOTE_STORAGE="+strings.Join(remotes, " "))
+	}
 	return r
+}
+
+// trimBase keeps the base cache under MaxSize after a build that wrote
+// it: ccache cleans its local dir itself, never a file: storage.
+func (c *Ccache) trimBase(log io.Writer) {
+	if c.Base == "" || !c.BaseWrite || c.MaxSize == "" {
+		return
+	}
+	if out, err := exec.Command(c.bin(), "--trim-dir", c.Base, "--trim-max-size", c.MaxSize).CombinedOutput(); err != nil {
+		fmt.Fprintf(log, "Warning: ccache: trimming the base cache %s: %v: %s\n", c.Base, err, strings.TrimSpace(string(out)))
+	}
+}
+
+// keyPrefixes are the redis key prefixes of a build: where it writes,
+// and where it reads, in order.
+func (c *Ccache) keyPrefixes() keyPrefixes {
+	const base = "mos:base:"
+	switch {
+	case c.BaseWrite:
+		return keyPrefixes{write: base, read: []string{base}}
+	case c.Namespace != "":
+		ns := "mos:ns:" + c.Namespace + ":"
+		return keyPrefixes{write: ns, read: []string{ns, base}}
+	}
+	return keyPrefixes{read: []string{""}}
 }
 
 func (r *ccacheRun) close() {
@@ -183,7 +253,13 @@ func (r *ccacheRun) environ(env []string) []string {
 
 // report sums up the build's counters from the stats log in one line.
 func (r *ccacheRun) report(log io.Writer) {
-	if r == nil || r.statsLog == "" {
+	if r == nil {
+		return
+	}
+	if r.trim != nil {
+		r.trim(log)
+	}
+	if r.statsLog == "" {
 		return
 	}
 	st, err := ReadCcacheStats(r.statsLog)
@@ -287,7 +363,7 @@ const dialTimeout = 3 * time.Second
 // reachRemote checks that the remote storage answers and returns the URL
 // ccache is to use. A sandboxed build reaches a redis:// remote through a
 // unix socket in dir, forwarded by mos (the closer stops it).
-func reachRemote(remote, dir string, noNet bool, toPath func(string) string) (string, io.Closer, error) {
+func reachRemote(remote, dir string, noNet bool, toPath func(string) string, keys keyPrefixes) (string, io.Closer, error) {
 	u, err := url.Parse(remote)
 	if err != nil {
 		return "", nil, fmt.Errorf("not a URL: %w", err)
@@ -317,7 +393,7 @@ func reachRemote(remote, dir string, noNet bool, toPath func(string) string) (st
 		return "", nil, errors.New("the build cannot reach it (no network in the sandbox or container); only a redis:// remote storage is forwarded to a build")
 	}
 	sock := filepath.Join(dir, "redis.sock")
-	fw, err := forwardUnix(sock, addr)
+	fw, err := proxyRedis(sock, addr, u, keys)
 	if err != nil {
 		return "", nil, err
 	}
@@ -329,17 +405,9 @@ func reachRemote(remote, dir string, noNet bool, toPath func(string) string) (st
 		fw.Close()
 		return "", nil, fmt.Errorf("forwarding socket: %w", err)
 	}
-	sock = toPath(sock)
-	// ccache: redis+unix:PATH, credentials as in the redis URL.
-	inside := "redis+unix://"
-	if u.User != nil {
-		inside += u.User.String() + "@"
-	}
-	inside += "localhost" + sock
-	if u.Path != "" && u.Path != "/" {
-		inside += "?db=" + strings.TrimPrefix(u.Path, "/")
-	}
-	return inside, fw, nil
+	// ccache: redis+unix:PATH. The proxy logs in and selects the
+	// database itself: the build never sees the credentials.
+	return "redis+unix://localhost" + toPath(sock), fw, nil
 }
 
 func hostPort(host, port string) string {
@@ -356,93 +424,6 @@ func redactURL(s string) string {
 		return s
 	}
 	return u.Redacted()
-}
-
-// forwarder accepts connections on a unix socket and joins each to a new
-// TCP connection to addr, so a build without network reaches one service.
-type forwarder struct {
-	ln   net.Listener
-	addr string
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	open map[net.Conn]bool
-}
-
-func forwardUnix(sock, addr string) (*forwarder, error) {
-	ln, err := net.Listen("unix", sock)
-	if err != nil {
-		return nil, fmt.Errorf("forwarding socket: %w", err)
-	}
-	f := &forwarder{ln: ln, addr: addr, open: map[net.Conn]bool{}}
-	f.wg.Add(1)
-	go f.serve()
-	return f, nil
-}
-
-func (f *forwarder) serve() {
-	defer f.wg.Done()
-	for {
-		in, err := f.ln.Accept()
-		if err != nil {
-			return
-		}
-		f.wg.Add(1)
-		go func() {
-			defer f.wg.Done()
-			out, err := net.DialTimeout("tcp", f.addr, dialTimeout)
-			if err != nil {
-				in.Close()
-				return
-			}
-			if !f.track(in, out) {
-				return
-			}
-			done := make(chan struct{}, 2)
-			go func() { _, _ = io.Copy(out, in); done <- struct{}{} }()
-			go func() { _, _ = io.Copy(in, out); done <- struct{}{} }()
-			<-done
-			in.Close()
-			out.Close()
-			<-done
-			f.untrack(in, out)
-		}()
-	}
-}
-
-func (f *forwarder) track(cs ...net.Conn) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.open == nil { // closed
-		for _, c := range cs {
-			c.Close()
-		}
-		return false
-	}
-	for _, c := range cs {
-		f.open[c] = true
-	}
-	return true
-}
-
-func (f *forwarder) untrack(cs ...net.Conn) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, c := range cs {
-		delete(f.open, c)
-	}
-}
-
-// Close stops accepting, ends open connections and waits for them.
-func (f *forwarder) Close() error {
-	err := f.ln.Close()
-	f.mu.Lock()
-	for c := range f.open {
-		c.Close()
-	}
-	f.open = nil
-	f.mu.Unlock()
-	f.wg.Wait()
-	return err
 }
 
 // dockerCcacheScript runs in the SDK container before make: it links the
@@ -475,9 +456,17 @@ func (r *ccacheRun) sandboxed(c *Ccache) *sandboxExtra {
 	if r == nil {
 		return nil
 	}
-	// The links, in the writable cache dir, are bound read-only over it:
-	// a build cannot swap another build's compilers.
-	x := &sandboxExtra{writable: []string{c.Dir}, readOnly: []string{r.tempDir, r.binDir}}
+	// The links are in the temp dir, read-only: a build cannot swap the
+	// compilers another build runs. The base cache is read-only but to
+	// the builds trusted to fill it.
+	x := &sandboxExtra{writable: []string{c.Dir}, readOnly: []string{r.tempDir}}
+	if c.Base != "" {
+		if c.BaseWrite {
+			x.writable = append(x.writable, c.Base)
+		} else {
+			x.readOnly = append(x.readOnly, c.Base)
+		}
+	}
 	x.env = append(x.env, "PATH="+r.binDir+string(os.PathListSeparator)+sandboxPATH)
 	x.env = append(x.env, r.env...)
 	return x

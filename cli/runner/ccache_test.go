@@ -299,7 +299,8 @@ func TestCompilerLinksKept(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(d3, "xtensa-esp32-elf-gcc")); err != nil {
 		t.Errorf("no link for the new compiler: %v", err)
 	}
-	// In the sandbox the links are read-only over the writable cache dir.
+	// In the sandbox the links are made in the build's temp dir, bound
+	// read-only, not in the writable cache dir (issue 20, row 3).
 	var log bytes.Buffer
 	job := ccacheApp(t, &log)
 	r := c.prepare(job, job.AppDir, true, true, false, func(s string) string { return s })
@@ -310,8 +311,8 @@ func TestCompilerLinksKept(t *testing.T) {
 	s := &Sandbox{Writable: []string{job.AppDir}}
 	args := strings.Join(s.bwrapArgs(job.AppDir, []string{"make"}, r.sandboxed(c)), " ")
 	w := strings.Index(args, "--bind "+c.Dir+" "+c.Dir)
-	ro := strings.Index(args, "--ro-bind "+r.binDir+" "+r.binDir)
-	if w < 0 || ro < w || !strings.HasPrefix(r.binDir, c.Dir) {
-		t.Errorf("links %s not bound read-only after the cache dir %s: %s", r.binDir, c.Dir, args)
+	ro := strings.Index(args, "--ro-bind "+r.tempDir+" "+r.tempDir)
+	if w < 0 || ro < w || !strings.HasPrefix(r.binDir, r.tempDir+"/") || strings.HasPrefix(r.binDir, c.Dir) {
+		t.Errorf("links %s not in the temp dir bound read-only after the cache dir %s: %s", r.binDir, c.Dir, args)
 	}
 }

@@ -145,6 +145,14 @@ func (d *Docker) args(job *Job, cc *ccacheRun) ([]string, string) {
 		// not the upload's; the forwarding socket's dir read-only.
 		args = append(args, "-v", dockerPath(d.Ccache.Dir)+":"+dockerPath(d.Ccache.Dir),
 			"-v", dockerPath(cc.tempDir)+":"+dockerPath(cc.tempDir)+":ro")
+		if b := d.Ccache.Base; b != "" {
+			// Read-only but to the builds trusted to fill it.
+			spec := dockerPath(b) + ":" + dockerPath(b)
+			if !d.Ccache.BaseWrite {
+				spec += ":ro"
+			}
+			args = append(args, "-v", spec)
+		}
 		for _, kv := range cc.env {
 			args = append(args, "-e", kv)
 		}
@@ -191,6 +199,9 @@ func (d *Docker) Run(ctx context.Context, job *Job) error {
 		writes := job.Writes
 		if cc != nil {
 			writes = append(append([]string(nil), writes...), d.Ccache.Dir)
+			if d.Ccache.Base != "" && d.Ccache.BaseWrite {
+				writes = append(writes, d.Ccache.Base)
+			}
 		}
 		if err := giveTo(NobodyUser, writes); err != nil {
 			return err

@@ -4,7 +4,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/mongoose-os/mos/bench/harness"
 	"github.com/mongoose-os/mos/cli/localbuild"
@@ -97,4 +100,59 @@ func sameFirmware(t *testing.T, got, want string) {
 		t.Fatalf("%s: no loaded section compared", got)
 	}
 	t.Logf("firmware: %d bytes of loaded sections compared", r.Compared)
+}
+
+// TestRealCoreBaseCacheFromTrusted: on the real core, with accounts, an
+// account's first build of an app the trusted group built gets >= 95% of
+// its compiles from the shared base cache (issue 20: only trusted builds
+// fill what every namespace reads), and the trusted build's objects are
+// in the base, not in the account's own cache.
+func TestRealCoreBaseCacheFromTrusted(t *testing.T) {
+	requireTools(t, "ccache", "make", "clang", "python3")
+	src := filepath.Join(testenv.SharedDir(t), "real")
+	if _, err := os.Stat(filepath.Join(src, "mongoose-os", "platforms", "ubuntu", "Makefile.build")); err != nil {
+		t.Skipf("the real core is absent (%v); skipping", err)
+	}
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real")
+	testenv.CopyDir(t, src, real)
+	var users strings.Builder
+	for _, u := range []string{"ci", "alice"} {
+		h, err := bcrypt.GenerateFromPassword([]byte("pw-"+u), bcrypt.MinCost)
+		if err != nil {
+			t.Fatal(err)
+		}
+		users.WriteString(u + ":" + string(h) + "\n")
+	}
+	users.WriteString("group ci: ci\n")
+	usersFile := filepath.Join(dir, "users")
+	if err := os.WriteFile(usersFile, []byte(users.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, dir, "fw_acc", "--adopt-contexts=false", "--auth-file", usersFile, "--ccache-trusted-group", "ci")
+	build := func(user, app, ctx string) runner.CcacheStats {
+		t.Helper()
+		args := []string{"build", "--server", "http://" + user + ":pw-" + user + "@" + s.addr, "--build-context", ctx,
+			"--repo", filepath.Join(real, "mongoose-os"), "--libs-dir", filepath.Join(real, "libs"),
+			"--module", "mbedtls_module:" + filepath.Join(real, "modules", "mbedtls"),
+			"--no-libs-update", "--cflags-extra=-Wno-implicit-const-int-float-conversion"}
+		r, err := harness.Build(context.Background(), bins.Mos, app, []string{"MOS_DIR=" + filepath.Join(dir, "home")}, args, nil)
+		if err != nil {
+			t.Fatalf("%s's %s: %v\n%s", user, ctx, err, r.Output)
+		}
+		st, err := runner.ReadCcacheStats(filepath.Join(app, "build", localbuild.CcacheStatsFile))
+		if err != nil {
+			t.Fatalf("%s's %s: %v", user, ctx, err)
+		}
+		t.Logf("%s's %s: %.1f s, %s", user, ctx, r.Seconds, st)
+		return st
+	}
+	cold := build("ci", realApp(t, filepath.Join(dir, "ci", "app")), "main")
+	if cold.Misses < 100 {
+		t.Fatalf("trusted cold build: %s; want the whole core compiled", cold)
+	}
+	warm := build("alice", realApp(t, filepath.Join(dir, "alice", "app")), "feature_x")
+	if warm.Compiles() < 100 || warm.HitRate() < 0.95 {
+		t.Errorf("alice's first build after ci's: %s; want >= 95%% of %d compiles from the base cache", warm, cold.Compiles())
+	}
 }

@@ -3,7 +3,9 @@
 //	mos build -C <ctx> --local --build-params <ctx>/build_params.yml
 //	    --build-runner <docker|native> --libs-cache-dir <volumes>/libcache
 //	    --temp-dir <ctx>/tmp --confine <ctx> --confine-ro <volumes>/libcache
-//	    [--ccache=<volumes>/ccache --ccache-max-size 5G --ccache-remote URL]
+//	    [--ccache=<volumes>/ccache/ns/<id> --ccache-base <volumes>/ccache/base
+//	     --ccache-namespace <id> [--ccache-base-write]
+//	     --ccache-max-size 5G --ccache-remote URL]
 //	    [--sandbox --sandbox-hide <volumes> --sandbox-memory ...]
 //
 // so a server build can be repeated by hand with the logged command line.
@@ -40,6 +42,7 @@ import (
 	"github.com/mongoose-os/mos/common/ccachestats"
 	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/protocol"
+	"github.com/mongoose-os/mos/fwbuild/cachepolicy"
 )
 
 // Request is one build of a context.
@@ -59,6 +62,11 @@ type Request struct {
 	// NoCcache builds without the compile cache even where Mos has one:
 	// a reference build (verification) must not take objects from it.
 	NoCcache bool
+	// CcacheNamespace is the namespace of the context ("" without
+	// accounts); CcacheTrusted says the build fills the shared base
+	// cache (its account is in --ccache-trusted-group). See cachepolicy.
+	CcacheNamespace string
+	CcacheTrusted   bool
 	// Progress, if set, receives build/build.log (make's output) as the
 	// build writes it, up to the build's end (see follow).
 	Progress io.Writer
@@ -108,8 +116,9 @@ type Mos struct {
 	Ccache *Ccache
 }
 
-// Ccache is the compile cache every build of the server shares: its dir,
-// its size limit and the remote storage other servers share ("" none).
+// Ccache is the compile cache of the server's builds: its root dir (each
+// namespace's cache and the shared base below it, see cachepolicy), the
+// size limit of each and the remote storage other servers share ("" none).
 type Ccache struct {
 	Dir, MaxSize, Remote string
 }
@@ -140,8 +149,14 @@ func (m *Mos) Args(req Request) []string {
 		"--confine-ro", req.LibsCacheDir,
 	}
 	if cc := m.Ccache; cc != nil && !req.NoCcache {
+		// The namespace's own cache dir and redis keys, the shared base
+		// read-only unless the build is trusted to fill it.
+		p := cachepolicy.For(cc.Dir, req.CcacheNamespace, req.CcacheTrusted)
 		// --ccache=DIR: a bare --ccache means the default dir.
-		args = append(args, "--ccache="+cc.Dir)
+		args = append(args, "--ccache="+p.Dir, "--ccache-base", p.Base, "--ccache-namespace", p.Namespace)
+		if p.BaseWrite {
+			args = append(args, "--ccache-base-write")
+		}
 		if cc.MaxSize != "" {
 			args = append(args, "--ccache-max-size", cc.MaxSize)
 		}

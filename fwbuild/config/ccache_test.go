@@ -44,6 +44,8 @@ func TestCcacheValidate(t *testing.T) {
 		{"remote no host", func(c *Config) { c.CcacheRemote = "redis://" }, `--ccache-remote "redis://"`},
 		{"size", func(c *Config) { c.CcacheMaxSize = "5 gigs" }, `--ccache-max-size "5 gigs"`},
 		{"name", func(c *Config) { c.ServerName = "a\nb" }, "--server-name: must be one line"},
+		{"trusted group without accounts", func(c *Config) { c.CcacheTrustedGroup = "ci" }, "--ccache-trusted-group needs --auth-file"},
+		{"trusted group without ccache", func(c *Config) { c.AuthFile = "/u"; c.Ccache = false; c.CcacheTrustedGroup = "ci" }, "--ccache-trusted-group needs --auth-file and --ccache"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

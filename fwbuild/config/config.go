@@ -126,6 +126,10 @@ type Config struct {
 	// remote_storage: redis://host:port or http://host/path; "" for none).
 	Ccache                                 bool
 	CcacheDir, CcacheMaxSize, CcacheRemote string
+	// CcacheTrustedGroup is the group of the accounts file whose builds
+	// fill the shared base cache every build reads ("" none: each
+	// namespace's builds only reuse their own; see cachepolicy).
+	CcacheTrustedGroup string
 	// ServerName is sent as the X-Fwbuild-Server header of every answer,
 	// so users of a farm see which server built; default the host name.
 	ServerName string
@@ -297,10 +301,11 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.BuildMemory, "build-memory", c.BuildMemory, "memory limit of one docker build (docker --memory; empty: none)")
 	fs.StringVar(&c.BuildCPUs, "build-cpus", c.BuildCPUs, "CPU limit of one docker build (docker --cpus; empty: none)")
 	fs.IntVar(&c.BuildPIDs, "build-pids", c.BuildPIDs, "process limit of one docker build (docker --pids-limit; 0: none)")
-	fs.BoolVar(&c.Ccache, "ccache", c.Ccache, "compile every build through ccache, one cache shared by all contexts (--ccache=false: off)")
+	fs.BoolVar(&c.Ccache, "ccache", c.Ccache, "compile every build through ccache, one cache per namespace (account or team) shared by its contexts, plus a base cache filled by --ccache-trusted-group (--ccache=false: off)")
 	fs.StringVar(&c.CcacheDir, "ccache-dir", c.CcacheDir, "ccache's cache dir (default <volumes-dir>/ccache)")
 	fs.StringVar(&c.CcacheMaxSize, "ccache-max-size", c.CcacheMaxSize, "size limit of the ccache dir (ccache max_size: 5G, 500M)")
 	fs.StringVar(&c.CcacheRemote, "ccache-remote", c.CcacheRemote, "ccache remote storage shared by several servers: redis://host:port or http://host/path")
+	fs.StringVar(&c.CcacheTrustedGroup, "ccache-trusted-group", c.CcacheTrustedGroup, "group of --auth-file whose builds (e.g. CI accounts) fill the shared base compile cache that every build reads; others' builds write their namespace's cache only")
 	fs.StringVar(&c.ServerName, "server-name", c.ServerName, "this server's name in the X-Fwbuild-Server header of every answer (default: the host name)")
 	fs.BoolVar(&c.MetricsOpen, "metrics-open", c.MetricsOpen, "with --auth-file: serve /metrics, /healthz, /readyz and the status page / without credentials (without --auth-file they are open anyway)")
 	fs.Float64Var(&c.VerifyFraction, "verify-fraction", c.VerifyFraction, "share of successful incremental builds (0 to 1) built again from scratch when a build slot is idle and compared with the incremental result; a mismatch marks the context dirty and is logged, counted in /metrics and shown on the status page (0: off)")
@@ -406,6 +411,9 @@ func (c *Config) Validate() error {
 		if u, err := url.Parse(c.CcacheRemote); err != nil || (u.Scheme != "redis" && u.Scheme != "http") || u.Host == "" {
 			bad("--ccache-remote %q: want redis://host:port or http://host/path", c.CcacheRemote)
 		}
+	}
+	if c.CcacheTrustedGroup != "" && (c.AuthFile == "" || !c.Ccache) {
+		bad("--ccache-trusted-group needs --auth-file and --ccache")
 	}
 	if c.CcacheMaxSize != "" && strings.Trim(c.CcacheMaxSize, "0123456789.kKMGTi") != "" {
 		bad("--ccache-max-size %q: want a size such as 5G or 500M", c.CcacheMaxSize)

@@ -381,6 +381,9 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 		Log:          req.log,
 		LockFile:     c.LockFile(),
 		Progress:     req.rec,
+		// The compile cache of the context's namespace (cachepolicy).
+		CcacheNamespace: req.ns,
+		CcacheTrusted:   s.trustedForCache(req.user),
 	})
 	req.rec.setState(protocol.StateSending, "")
 	release()

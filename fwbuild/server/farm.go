@@ -4,10 +4,12 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/golang/glog"
 
 	"github.com/mongoose-os/mos/common/protocol"
+	"github.com/mongoose-os/mos/fwbuild/auth"
 	"github.com/mongoose-os/mos/fwbuild/builder"
 	"github.com/mongoose-os/mos/fwbuild/config"
 )
@@ -42,6 +44,32 @@ func ccacheFor(cfg config.Config, volumesRoot string) (*builder.Ccache, error) {
 	}
 	glog.Infof("ccache: %s (max %s), remote storage %s", cc.Dir, orDefault(cc.MaxSize, "ccache's default"), remote)
 	return cc, nil
+}
+
+// logCacheTrust says who fills the shared base compile cache: a group
+// with no member (a typo) would leave it empty without a word.
+func logCacheTrust(cfg config.Config, a *auth.Accounts) {
+	g := cfg.CcacheTrustedGroup
+	if !cfg.Ccache || g == "" {
+		return
+	}
+	var members []string
+	for _, u := range a.Users() {
+		if a.InGroup(u, g) {
+			members = append(members, u)
+		}
+	}
+	if len(members) == 0 {
+		glog.Warningf("WARNING: --ccache-trusted-group %s: no user of %s is in that group; no build fills the base compile cache", g, cfg.AuthFile)
+		return
+	}
+	glog.Infof("ccache: builds of %s (group %s) fill the base cache every build reads", strings.Join(members, ", "), g)
+}
+
+// trustedForCache says user's builds fill the shared base compile cache
+// (--ccache-trusted-group).
+func (s *Server) trustedForCache(user string) bool {
+	return s.accounts != nil && user != "" && s.cfg.CcacheTrustedGroup != "" && s.accounts.InGroup(user, s.cfg.CcacheTrustedGroup)
 }
 
 func orDefault(s, def string) string {

@@ -154,6 +154,7 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 		if cfg.AdminGroup != "" && !s.accounts.HasGroup(cfg.AdminGroup) {
 			return nil, fmt.Errorf("--admin-group %q: no such group in %s", cfg.AdminGroup, cfg.AuthFile)
 		}
+		logCacheTrust(cfg, s.accounts)
 	} else {
 		glog.Warningf("WARNING: no --auth-file: this server accepts every request from anyone who can reach %s, and all share one namespace of contexts (anyone can overwrite any named context)", listenWhere(cfg))
 	}
