@@ -3,6 +3,7 @@
 //	mos build -C <ctx> --local --build-params <ctx>/build_params.yml
 //	    --build-runner <docker|native> --libs-cache-dir <volumes>/libcache
 //	    --temp-dir <ctx>/tmp --confine <ctx> --confine-ro <volumes>/libcache
+//	    --fetch-allow <hosts>
 //	    [--ccache=<volumes>/ccache --ccache-max-size 5G --ccache-remote URL]
 //	    [--sandbox --sandbox-hide <volumes> --sandbox-memory ...]
 //
@@ -106,6 +107,9 @@ type Mos struct {
 	Sandbox *Sandbox
 	// Ccache compiles through ccache (mos --ccache=DIR ...); nil: off.
 	Ccache *Ccache
+	// FetchAllow is mos --fetch-allow, always passed: the hosts a build
+	// may fetch from ("" none).
+	FetchAllow string
 }
 
 // Ccache is the compile cache every build of the server shares: its dir,
@@ -138,6 +142,7 @@ func (m *Mos) Args(req Request) []string {
 		"--temp-dir", req.TempDir,
 		"--confine", req.Dir,
 		"--confine-ro", req.LibsCacheDir,
+		"--fetch-allow", m.FetchAllow,
 	}
 	if cc := m.Ccache; cc != nil && !req.NoCcache {
 		// --ccache=DIR: a bare --ccache means the default dir.
