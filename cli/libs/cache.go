@@ -141,16 +141,25 @@ func (m *mirror) ensure(ctx context.Context, ref string) error {
 	return m.recordAccess()
 }
 
+// maxAccessAge bounds how long an accepted identity is trusted whatever
+// update interval a request asks for (the build params are the client's):
+// a repo made private, or a token revoked, stops being served within it.
+const maxAccessAge = time.Hour
+
 // checkAccess returns nil when the remote accepted this request's identity
-// within the update interval (any time ago with interval 0, which never
-// ages), else asks the remote now with git ls-remote and the request's
-// credentials (none: the URL must be public). A refusal is an
-// *AccessError; nothing of the mirror has been used by then.
+// within the update interval (at most maxAccessAge; interval 0, which
+// never ages clones, gets maxAccessAge too), else asks the remote now with
+// git ls-remote and the request's credentials (none: the URL must be
+// public). A refusal is an *AccessError; nothing of the mirror has been
+// used by then.
 func (m *mirror) checkAccess(ctx context.Context) error {
 	rec := filepath.Join(m.dir, accessDirName, m.ident)
 	if fi, err := os.Stat(rec); err == nil {
-		interval := m.p.opts.UpdateInterval
-		if interval == 0 || fi.ModTime().Add(interval).After(time.Now()) {
+		window := m.p.opts.UpdateInterval
+		if window == 0 || window > maxAccessAge {
+			window = maxAccessAge
+		}
+		if fi.ModTime().Add(window).After(time.Now()) {
 			return nil
 		}
 	}

@@ -282,6 +282,21 @@ func TestCacheRespectsCredentials(t *testing.T) {
 	if accepted() == before {
 		t.Errorf("a check older than the interval was trusted")
 	}
+	// A request asking for a long interval does not stretch the trust.
+	before = accepted()
+	age(t, recs[0], 2*time.Hour)
+	p = f.provider(func(o *Options) {
+		o.DepsDir = filepath.Join(f.root, "erin", "deps")
+		o.CacheDir = cache
+		o.Credentials = good
+		o.UpdateInterval = 1000 * time.Hour
+	})
+	if _, err := p.Lib(context.Background(), &manifest.Dep{Location: url}, f.app, "latest", ""); err != nil {
+		t.Fatal(err)
+	}
+	if accepted() == before {
+		t.Errorf("a check 2h old was trusted for a request asking a 1000h interval")
+	}
 
 	// No secret is kept in the cache.
 	err = filepath.WalkDir(cache, func(path string, d fs.DirEntry, err error) error {
