@@ -47,7 +47,7 @@ func TestFetchPolicy(t *testing.T) {
 
 	logBefore := len(f.log.String())
 	_, err = provider("unlisted").Lib(context.Background(), &manifest.Dep{Location: other.URL + "/lib1"}, f.app, "2.20.0", "")
-	want := `location ` + other.URL + `/lib1: host ` +
+	want := `fetching lib "lib1" (` + other.URL + `/lib1 @ 2.20.0): location ` + other.URL + `/lib1: host ` +
 		strings.TrimPrefix(other.URL, "http://") + `: not allowed by --fetch-allow (allowed: github.com, ` + host + `)`
 	if err == nil || err.Error() != want || !errors.Is(err, fetchpolicy.ErrNotAllowed) {
 		t.Errorf("unlisted host: %v\nwant %s", err, want)
@@ -60,6 +60,15 @@ func TestFetchPolicy(t *testing.T) {
 	if log := f.log.String()[logBefore:]; strings.Contains(log, "trying version latest") {
 		t.Errorf("a refused location was tried again:\n%s", log)
 	}
+
+	t.Run("a_copy_already_there_needs_no_fetch", func(t *testing.T) {
+		// An upload's deps/ (a stock client sends them): used as it is.
+		testenv.WriteTree(t, filepath.Join(f.root, "uploaded", "lib1"), testenv.Tree{"mos.yml": {Content: "v: uploaded\n"}})
+		got, err := provider("uploaded").Lib(context.Background(), &manifest.Dep{Location: other.URL + "/lib1"}, f.app, "2.20.0", "")
+		if err != nil || readFile(t, filepath.Join(got.Dir, "mos.yml")) != "v: uploaded\n" {
+			t.Errorf("%+v, %v", got, err)
+		}
+	})
 
 	t.Run("downloads", func(t *testing.T) {
 		var hits atomic.Int32

@@ -368,13 +368,6 @@ func (p *Provider) obtain(ctx context.Context, what, name, typ, loc, version, fo
 	}
 	repoDir := filepath.Join(baseDir, l.RepoName)
 	var res obtained
-	if !p.opts.LocalOnly {
-		// Before any connection, so that a refusal says the same for
-		// every port and address.
-		if err := p.opts.FetchPolicy.CheckURL(ctx, l.RepoURL); err != nil {
-			return obtained{}, fmt.Errorf("location %w", err)
-		}
-	}
 	if p.opts.LocalOnly {
 		if fi, serr := os.Stat(repoDir); serr != nil || !fi.IsDir() {
 			return obtained{}, &fetchNotAllowedError{name: name, dir: repoDir}
