@@ -18,7 +18,7 @@ import (
 // it to its context and run make isolated. Hidden: the server passes them.
 type SandboxOptions struct {
 	Confine        string   // --confine DIR: the context
-	ConfineRO      []string // --confine-ro DIR: further readable dirs (the lib cache)
+	ConfineRO      []string // --confine-ro DIR: further readable dirs
 	Sandbox        bool     // --sandbox
 	SandboxHide    []string // --sandbox-hide DIR: dirs make must not see (the volumes dir)
 	SandboxMemory  string   // --sandbox-memory (docker)
@@ -33,7 +33,7 @@ type SandboxOptions struct {
 
 func (o *SandboxOptions) register(fl *pflag.FlagSet) {
 	fl.StringVar(&o.Confine, "confine", "", "refuse any path of the build that leads outside DIR (build server)")
-	fl.StringArrayVar(&o.ConfineRO, "confine-ro", nil, "with --confine: a further dir the build may read (the lib cache); repeatable")
+	fl.StringArrayVar(&o.ConfineRO, "confine-ro", nil, "with --confine: a further dir the build may read; repeatable")
 	fl.BoolVar(&o.Sandbox, "sandbox", false, "with --confine: run make with no network, writing only the --confine dir (native: under bwrap; docker: hardened container)")
 	fl.StringArrayVar(&o.SandboxHide, "sandbox-hide", nil, "with --sandbox: a dir make sees empty (the volumes dir); repeatable")
 	fl.StringVar(&o.SandboxMemory, "sandbox-memory", "", "with --sandbox and docker: the container's memory limit (docker --memory)")
