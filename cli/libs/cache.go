@@ -22,12 +22,45 @@ import (
 // rewritten branch is followed), nothing is pruned and gc.auto is 0, so an
 // object a deps clone came from never goes away; any commit it holds may be
 // fetched by hash.
+//
+// A mirror serves a request only when the remote accepted that request's
+// credentials (or none, for a public URL) within the update interval: the
+// mirror may hold what only other credentials can read. Each accepted
+// identity leaves a file in <mirror>/mos-access named by a hash of the URL
+// and the header git sends (never the secret itself), whose mtime is when
+// the remote last accepted it.
 type mirror struct {
-	p   *Provider
-	url string
-	dir string
-	git gitRunner // with the credentials for url
+	p     *Provider
+	url   string
+	dir   string
+	git   gitRunner // with the credentials for url
+	ident string    // accessAnonymous or a hash of url and the credentials
 }
+
+// accessAnonymous is the identity of a request without credentials.
+const accessAnonymous = "anonymous"
+
+// accessDirName is the dir in a mirror that records accepted identities.
+const accessDirName = "mos-access"
+
+// AccessError is the remote refusing a request's credentials (or their
+// absence) for a URL the cache holds: the build gets what it would get
+// without a cache, nothing of the mirror.
+type AccessError struct {
+	URL       string
+	Anonymous bool
+	Err       error
+}
+
+func (e *AccessError) Error() string {
+	who := "these credentials"
+	if e.Anonymous {
+		who = "a request without credentials"
+	}
+	return fmt.Sprintf("lib cache: %s refused %s (a private repo needs --credentials for its host): %v", e.URL, who, e.Err)
+}
+
+func (e *AccessError) Unwrap() error { return e.Err }
 
 var unsafeNameChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 
@@ -46,11 +79,21 @@ func (p *Provider) mirrorFor(url string, creds [][2]string) *mirror {
 	if base != "" {
 		key += "-" + base
 	}
+	ident := accessAnonymous
+	if len(creds) > 0 {
+		h := sha256.New()
+		h.Write([]byte("mos lib cache access\x00" + url))
+		for _, kv := range creds {
+			h.Write([]byte("\x00" + kv[0] + "\x00" + kv[1]))
+		}
+		ident = hex.EncodeToString(h.Sum(nil))
+	}
 	return &mirror{
-		p:   p,
-		url: url,
-		dir: filepath.Join(p.opts.CacheDir, key+".git"),
-		git: gitRunner{bin: p.opts.Git, env: withGitConfig(p.gitEnv, creds...)},
+		p:     p,
+		url:   url,
+		dir:   filepath.Join(p.opts.CacheDir, key+".git"),
+		git:   gitRunner{bin: p.opts.Git, env: withGitConfig(p.gitEnv, creds...)},
+		ident: ident,
 	}
 }
 
@@ -69,9 +112,13 @@ func (m *mirror) ensure(ctx context.Context, ref string) error {
 		if err := m.create(ctx); err != nil {
 			return fmt.Errorf("creating cache mirror %s: %w", m.dir, err)
 		}
-		return nil
+		// The clone was made with this request's credentials.
+		return m.recordAccess()
 	}
 	if err != nil {
+		return err
+	}
+	if err := m.checkAccess(ctx); err != nil {
 		return err
 	}
 	interval := m.p.opts.UpdateInterval
@@ -88,7 +135,59 @@ func (m *mirror) ensure(ctx context.Context, ref string) error {
 		_, _ = m.git.run(ctx, m.dir, "fetch", "-q", "origin", ref+":refs/mos/"+ref)
 	}
 	now := time.Now()
-	return os.Chtimes(m.dir, now, now)
+	if err := os.Chtimes(m.dir, now, now); err != nil {
+		return err
+	}
+	return m.recordAccess()
+}
+
+// maxAccessAge bounds how long an accepted identity is trusted whatever
+// update interval a request asks for (the build params are the client's):
+// a repo made private, or a token revoked, stops being served within it.
+const maxAccessAge = time.Hour
+
+// checkAccess returns nil when the remote accepted this request's identity
+// within the update interval (at most maxAccessAge; interval 0, which
+// never ages clones, gets maxAccessAge too), else asks the remote now with
+// git ls-remote and the request's credentials (none: the URL must be
+// public). A refusal is an *AccessError; nothing of the mirror has been
+// used by then.
+func (m *mirror) checkAccess(ctx context.Context) error {
+	rec := filepath.Join(m.dir, accessDirName, m.ident)
+	if fi, err := os.Stat(rec); err == nil {
+		window := m.p.opts.UpdateInterval
+		if window == 0 || window > maxAccessAge {
+			window = maxAccessAge
+		}
+		if fi.ModTime().Add(window).After(time.Now()) {
+			return nil
+		}
+	}
+	m.p.logf("checking access to %s", m.url)
+	if _, err := m.git.run(ctx, m.dir, "ls-remote", "-q", "origin", "HEAD"); err != nil {
+		return &AccessError{URL: m.url, Anonymous: m.ident == accessAnonymous, Err: err}
+	}
+	return m.recordAccess()
+}
+
+// recordAccess notes that the remote just accepted this request's
+// identity. A crash before the rename leaves a stray temp file and no
+// record: the next request checks again.
+func (m *mirror) recordAccess() error {
+	dir := filepath.Join(m.dir, accessDirName)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("recording access to %s: %w", m.url, err)
+	}
+	f, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("recording access to %s: %w", m.url, err)
+	}
+	f.Close()
+	if err := os.Rename(f.Name(), filepath.Join(dir, m.ident)); err != nil {
+		_ = os.Remove(f.Name())
+		return fmt.Errorf("recording access to %s: %w", m.url, err)
+	}
+	return nil
 }
 
 func (m *mirror) has(ctx context.Context, ref string) bool {

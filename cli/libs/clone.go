@@ -73,9 +73,14 @@ func (s *repoSync) logf(format string, args ...any) {
 	s.p.logf(s.name+": "+format, args...)
 }
 
-// remote is called before each git command that contacts origin: with a
-// cache it brings the mirror up to date for ref.
+// remote is called before each git command that contacts origin: it
+// checks the fetch policy (before any connection, so that a refusal says
+// the same for every port and address; a clone already there is used
+// without one), and with a cache brings the mirror up to date for ref.
 func (s *repoSync) remote(ctx context.Context) error {
+	if err := s.p.opts.FetchPolicy.CheckURL(ctx, s.url); err != nil {
+		return fmt.Errorf("location %w", err)
+	}
 	if s.mirror == nil {
 		return nil
 	}

@@ -2,15 +2,19 @@ package libs
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"io/fs"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mongoose-os/mos/cli/manifest"
 	"github.com/mongoose-os/mos/common/protocol"
@@ -188,5 +192,123 @@ func TestHashesEqual(t *testing.T) {
 		if got := hashesEqual(c.a, c.b); got != c.want {
 			t.Errorf("hashesEqual(%q, %q) = %v", c.a, c.b, got)
 		}
+	}
+}
+
+// TestCacheRespectsCredentials is issue 20 row 8: a mirror that one
+// request's credentials filled serves another request only when that
+// request's own credentials were accepted by the remote for that URL.
+func TestCacheRespectsCredentials(t *testing.T) {
+	f := newFixture(t)
+	f.origin("private", testenv.Tree{"mos.yml": {Content: "alice_private_string\n"}})
+	head := f.head(f.originDir("private"))
+	srv := newGitHTTPServer(t, filepath.Join(f.root, "origin"), "alice", "s3cret")
+	url := srv.URL + "/private"
+	host := strings.TrimPrefix(srv.URL, "http://")
+	cache := filepath.Join(f.root, "libcache")
+	inContext := func(ctx string, creds map[string]protocol.Credentials) (*Provider, string) {
+		deps := filepath.Join(f.root, ctx, "deps")
+		return f.provider(func(o *Options) {
+			o.DepsDir = deps
+			o.CacheDir = cache
+			o.Credentials = creds
+		}), filepath.Join(deps, "private")
+	}
+	good := map[string]protocol.Credentials{host: {User: "alice", Pass: "s3cret"}}
+
+	p, dir := inContext("alice", good)
+	got, err := p.Lib(context.Background(), &manifest.Dep{Location: url}, f.app, "latest", "")
+	if err != nil {
+		t.Fatalf("alice: %v", err)
+	}
+	if got.RepoVersion != head || got.Dir != dir {
+		t.Fatalf("alice: %+v", got)
+	}
+
+	for _, c := range []struct {
+		name  string
+		creds map[string]protocol.Credentials
+	}{
+		{"mallory_none", nil},
+		{"mallory_wrong_password", map[string]protocol.Credentials{host: {User: "alice", Pass: "guess"}}},
+		{"mallory_other_host", map[string]protocol.Credentials{"example.com": {User: "alice", Pass: "s3cret"}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p, dir := inContext(c.name, c.creds)
+			got, err := p.Lib(context.Background(), &manifest.Dep{Location: url}, f.app, "latest", "")
+			want := `fetching lib "private" (` + url + ` @ latest): lib cache: ` + url + ` refused `
+			if err == nil || !strings.HasPrefix(err.Error(), want) {
+				t.Fatalf("served from the cache: %+v, err = %v\nwant %s...", got, err, want)
+			}
+			if strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "guess") {
+				t.Errorf("error shows a password: %v", err)
+			}
+			// Nothing of the mirror reached the context.
+			if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("%s: %v, want it absent", dir, err)
+			}
+		})
+	}
+
+	// The same credentials from another context: checked, then served.
+	p, dir = inContext("bob", good)
+	got, err = p.Lib(context.Background(), &manifest.Dep{Location: url}, f.app, "latest", "")
+	if err != nil || got.RepoVersion != head || readFile(t, filepath.Join(dir, "mos.yml")) != "alice_private_string\n" {
+		t.Fatalf("same credentials: %+v, %v", got, err)
+	}
+	// A record within the interval is not asked again; an older one is.
+	accepted := func() int {
+		srv.mu.Lock()
+		defer srv.mu.Unlock()
+		return srv.accepted
+	}
+	before := accepted()
+	p, _ = inContext("carol", good)
+	if _, err := p.Lib(context.Background(), &manifest.Dep{Location: url}, f.app, "latest", ""); err != nil {
+		t.Fatal(err)
+	}
+	if n := accepted() - before; n != 0 {
+		t.Errorf("a fresh check asked the remote again (%d requests)", n)
+	}
+	recs, _ := filepath.Glob(filepath.Join(cache, "*.git", "mos-access", "*"))
+	if len(recs) != 1 {
+		t.Fatalf("access records: %q, want one", recs)
+	}
+	age(t, recs[0], 2*time.Hour)
+	p, _ = inContext("dave", good)
+	if _, err := p.Lib(context.Background(), &manifest.Dep{Location: url}, f.app, "latest", ""); err != nil {
+		t.Fatal(err)
+	}
+	if accepted() == before {
+		t.Errorf("a check older than the interval was trusted")
+	}
+	// A request asking for a long interval does not stretch the trust.
+	before = accepted()
+	age(t, recs[0], 2*time.Hour)
+	p = f.provider(func(o *Options) {
+		o.DepsDir = filepath.Join(f.root, "erin", "deps")
+		o.CacheDir = cache
+		o.Credentials = good
+		o.UpdateInterval = 1000 * time.Hour
+	})
+	if _, err := p.Lib(context.Background(), &manifest.Dep{Location: url}, f.app, "latest", ""); err != nil {
+		t.Fatal(err)
+	}
+	if accepted() == before {
+		t.Errorf("a check 2h old was trusted for a request asking a 1000h interval")
+	}
+
+	// No secret is kept in the cache.
+	err = filepath.WalkDir(cache, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if b, rerr := os.ReadFile(path); rerr == nil && (strings.Contains(string(b), "s3cret") || strings.Contains(string(b), base64.StdEncoding.EncodeToString([]byte("alice:s3cret")))) {
+			t.Errorf("%s holds the password", path)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

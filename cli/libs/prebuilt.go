@@ -269,6 +269,9 @@ func (p *Provider) gitlabAsset(ctx context.Context, l *location.Location, tag, a
 }
 
 func (p *Provider) get(ctx context.Context, u string, hdr http.Header) (*http.Response, error) {
+	if err := p.opts.FetchPolicy.CheckURL(ctx, u); err != nil {
+		return nil, err
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return nil, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mongoose-os/mos/cli/location"
 	"github.com/mongoose-os/mos/cli/manifest"
+	"github.com/mongoose-os/mos/common/fetchpolicy"
 	"github.com/mongoose-os/mos/common/protocol"
 )
 
@@ -60,6 +61,10 @@ type Options struct {
 	// Confine, when set, refuses a location that would read files
 	// outside the build context (see confineLocation).
 	Confine *manifest.Confinement
+	// FetchPolicy, when set, is the allow-list every git location and
+	// release download must pass before anything connects (the build
+	// server's --fetch-allow); nil allows all.
+	FetchPolicy *fetchpolicy.Policy
 
 	// Git is the git executable; "" means git from PATH.
 	Git string
@@ -140,6 +145,24 @@ func New(opts Options) (*Provider, error) {
 	}
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = http.DefaultClient
+	}
+	if pol := opts.FetchPolicy; pol != nil {
+		// Redirects (github.com to its asset hosts) pass the list too.
+		c := *opts.HTTPClient
+		next := c.CheckRedirect
+		c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+			if err := pol.CheckURL(req.Context(), req.URL.String()); err != nil {
+				return fmt.Errorf("redirect: %w", err)
+			}
+			if next != nil {
+				return next(req, via)
+			}
+			if len(via) >= 10 {
+				return errors.New("stopped after 10 redirects")
+			}
+			return nil
+		}
+		opts.HTTPClient = &c
 	}
 	if opts.AssetRetryDelay == 0 {
 		opts.AssetRetryDelay = time.Second
@@ -229,7 +252,7 @@ func (p *Provider) Lib(ctx context.Context, ref *manifest.Dep, appDir, defaultVe
 	res, err := p.obtain(ctx, "lib", name, ref.Type, loc, version, forced, p.opts.DepsDir)
 	retried := false
 	if err != nil && ref.Version == "" && forced == "" && defaultVersion != "" && defaultVersion != "latest" &&
-		!errors.Is(err, ErrFetchNotAllowed) && ctx.Err() == nil {
+		!errors.Is(err, ErrFetchNotAllowed) && !errors.Is(err, fetchpolicy.ErrNotAllowed) && ctx.Err() == nil {
 		p.logf("WARNING: lib %q could not be fetched at version %s: %v; trying version latest", name, defaultVersion, err)
 		retried = true
 		res, err = p.obtain(ctx, "lib", name, ref.Type, loc, "latest", "", p.opts.DepsDir)
@@ -243,7 +266,8 @@ func (p *Provider) Lib(ctx context.Context, ref *manifest.Dep, appDir, defaultVe
 	}
 	if err != nil {
 		var ge *GitError
-		if (retried || errors.As(err, &ge) && len(ge.Args) > 0 && ge.Args[0] == "clone") && ctx.Err() == nil {
+		if (retried || errors.As(err, &ge) && len(ge.Args) > 0 && ge.Args[0] == "clone") && ctx.Err() == nil &&
+			!errors.Is(err, fetchpolicy.ErrNotAllowed) {
 			// Not at any version: the name or the location is wrong, or
 			// the repo is out of reach.
 			return manifest.Fetched{}, fmt.Errorf("%w; lib %q cannot be fetched: check its name and location in mos.yml, "+

@@ -21,6 +21,7 @@ import (
 	"github.com/mongoose-os/mos/cli/manifest"
 	"github.com/mongoose-os/mos/cli/runner"
 	"github.com/mongoose-os/mos/common/ccachestats"
+	"github.com/mongoose-os/mos/common/fetchpolicy"
 	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/protocol"
 )
@@ -53,6 +54,9 @@ type Request struct {
 	// Confine, when set, refuses every path of the build that leads
 	// outside its dirs (the build server's context and lib cache).
 	Confine *manifest.Confinement
+	// Fetch, when set, is the allow-list of hosts libs and modules may
+	// be fetched from (the build server's --fetch-allow).
+	Fetch *fetchpolicy.Policy
 	// Sandbox, when set, runs make isolated: under bwrap natively, in a
 	// hardened container with docker (see runner.Sandbox).
 	Sandbox *runner.Sandbox
@@ -181,6 +185,7 @@ func build(ctx context.Context, r *Request, bp *protocol.BuildParams) (res *Resu
 		CacheDir:      r.LibsCacheDir,
 		Log:           r.Log,
 		Confine:       r.Confine,
+		FetchPolicy:   r.Fetch,
 	}
 	popts.ApplyParams(bp)
 	provider, err := libs.New(popts)

@@ -17,7 +17,8 @@ import (
 type Sandbox struct {
 	// Writable are the dirs make may write: the build context.
 	Writable []string
-	// ReadOnly are further dirs make may read: the server's lib cache.
+	// ReadOnly are further dirs make may read (mos --confine-ro; the
+	// server passes none: its lib cache may hold other accounts' libs).
 	ReadOnly []string
 	// Hide are dirs made empty before Writable and ReadOnly are bound, so
 	// that nothing else below them is seen: the server's volumes dir,

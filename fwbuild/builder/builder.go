@@ -2,7 +2,7 @@
 //
 //	mos build -C <ctx> --local --build-params <ctx>/build_params.yml
 //	    --build-runner <docker|native> --libs-cache-dir <volumes>/libcache
-//	    --temp-dir <ctx>/tmp --confine <ctx> --confine-ro <volumes>/libcache
+//	    --temp-dir <ctx>/tmp --confine <ctx> --fetch-allow <hosts>
 //	    [--ccache=<volumes>/ccache/ns/<id> --ccache-base <volumes>/ccache/base
 //	     --ccache-namespace <id> [--ccache-base-write]
 //	     --ccache-max-size 5G --ccache-remote URL]
@@ -114,6 +114,9 @@ type Mos struct {
 	Sandbox *Sandbox
 	// Ccache compiles through ccache (mos --ccache=DIR ...); nil: off.
 	Ccache *Ccache
+	// FetchAllow is mos --fetch-allow, always passed: the hosts a build
+	// may fetch from ("" none).
+	FetchAllow string
 }
 
 // Ccache is the compile cache of the server's builds: its root dir (each
@@ -125,8 +128,8 @@ type Ccache struct {
 
 // Sandbox is how builds are isolated from the server's host.
 type Sandbox struct {
-	// VolumesDir is hidden from make (other contexts, the blob store);
-	// only the build's context and the lib cache (read-only) are seen.
+	// VolumesDir is hidden from make (other contexts, the blob store,
+	// the lib cache); only the build's context is seen.
 	VolumesDir string
 	// Docker limits of one build: Memory ("2g"), CPUs ("2"), PIDs.
 	Memory, CPUs string
@@ -134,8 +137,11 @@ type Sandbox struct {
 }
 
 // Args returns the command line of req, binary first. Every build is
-// confined to its context (and the lib cache): mos refuses paths that
-// lead outside.
+// confined to its context: mos refuses paths that lead outside. The lib
+// cache is not among the dirs the build may read: its mirrors may hold
+// what only other accounts' credentials can fetch, and the libs a build
+// uses are self-contained clones in its context (mos checks access before
+// it clones from a mirror).
 func (m *Mos) Args(req Request) []string {
 	args := []string{
 		m.Binary, "build",
@@ -146,7 +152,7 @@ func (m *Mos) Args(req Request) []string {
 		"--libs-cache-dir", req.LibsCacheDir,
 		"--temp-dir", req.TempDir,
 		"--confine", req.Dir,
-		"--confine-ro", req.LibsCacheDir,
+		"--fetch-allow", m.FetchAllow,
 	}
 	if cc := m.Ccache; cc != nil && !req.NoCcache {
 		// The namespace's own cache dir and redis keys, the shared base

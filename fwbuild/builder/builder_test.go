@@ -54,10 +54,10 @@ func read(t *testing.T, p string) string {
 }
 
 func TestArgs(t *testing.T) {
-	m := &Mos{Binary: "/opt/bin/mos", BuildRunner: "native"}
+	m := &Mos{Binary: "/opt/bin/mos", BuildRunner: "native", FetchAllow: "github.com,127.0.0.1:9418"}
 	req := Request{Dir: "/v/ctx", ParamsFile: "/v/ctx/build_params.yml", LibsCacheDir: "/v/libcache", TempDir: "/v/ctx/tmp"}
 	got := strings.Join(m.Args(req), " ")
-	want := "/opt/bin/mos build -C /v/ctx --local --build-params /v/ctx/build_params.yml --build-runner native --libs-cache-dir /v/libcache --temp-dir /v/ctx/tmp --confine /v/ctx --confine-ro /v/libcache"
+	want := "/opt/bin/mos build -C /v/ctx --local --build-params /v/ctx/build_params.yml --build-runner native --libs-cache-dir /v/libcache --temp-dir /v/ctx/tmp --confine /v/ctx --fetch-allow github.com,127.0.0.1:9418"
 	if got != want {
 		t.Errorf("Args =\n %s\nwant\n %s", got, want)
 	}

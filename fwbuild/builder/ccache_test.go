@@ -8,11 +8,11 @@ import (
 )
 
 func TestArgsCcache(t *testing.T) {
-	m := &Mos{Binary: "/opt/bin/mos", BuildRunner: "native", Ccache: &Ccache{Dir: "/v/ccache", MaxSize: "5G", Remote: "redis://cache.example:6379"}}
+	m := &Mos{Binary: "/opt/bin/mos", BuildRunner: "native", FetchAllow: "github.com", Ccache: &Ccache{Dir: "/v/ccache", MaxSize: "5G", Remote: "redis://cache.example:6379"}}
 	req := Request{Dir: "/v/ctx", ParamsFile: "/v/ctx/build_params.yml", LibsCacheDir: "/v/libcache", TempDir: "/v/ctx/tmp"}
 	got := strings.Join(m.Args(req), " ")
 	id := cachepolicy.ID("")
-	want := "--confine-ro /v/libcache --ccache=/v/ccache/ns/" + id + " --ccache-base /v/ccache/base --ccache-namespace " + id + " --ccache-max-size 5G --ccache-remote redis://cache.example:6379"
+	want := "--fetch-allow github.com --ccache=/v/ccache/ns/" + id + " --ccache-base /v/ccache/base --ccache-namespace " + id + " --ccache-max-size 5G --ccache-remote redis://cache.example:6379"
 	if !strings.HasSuffix(got, want) {
 		t.Errorf("Args =\n %s\nwant it to end in\n %s", got, want)
 	}
@@ -44,10 +44,10 @@ func TestArgsCcacheNamespaces(t *testing.T) {
 // TestArgsNoCcache: a request with NoCcache builds without the cache the
 // runner has (a verification build must not take objects from it).
 func TestArgsNoCcache(t *testing.T) {
-	m := &Mos{Binary: "/opt/bin/mos", BuildRunner: "native", Ccache: &Ccache{Dir: "/v/ccache", MaxSize: "5G"}}
+	m := &Mos{Binary: "/opt/bin/mos", BuildRunner: "native", FetchAllow: "github.com", Ccache: &Ccache{Dir: "/v/ccache", MaxSize: "5G"}}
 	req := Request{Dir: "/v/ctx", ParamsFile: "/v/ctx/build_params.yml", LibsCacheDir: "/v/libcache", TempDir: "/v/ctx/tmp", NoCcache: true}
 	got := strings.Join(m.Args(req), " ")
-	if strings.Contains(got, "ccache") || !strings.HasSuffix(got, "--confine-ro /v/libcache") {
+	if strings.Contains(got, "ccache") || !strings.HasSuffix(got, "--fetch-allow github.com") {
 		t.Errorf("Args with NoCcache =\n %s", got)
 	}
 }

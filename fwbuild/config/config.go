@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mongoose-os/mos/common/fetchpolicy"
 )
 
 // Build runners understood by `mos build --build-runner`.
@@ -119,6 +121,11 @@ type Config struct {
 	BuildMemory, BuildCPUs string
 	BuildPIDs              int
 
+	// FetchAllow is the comma-separated allow-list of hosts builds may
+	// fetch libs, modules and prebuilt binaries from (see
+	// common/fetchpolicy); "" allows none.
+	FetchAllow string
+
 	// Ccache compiles every build through ccache, with the cache in
 	// CcacheDir ("" means <volumes>/ccache; see CcachePath), bounded by
 	// CcacheMaxSize (ccache's max_size, "" for ccache's default) and
@@ -192,6 +199,7 @@ func Default() Config {
 		BuildMemory:         "4g",
 		BuildCPUs:           "",
 		BuildPIDs:           1024,
+		FetchAllow:          strings.Join(fetchpolicy.Default, ","),
 		Ccache:              true,
 		CcacheMaxSize:       "5G",
 		ServerName:          hostname(),
@@ -301,6 +309,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.BuildMemory, "build-memory", c.BuildMemory, "memory limit of one docker build (docker --memory; empty: none)")
 	fs.StringVar(&c.BuildCPUs, "build-cpus", c.BuildCPUs, "CPU limit of one docker build (docker --cpus; empty: none)")
 	fs.IntVar(&c.BuildPIDs, "build-pids", c.BuildPIDs, "process limit of one docker build (docker --pids-limit; 0: none)")
+	fs.StringVar(&c.FetchAllow, "fetch-allow", c.FetchAllow, "hosts builds may fetch libs, modules and prebuilt binaries from, comma-separated: HOST[:PORT] (no port: the scheme's default), *.DOMAIN, IP[:PORT] or CIDR; loopback, private and link-local addresses only when listed as such; empty: none")
 	fs.BoolVar(&c.Ccache, "ccache", c.Ccache, "compile every build through ccache, one cache per namespace (account or team) shared by its contexts, plus a base cache filled by --ccache-trusted-group (--ccache=false: off)")
 	fs.StringVar(&c.CcacheDir, "ccache-dir", c.CcacheDir, "ccache's cache dir (default <volumes-dir>/ccache)")
 	fs.StringVar(&c.CcacheMaxSize, "ccache-max-size", c.CcacheMaxSize, "size limit of the ccache dir (ccache max_size: 5G, 500M)")
@@ -363,6 +372,9 @@ func (c *Config) Validate() error {
 	}
 	if c.BuildPIDs < 0 {
 		bad("--build-pids %d: must not be negative", c.BuildPIDs)
+	}
+	if _, err := fetchpolicy.Parse([]string{c.FetchAllow}, nil); err != nil {
+		errs = append(errs, err)
 	}
 	if c.ContextTTL < 0 {
 		bad("--context-ttl %v: must not be negative", c.ContextTTL)

@@ -17,7 +17,7 @@ func TestDefaultIsValid(t *testing.T) {
 	}
 	if c.VolumesDir != "/var/tmp/fwbuild-volumes" || c.Port != 8000 || c.PayloadSizeLimit != 50<<20 ||
 		c.BuildTimeout != 15*time.Minute || c.MaxConcurrentBuilds != runtime.NumCPU() || c.BuildRunner != "docker" ||
-		c.VerifyFraction != 0.02 {
+		c.VerifyFraction != 0.02 || c.FetchAllow != "github.com,api.github.com,*.githubusercontent.com,gitlab.com" {
 		t.Errorf("Default() = %+v", c)
 	}
 }
@@ -35,6 +35,7 @@ func TestRegisterParsesFlags(t *testing.T) {
 		"--read-header-timeout=5s", "--read-timeout=1m", "--write-timeout=2m", "--idle-timeout=30s",
 		"--build-pid-namespace=false",
 		"--sandbox=none", "--build-memory=1g", "--build-cpus=1.5", "--build-pids=64",
+		"--fetch-allow=github.com,git.corp.example:8443",
 		"--metrics-open", "--metrics-address=127.0.0.1:9100", "--verify-fraction=0.5", "--adopt-contexts=false",
 		"--owner-ttl=720h", "--account-quota=100", "--team-quota=200", "--min-free-disk=300",
 		"--kept-max-bytes=400", "--kept-account-bytes=50", "--kept-max-entries=60", "--kept-account-entries=7",
@@ -51,7 +52,8 @@ func TestRegisterParsesFlags(t *testing.T) {
 		AuthFile: "/etc/fwbuild/users", ContextTTL: 48 * time.Hour, MaxContextsSize: 8192,
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 30 * time.Second,
 		Sandbox: "none", BuildMemory: "1g", BuildCPUs: "1.5", BuildPIDs: 64,
-		Ccache: true, CcacheMaxSize: "5G", ServerName: hostname(),
+		FetchAllow: "github.com,git.corp.example:8443",
+		Ccache:     true, CcacheMaxSize: "5G", ServerName: hostname(),
 		MetricsOpen: true, MetricsAddress: "127.0.0.1:9100", VerifyFraction: 0.5,
 		OwnerTTL: 720 * time.Hour, AccountQuota: 100, TeamQuota: 200, MinFreeDisk: 300,
 		KeptMaxBytes: 400, KeptAccountBytes: 50, KeptMaxEntries: 60, KeptAccountEntries: 7,
@@ -118,6 +120,7 @@ func TestValidateNamesTheFlag(t *testing.T) {
 		{"header timeout", func(c *Config) { c.ReadHeaderTimeout = 0 }, "--read-header-timeout 0s: must be positive"},
 		{"sandbox", func(c *Config) { c.Sandbox = "off" }, `--sandbox "off": use on or none`},
 		{"pids", func(c *Config) { c.BuildPIDs = -1 }, "--build-pids -1"},
+		{"fetch allow", func(c *Config) { c.FetchAllow = "github.com,https://gitlab.com" }, `--fetch-allow entry "https://gitlab.com"`},
 		{"metrics address", func(c *Config) { c.MetricsAddress = "9100" }, `--metrics-address "9100": want host:port`},
 		{"metrics port", func(c *Config) { c.MetricsAddress = "127.0.0.1:0" }, `--metrics-address "127.0.0.1:0"`},
 		{"verify fraction over 1", func(c *Config) { c.VerifyFraction = 1.5 }, "--verify-fraction 1.5: must be between 0 and 1"},

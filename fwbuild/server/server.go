@@ -167,7 +167,8 @@ func New(cfg config.Config, opts ...Option) (*Server, error) {
 		if err != nil {
 			return nil, err
 		}
-		mos := &builder.Mos{Binary: bin, BuildRunner: cfg.BuildRunner, Timeout: cfg.BuildTimeout, KillGrace: cfg.BuildKillGrace}
+		mos := &builder.Mos{Binary: bin, BuildRunner: cfg.BuildRunner, Timeout: cfg.BuildTimeout, KillGrace: cfg.BuildKillGrace,
+			FetchAllow: cfg.FetchAllow}
 		if cfg.Sandbox == config.SandboxNone {
 			glog.Warningf("WARNING: --sandbox none: uploaded code (SDK makefiles, tools) runs as this server's user, with its network and files")
 		} else {

@@ -94,6 +94,10 @@ func runLocal(ctx context.Context, opts *BuildOptions, bp *protocol.BuildParams,
 	if err != nil {
 		return false, err
 	}
+	fetchPolicy, err := opts.SandboxOptions.fetchPolicy()
+	if err != nil {
+		return false, err
+	}
 	ccache, err := opts.CcacheOptions.build(opts.Getenv)
 	if err != nil {
 		return false, err
@@ -122,6 +126,7 @@ func runLocal(ctx context.Context, opts *BuildOptions, bp *protocol.BuildParams,
 		Log:      log,
 		Confine:  confine,
 		Sandbox:  sandbox,
+		Fetch:    fetchPolicy,
 		Ccache:   ccache,
 	}
 	if opts.BuildDockerNoMounts && len(opts.BuildDockerExtra) == 0 {
