@@ -246,6 +246,7 @@ func (b *build) postDelta(ctx context.Context, srv serverURL, pr *protocol.PlanR
 	if err != nil {
 		return nil, fmt.Errorf("encoding the request: %w", err)
 	}
+	body.acceptPatch = true
 	res.UploadBytes += body.size()
 	res.BlobsSent += len(pr.Missing)
 	res.BlobBytes += sent

@@ -117,6 +117,7 @@ type Result struct {
 	Delta         bool   // the upload was a delta (plan and missing contents)
 	BlobsSent     int    // delta: contents sent
 	BlobBytes     int64  // delta: their size
+	Patched       int    // delta: result files sent as binary patches
 	IsLib         bool   // the app is a lib (type: lib); the target was its archive
 	BuildLog      string // path of build/build.log
 }
@@ -267,7 +268,9 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 	}
 	defer os.Remove(resultZip)
 	if resp.Header.Get(protocol.HeaderDelta) == "1" {
-		err = installDelta(resultZip, b.buildDir, req.KeepBuildDir)
+		in := &installer{buildDir: b.buildDir, keep: req.KeepBuildDir}
+		err = in.install(resultZip, true)
+		res.Patched = in.patched
 	} else {
 		err = installResult(resultZip, b.buildDir, req.KeepBuildDir)
 	}
@@ -421,6 +424,9 @@ func (b *build) post(ctx context.Context, srv serverURL, body *multipartBody) (*
 	hr.Header.Set("Content-Type", body.contentType)
 	hr.Header.Set("User-Agent", version.UserAgent())
 	hr.Header.Set(protocol.HeaderAffinity, b.affinity)
+	if body.acceptPatch {
+		hr.Header.Set(protocol.HeaderAcceptPatch, protocol.PatchZstd)
+	}
 	hr.SetBasicAuth(srv.user, srv.pass)
 	w := b.startProgress(ctx, srv, hr, body.size())
 	resp, err := b.client().Do(hr)

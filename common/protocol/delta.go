@@ -110,6 +110,37 @@ type DeltaList struct {
 	// with the right content and keeps, so that it corrects a stale mode.
 	// A client that does not know the field ignores it, as before.
 	Modes map[string]fs.FileMode `json:"modes,omitempty"`
+	// Patches: files of the result sent as binary deltas, only to a
+	// client that sent HeaderAcceptPatch. Applied in order, before the
+	// copies: a base may be a file of the result (an earlier patch's
+	// output, or a whole file of the zip).
+	Patches []DeltaPatch `json:"patches,omitempty"`
+}
+
+// Binary deltas of result files (common/binpatch). A client that can
+// apply them says so with HeaderAcceptPatch: PatchZstd on its build
+// request (with FieldHave); any other client gets whole files, as before.
+// For a file of the result the client holds a version of (its have
+// listing) and the server kept (a copy of what it last sent the
+// context's clients), or whose content is mostly another file of the
+// result (a firmware zip storing the ELF), the zip entry build/<Path>
+// holds the zstd patch instead of the file.
+const (
+	HeaderAcceptPatch = "X-Fwbuild-Accept-Patch"
+	PatchZstd         = "zstd"
+)
+
+// DeltaPatch is a result file sent as a patch against Base.
+type DeltaPatch struct {
+	Path   string      `json:"path"`
+	Mode   fs.FileMode `json:"mode"` // permission bits
+	Size   int64       `json:"size"`
+	SHA256 string      `json:"sha256"` // of the patched content
+	// Base is the path of the content the patch applies to: in the
+	// client's build dir, or in the result when InResult.
+	Base       string `json:"base"`
+	BaseSHA256 string `json:"base_sha256"`
+	InResult   bool   `json:"in_result,omitempty"`
 }
 
 // DeltaCopy is a result file whose content is that of another file of the

@@ -110,7 +110,8 @@ func (s *Store) List() ([]ContextInfo, error) {
 }
 
 // metaSuffixes are the files beside a context dir.
-var metaSuffixes = []string{".index.json", ".dirty", ".state", ".output.log", ".owner", ".lock"}
+// The lock file goes last (see remove); ".sent" is a dir.
+var metaSuffixes = []string{".index.json", ".dirty", ".state", ".output.log", ".owner", ".sent", ".lock"}
 
 func (s *Store) listContexts(key Key) ([]ContextInfo, error) {
 	dir := s.ContextsDir(key)
@@ -144,7 +145,11 @@ func (s *Store) listContexts(key Key) ([]ContextInfo, error) {
 			size = treeSize(ci.Dir)
 			for _, suf := range metaSuffixes {
 				if fi, err := os.Lstat(ci.Dir + suf); err == nil {
-					size += fi.Size()
+					if fi.IsDir() {
+						size += treeSize(ci.Dir + suf)
+					} else {
+						size += fi.Size()
+					}
 				}
 			}
 			s.sizes.put(ci.Dir, ci.LastUse, size)
@@ -247,7 +252,7 @@ func (s *Store) remove(ci ContextInfo) (bool, error) {
 		return fail(err)
 	}
 	for _, suf := range metaSuffixes {
-		if err := os.Remove(ci.Dir + suf); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := os.RemoveAll(ci.Dir + suf); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fail(err)
 		}
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/mongoose-os/mos/fwbuild/buildctx"
 	"github.com/mongoose-os/mos/fwbuild/builder"
 	"github.com/mongoose-os/mos/fwbuild/queue"
+	"github.com/mongoose-os/mos/fwbuild/resultpatch"
 )
 
 // request is one build request as it goes through the steps.
@@ -39,6 +40,8 @@ type request struct {
 	clean  bool
 	params []byte
 	have   map[string]string // the client's build dir (path -> sha256), for a delta result; nil: full result
+	// acceptPatch: the client applies binary patches (protocol.HeaderAcceptPatch).
+	acceptPatch bool
 	// haveKept is the digest of the have listing kept for the client's
 	// next request ("" when none was kept).
 	haveKept string
@@ -125,6 +128,7 @@ func (s *Server) build(req *request) (*answer, error) {
 	if err := s.namespace(req); err != nil {
 		return nil, err
 	}
+	req.acceptPatch = r.Header.Get(protocol.HeaderAcceptPatch) == protocol.PatchZstd
 	if f.fields[protocol.FieldHave] != "" {
 		if err := s.readHave(req, f.fields[protocol.FieldHave]); err != nil {
 			return nil, err
@@ -358,6 +362,7 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 // context's build/ as stock sends it (entries build/..., files only, no
 // build/objs/ except its *.elf files).
 func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error) {
+	var patches int
 	p := filepath.Join(req.dir, "result.zip")
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -385,6 +390,11 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 		for _, e := range listed {
 			if !send[e.Path] {
 				req.downloadSaved += e.Size
+			}
+		}
+		if req.acceptPatch {
+			if patches, err = s.patchResult(req, c, listed, send, dl, zw); err != nil {
+				return nil, err
 			}
 		}
 		keep = func(name string, isDir bool) bool {
@@ -421,7 +431,42 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 	if err != nil {
 		return nil, err
 	}
-	return &answer{zip: p, files: st.Files, size: fi.Size(), delta: req.have != nil, haveKept: req.haveKept}, nil
+	return &answer{zip: p, files: st.Files + patches, size: fi.Size(), delta: req.have != nil, haveKept: req.haveKept}, nil
+}
+
+// patchResult writes, as binary patches, the files of a delta result
+// that pay for one (fwbuild/resultpatch), takes them out of send and
+// lists them in dl; it then keeps this result's files as the bases of
+// the next. It returns how many files it patched.
+func (s *Server) patchResult(req *request, c *buildctx.Context, listed []filetree.Entry, send map[string]bool, dl *protocol.DeltaList, zw *archive.Writer) (int, error) {
+	files := make([]resultpatch.File, len(listed))
+	for i, e := range listed {
+		files[i] = resultpatch.File{Path: e.Path, Disk: filepath.Join(c.BuildDir(), filepath.FromSlash(e.Path)), Size: e.Size, Mode: e.Mode, SHA256: e.SHA256}
+	}
+	kept := resultpatch.Open(c.SentDir(), 0)
+	start := time.Now()
+	patches := kept.Plan(files, send, req.have)
+	var in, out int64
+	zw.Method = archive.Store
+	for _, p := range patches {
+		send[p.Path] = false
+		dl.Patches = append(dl.Patches, p.DeltaPatch)
+		if err := zw.AddFile(buildctx.BuildDirName+"/"+p.Path, 0o644, bytes.NewReader(p.Data)); err != nil {
+			return 0, fmt.Errorf("packing result: %w", err)
+		}
+		in += p.Size
+		out += int64(len(p.Data))
+	}
+	zw.Method = archive.Deflate
+	req.downloadSaved += in - out
+	if len(patches) > 0 {
+		glog.Infof("%s: result: %d files (%d bytes) sent as %d bytes of patches in %v", req.log, len(patches), in, out, time.Since(start).Round(time.Millisecond))
+	}
+	if err := kept.Keep(files, req.have); err != nil {
+		// Only the next patch is lost.
+		glog.Warningf("%s: %v", req.log, err)
+	}
+	return len(patches), nil
 }
 
 // deltaResult chooses what a delta result carries, given the result's
