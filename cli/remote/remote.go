@@ -271,6 +271,9 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 		in := &installer{buildDir: b.buildDir, keep: req.KeepBuildDir}
 		err = in.install(resultZip, true)
 		res.Patched = in.patched
+		if b.verbose && in.patched > 0 {
+			b.logf("%d result files came as binary patches", in.patched)
+		}
 	} else {
 		err = installResult(resultZip, b.buildDir, req.KeepBuildDir)
 	}

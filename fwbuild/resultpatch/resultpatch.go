@@ -15,11 +15,11 @@ import (
 	"github.com/mongoose-os/mos/common/protocol"
 )
 
-// Defaults: smaller files deflate well enough (a patch saves little on
-// them); a context keeps at most MaxKept bytes of bases (its ELF and
+// Defaults: on smaller files a patch saves little (the encoder's set-up
+// costs about what it saves); a context keeps at most MaxKept bytes of bases (its ELF and
 // a few more of the real core's size).
 const (
-	MinSize = 64 << 10
+	MinSize = 16 << 10
 	MaxKept = 64 << 20
 )
 
