@@ -70,6 +70,9 @@ type Results struct {
 	// Kept: these figures are from an earlier run (make bench with
 	// -real-only ran the real workload alone).
 	Kept bool `json:"kept_from_earlier_run,omitempty"`
+	// Links are the runs of the link scenarios (-links), one per pair
+	// of binaries measured; kept across runs of the other scenarios.
+	Links []LinkRun `json:"links,omitempty"`
 }
 
 // TreeSize is the generated app's size.
