@@ -42,30 +42,40 @@ type Patch struct {
 type Kept struct {
 	dir string
 	max int64
+	// shared are other contexts' stores, read only: a new context's
+	// client holds the result of another of its contexts.
+	shared []string
 }
 
 // Open returns the store in dir (made when first written), bounded to
-// max bytes (MaxKept when 0).
-func Open(dir string, max int64) *Kept {
+// max bytes (MaxKept when 0); bases are also read from the stores in
+// shared.
+func Open(dir string, max int64, shared ...string) *Kept {
 	if max <= 0 {
 		max = MaxKept
 	}
-	return &Kept{dir: dir, max: max}
+	return &Kept{dir: dir, max: max, shared: shared}
 }
 
 func (k *Kept) path(sum string) string { return filepath.Join(k.dir, sum) }
 
-// read returns a kept content, checked against its name.
+// read returns a kept content, checked against its name: this store's,
+// else a shared one's.
 func (k *Kept) read(sum string) ([]byte, error) {
 	data, err := os.ReadFile(k.path(sum))
-	if err != nil {
-		return nil, err
-	}
-	if binpatch.Sum(data) != sum {
+	if err == nil {
+		if binpatch.Sum(data) == sum {
+			return data, nil
+		}
 		os.Remove(k.path(sum))
-		return nil, fmt.Errorf("kept content %s is damaged (removed)", k.path(sum))
 	}
-	return data, nil
+	for _, d := range k.shared {
+		// Another context's, unlocked: it may be going, or half made.
+		if data, err := os.ReadFile(filepath.Join(d, sum)); err == nil && binpatch.Sum(data) == sum {
+			return data, nil
+		}
+	}
+	return nil, fmt.Errorf("no kept content %s", sum)
 }
 
 // Plan chooses the patches of a result: result is every file of the

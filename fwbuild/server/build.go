@@ -443,7 +443,7 @@ func (s *Server) patchResult(req *request, c *buildctx.Context, listed []filetre
 	for i, e := range listed {
 		files[i] = resultpatch.File{Path: e.Path, Disk: filepath.Join(c.BuildDir(), filepath.FromSlash(e.Path)), Size: e.Size, Mode: e.Mode, SHA256: e.SHA256}
 	}
-	kept := resultpatch.Open(c.SentDir(), 0)
+	kept := resultpatch.Open(c.SentDir(), 0, c.SentDirsOf()...)
 	start := time.Now()
 	patches := kept.Plan(files, send, req.have)
 	var in, out int64

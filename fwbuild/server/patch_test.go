@@ -111,6 +111,19 @@ func TestResultPatches(t *testing.T) {
 	if len(plain["build/objs/app.elf"]) != 512<<10 {
 		t.Errorf("ELF of %d bytes sent to a client that did not ask for patches", len(plain["build/objs/app.elf"]))
 	}
+	// A new context's first build: the client's ELF is one the first
+	// context kept, so it is patched against it all the same.
+	client = applyResult(t, client, patchReq(haveOf(prefixed(client))))
+	req = stockRequest(t, stockZip(t, app), field{protocol.FieldBuildCtx, "p2"}, field{protocol.FieldHave, mustJSON(t, haveOf(prefixed(client)))})
+	req.Header.Set(protocol.HeaderAcceptPatch, protocol.PatchZstd)
+	other := resultFiles(t, do(t, s, req))
+	dl = protocol.DeltaList{}
+	json.Unmarshal([]byte(other[protocol.DeltaListName]), &dl)
+	if len(dl.Patches) != 2 || dl.Patches[0].Path != "objs/app.elf" || dl.Patches[0].InResult {
+		t.Errorf("new context: patches %+v, want the ELF against the client's", dl.Patches)
+	}
+	applyResult(t, client, other)
+
 	// The server keeps the ELF's last version, not the zips.
 	ents, _ := os.ReadDir(ctxDir(cfg, "esp32", "p1") + ".sent")
 	if len(ents) == 0 || len(ents) > 2 {
