@@ -141,6 +141,9 @@ type build struct {
 	genFromCache bool
 	httpClient   *http.Client // from client()
 	buildWatch   *watchdog    // of the build request in flight
+	// lastPoll waits for the last progress poll of the build request,
+	// made while its answer downloads (nil: none pending).
+	lastPoll func()
 }
 
 func (b *build) logf(format string, args ...any) {
@@ -162,6 +165,7 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer b.waitProgress()
 	if err := RecoverBuildDir(b.buildDir); err != nil {
 		return nil, err
 	}
@@ -262,6 +266,7 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 		return nil, &ServerError{Status: resp.StatusCode, Body: errorBody(resp.Body)}
 	}
 	resultZip, n, err := spoolResult(b.tempDir, b.downloading(resp))
+	b.waitProgress()
 	res.DownloadBytes = n
 	if err != nil {
 		return nil, err
@@ -433,8 +438,10 @@ func (b *build) post(ctx context.Context, srv serverURL, body *multipartBody) (*
 	hr.SetBasicAuth(srv.user, srv.pass)
 	w := b.startProgress(ctx, srv, hr, body.size())
 	resp, err := b.client().Do(hr)
-	w.stop()
+	b.waitProgress() // an earlier attempt's (409)
+	b.lastPoll = w.stopAsync()
 	if err != nil {
+		b.waitProgress()
 		wd.stop()
 		if cerr := b.connectError(srv, err); cerr != nil {
 			return nil, cerr
