@@ -127,15 +127,16 @@ func order(result []File, send map[string]bool) []File {
 
 func isZip(p string) bool { return strings.HasSuffix(p, ".zip") }
 
-// innerBase is the largest non-zip file of the result at least half as
-// large as the zip f: the content the zip most likely stores.
+// innerBase is the largest non-zip file of the result no larger than
+// the zip f and at least half as large: the content the zip most likely
+// stores.
 func innerBase(f File, result []File) (File, bool) {
 	if !isZip(f.Path) {
 		return File{}, false
 	}
 	var best File
 	for _, g := range result {
-		if !isZip(g.Path) && g.Size*2 >= f.Size && g.Size > best.Size {
+		if !isZip(g.Path) && g.Size*2 >= f.Size && g.Size <= f.Size && g.Size > best.Size {
 			best = g
 		}
 	}
