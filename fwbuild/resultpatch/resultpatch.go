@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/mongoose-os/mos/common/binpatch"
 	"github.com/mongoose-os/mos/common/protocol"
@@ -22,6 +23,9 @@ const (
 	MinSize = 16 << 10
 	MaxKept = 64 << 20
 )
+
+// maxParallel bounds the encodings of one result running at once.
+const maxParallel = 4
 
 // File is a file of the result.
 type File struct {
@@ -84,21 +88,34 @@ func (k *Kept) read(sum string) ([]byte, error) {
 // caller: their zip entry is the patch. Files are read from disk once;
 // a file that cannot be read or encoded is simply sent whole.
 func (k *Kept) Plan(result []File, send map[string]bool, have map[string]string) []Patch {
-	var patches []Patch
-	byPath := map[string]File{}
-	for _, f := range result {
-		byPath[f.Path] = f
-	}
-	for _, f := range order(result, send) {
-		var p *Patch
-		if b, ok := innerBase(f, result); ok {
-			p = try(f, b.Path, b.SHA256, true, func() ([]byte, error) { return os.ReadFile(b.Disk) })
-		}
-		if p == nil {
-			if sum := have[f.Path]; sum != "" {
-				p = try(f, f.Path, sum, false, func() ([]byte, error) { return k.read(sum) })
+	// Each file is encoded on its own (a zip's base is read from disk,
+	// not from another patch), so they go in parallel: the ELF and the
+	// firmware zip storing it cost one encoding's time, not two.
+	todo := order(result, send)
+	found := make([]*Patch, len(todo))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, maxParallel) // each holds a few copies of its file
+	for i, f := range todo {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			var p *Patch
+			if b, ok := innerBase(f, result); ok {
+				p = try(f, b.Path, b.SHA256, true, func() ([]byte, error) { return os.ReadFile(b.Disk) })
 			}
-		}
+			if p == nil {
+				if sum := have[f.Path]; sum != "" {
+					p = try(f, f.Path, sum, false, func() ([]byte, error) { return k.read(sum) })
+				}
+			}
+			found[i] = p
+		}()
+	}
+	wg.Wait()
+	var patches []Patch
+	for _, p := range found {
 		if p != nil {
 			patches = append(patches, *p)
 		}
