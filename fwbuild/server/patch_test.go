@@ -94,7 +94,14 @@ func TestResultPatches(t *testing.T) {
 	if sha(client["objs/app.elf"]) != dl.Patches[0].SHA256 || client["fw.zip"] != "PK stored app.elf "+client["objs/app.elf"] {
 		t.Error("the rebuilt ELF or fw.zip is not the build's")
 	}
-	full := stripBuild(resultFiles(t, do(t, s, stockRequest(t, stockZip(t, app), ctx))))
+	// A stock request (no have, no announcement) gets stock's answer: no
+	// delta header, no delta list, every file whole.
+	stockRec := do(t, s, stockRequest(t, stockZip(t, app), ctx))
+	full := stripBuild(resultFiles(t, stockRec))
+	if stockRec.Header().Get(protocol.HeaderDelta) != "" || full[protocol.DeltaListName] != "" ||
+		len(full["objs/app.elf"]) != 512<<10 || !strings.HasPrefix(full["fw.zip"], "PK stored app.elf ") {
+		t.Errorf("stock request: delta header %q, files %v", stockRec.Header().Get(protocol.HeaderDelta), names(full))
+	}
 	if strings.Join(names(client), ",") != strings.Join(names(full), ",") {
 		t.Errorf("client holds %v, a full result %v", names(client), names(full))
 	}
