@@ -654,6 +654,12 @@ func applyPatch(stage, buildDir string, p protocol.DeltaPatch) error {
 		os.Remove(tmp)
 		return err
 	}
+	// The patch goes first: a rename over a file is not what every file
+	// system does (see installer); a failure here drops the whole stage.
+	if err := os.Remove(dst); err != nil {
+		os.Remove(tmp)
+		return err
+	}
 	if err := os.Rename(tmp, dst); err != nil {
 		os.Remove(tmp)
 		return err
