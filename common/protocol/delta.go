@@ -85,12 +85,31 @@ type PlanResponse struct {
 	// NeedFull: the request's Base is unknown here (expired, or another
 	// server); no plan was made, send the whole listing.
 	NeedFull bool `json:"need_full,omitempty"`
+	// Inline: this server takes the next plan inside the build request
+	// (FieldPlanInline), which saves the plan's round trip.
+	Inline bool `json:"inline,omitempty"`
 }
+
+// Plans inside the build request. A client whose last plan the server
+// kept, from a server that said Inline, may skip the plan request: its
+// build request carries FieldPlanInline (a JSON PlanRequest against that
+// base) instead of FieldPlan, and FieldBlobs the contents of the entries
+// changed since the base. The server makes the plan as the plan action
+// would; if contents are still missing it answers StatusConflict with
+// ConflictResponse.Plan set (go on with FieldPlan, as after a plan
+// request), and if it no longer has the base with Replan. The answer
+// carries HeaderPlanKept, the digest of the listing kept as the next base.
+const (
+	FieldPlanInline = "plan_inline"
+	HeaderPlanKept  = "X-Fwbuild-Plan-Kept"
+)
 
 // ConflictResponse is the body of a StatusConflict answer.
 type ConflictResponse struct {
 	Missing []string `json:"missing,omitempty"` // still missing contents
 	Replan  bool     `json:"replan,omitempty"`  // the plan is unknown: plan again
+	// Plan: the id of the plan made from FieldPlanInline.
+	Plan string `json:"plan,omitempty"`
 }
 
 // HaveEntry is a file the client's build dir holds (path relative to it).

@@ -42,6 +42,9 @@ type request struct {
 	have   map[string]string // the client's build dir (path -> sha256), for a delta result; nil: full result
 	// acceptPatch: the client applies binary patches (protocol.HeaderAcceptPatch).
 	acceptPatch bool
+	// inlinePlan is the id of the plan made from FieldPlanInline, and
+	// planKept the digest of its listing, kept as the next base.
+	inlinePlan, planKept string
 	// haveKept is the digest of the have listing kept for the client's
 	// next request ("" when none was kept).
 	haveKept string
@@ -59,8 +62,8 @@ type answer struct {
 	size   int64
 	delta  bool // only what differs from the client's build dir
 	// haveKept: the digest of the client's have listing, kept as a base
-	// for its next request.
-	haveKept string
+	// for its next request; planKept that of its inline plan's listing.
+	haveKept, planKept string
 }
 
 func (s *Server) handleBuild(w http.ResponseWriter, r *http.Request) {
@@ -78,6 +81,9 @@ func (s *Server) handleBuild(w http.ResponseWriter, r *http.Request) {
 	}
 	var ce *conflictError
 	if errors.As(err, &ce) {
+		if req.inlinePlan != "" && !ce.resp.Replan {
+			ce.resp.Plan = req.inlinePlan
+		}
 		glog.Infof("%s: answered 409: %v", req.log, err)
 		writeJSON(w, protocol.StatusConflict, ce.resp)
 		status = protocol.StatusConflict
@@ -129,6 +135,11 @@ func (s *Server) build(req *request) (*answer, error) {
 		return nil, err
 	}
 	req.acceptPatch = r.Header.Get(protocol.HeaderAcceptPatch) == protocol.PatchZstd
+	if f.fields[protocol.FieldPlanInline] != "" && f.fields[protocol.FieldPlan] == "" {
+		if err := s.inlinePlan(req, f); err != nil {
+			return nil, err
+		}
+	}
 	if f.fields[protocol.FieldHave] != "" {
 		if err := s.readHave(req, f.fields[protocol.FieldHave]); err != nil {
 			return nil, err
@@ -154,7 +165,7 @@ func (s *Server) build(req *request) (*answer, error) {
 // stock). prefer_prebuilt_libs is left to build_params, as stock mos does
 // with --build-params; build_stat is only logged.
 func (req *request) checkFields(f *form) error {
-	if f.zipPath == "" && f.fields[protocol.FieldPlan] == "" {
+	if f.zipPath == "" && f.fields[protocol.FieldPlan] == "" && f.fields[protocol.FieldPlanInline] == "" {
 		return errorf(http.StatusBadRequest, "missing %q field (the source zip)", protocol.FieldFile)
 	}
 	params := f.fields[protocol.FieldBuildParams]
@@ -431,7 +442,7 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 	if err != nil {
 		return nil, err
 	}
-	return &answer{zip: p, files: st.Files + patches, size: fi.Size(), delta: req.have != nil, haveKept: req.haveKept}, nil
+	return &answer{zip: p, files: st.Files + patches, size: fi.Size(), delta: req.have != nil, haveKept: req.haveKept, planKept: req.planKept}, nil
 }
 
 // patchResult writes, as binary patches, the files of a delta result
@@ -522,6 +533,9 @@ func (s *Server) send(w http.ResponseWriter, ans *answer) (int64, error) {
 	h.Set("Content-Type", "application/zip")
 	if ans.haveKept != "" {
 		h.Set(protocol.HeaderHaveKept, ans.haveKept)
+	}
+	if ans.planKept != "" {
+		h.Set(protocol.HeaderPlanKept, ans.planKept)
 	}
 	if ans.delta {
 		h.Set(protocol.HeaderDelta, "1")
