@@ -14,7 +14,8 @@ import (
 // has. A stock server answers the plan action with 400 ("wrong action"),
 // and the client then falls back to the stock upload of a full zip.
 //
-// One build takes two requests (three when blobs went missing meanwhile):
+// One build takes two requests (three when blobs went missing meanwhile;
+// one when the plan goes inside the build request, FieldPlanInline):
 //
 //  1. POST /api/fwbuild/<version>/plan, a JSON PlanRequest (the body may be
 //     gzip-compressed, with Content-Encoding: gzip): the staged files with
