@@ -218,7 +218,9 @@ func LinksMarkdown(runs []LinkRun, m Machine) string {
 		"everything stays on 127.0.0.1. `tc tbf` in a network namespace was not used: the proxy shapes alike wherever the bench runs. " +
 		"Per link one context is warmed up by a build; then unchanged and one-file rebuilds (the app's `src/main.c` gets a comment line), " +
 		"then first builds of new contexts (the blob store already has the app's contents; the client's build/ holds an earlier result). " +
-		"Requests are the HTTP requests a build sent (plan, build, progress polls), connections the TCP connections it opened.\n\n")
+		"Requests are the HTTP requests a build sent (plan, build, progress polls), connections the TCP connections it opened. " +
+		"Each pair of binaries is a run of its own, one after the other, on a machine shared with other work: bytes and requests " +
+		"compare exactly, times only roughly (a full build of the core took from 15 s to 100 s depending on the load).\n\n")
 	fmt.Fprintf(&b, "Machine: %d CPUs (%s), %s of memory, %s; load average %s at the start of the last run: shared with other work, so the times are noisy.\n\n",
 		m.CPUs, m.CPU, m.Memory, m.Go, m.LoadAvg)
 	for _, r := range runs {
