@@ -15,7 +15,7 @@ VERSION_PKG := github.com/mongoose-os/mos/common/version
 LDFLAGS   := -X $(VERSION_PKG).BuildID=$(BUILD_TIME)/fork@$(BUILD_ID) -X $(VERSION_PKG).PackageVersion=$(PKG_VERSION)
 GOFLAGS_BUILD := -trimpath -ldflags "$(LDFLAGS)"
 
-.PHONY: all build install test test-short vet fmt docs demo bench clean
+.PHONY: all build install test test-short vet fmt docs demo bench bench-links clean
 
 all: build
 
@@ -62,6 +62,10 @@ demo: build
 
 bench: build
 	$(GO) run ./bench/run
+
+# Only the link scenarios (real core over shaped links, issue 23).
+bench-links: build
+	$(GO) run ./bench/run -links
 
 clean:
 	rm -rf $(BIN)

@@ -137,12 +137,17 @@ func TestListingsAgainstKeptBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var k map[string]map[string]any
+	var k map[string]any
 	if err := json.Unmarshal(data, &k); err != nil {
 		t.Fatal(err)
 	}
-	k["plan"]["digest"] = strings.Repeat("0", 64)
-	k["have"]["digest"] = strings.Repeat("0", 64)
+	for _, l := range []string{"plan", "have"} {
+		m, ok := k[l].(map[string]any)
+		if !ok {
+			t.Fatalf("kept listings hold no %s listing: %s", l, data)
+		}
+		m["digest"] = strings.Repeat("0", 64)
+	}
 	data, _ = json.Marshal(k)
 	if err := os.WriteFile(kept[0], data, 0o644); err != nil {
 		t.Fatal(err)
@@ -177,5 +182,52 @@ func TestDeltaResultCorrectsModes(t *testing.T) {
 	e.build(app, "--repo", "../sdk-host")
 	if fi, err := os.Stat(elf); err != nil || fi.Mode().Perm() != want {
 		t.Errorf("%s after an unchanged rebuild: %v %v, want mode %v", elf, fi.Mode(), err, want)
+	}
+}
+
+// A one-file rebuild's answer carries the ELF and the firmware zips as
+// binary patches, and build/ ends as the server's result.
+func TestDeltaResultPatches(t *testing.T) {
+	e := newEnv(t)
+	app := e.checkout("a")
+	args := []string{"--repo", "../sdk-host", "--build-context", "patch_ctx", "--verbose"}
+	e.wantCompiled("cold", e.build(app, args...), full)
+	appendTo(t, filepath.Join(app, "src", "hello.c"), "int edited(void) { return 1; }\n")
+	one := e.build(app, args...)
+	// The cold build planned; the next one put its plan in the build
+	// request (a round trip less).
+	log, _ := os.ReadFile(filepath.Join(e.work, "server.log"))
+	if n := strings.Count(string(log), "] plan "); n != 1 {
+		t.Errorf("%d plan requests for two builds, want 1 (the second inside the build request)", n)
+	}
+	e.wantCompiled("one file edited", one, 1)
+	if !strings.Contains(one.Output, "result files came as binary patches") {
+		t.Errorf("no binary patches in a one-file rebuild's answer:\n%s", one.Output)
+	}
+	fw, err := os.Stat(filepath.Join(app, "build", "fw.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if one.BytesDown*4 > fw.Size() {
+		t.Errorf("downloaded %d bytes for a one-file change; the firmware zip alone is %d", one.BytesDown, fw.Size())
+	}
+	t.Logf("one-file change: down %d bytes, fw.zip %d", one.BytesDown, fw.Size())
+
+	ctxBuild := filepath.Join(e.work, "volumes", "2.20.0", "apps", "hello", "host", "build_contexts", "patch_ctx", "build")
+	got := testenv.ReadTree(t, filepath.Join(app, "build"))
+	delete(got, "build.local.log")
+	delete(got, "gen/build_stat.json")
+	n := 0
+	for p, f := range testenv.ReadTree(t, ctxBuild) {
+		if !archive.ResultFilter("build/"+p, false) || p == "gen/build_stat.json" {
+			continue
+		}
+		n++
+		if got[p].Content != f.Content {
+			t.Errorf("build/%s differs from the server's result", p)
+		}
+	}
+	if len(got) != n {
+		t.Errorf("client build/ has %d files, the server's result %d", len(got), n)
 	}
 }

@@ -164,6 +164,14 @@ func (s *Server) URL() string { return "http://" + s.proxy.Addr() }
 // Counts are the bytes sent to and received from the server so far.
 func (s *Server) Counts() (up, down int64) { return s.proxy.Counts() }
 
+// Trips are the connections made to the server and the HTTP requests
+// sent to it so far.
+func (s *Server) Trips() (conns, requests int64) { return s.proxy.Trips() }
+
+// SetLink makes the proxy imitate a link for the connections made from
+// now on (nil: none).
+func (s *Server) SetLink(l *Link) { s.proxy.SetLink(l) }
+
 // Stop ends the server (SIGTERM, as an operator would) and the proxy.
 // Calling it again does nothing.
 func (s *Server) Stop() error {
@@ -210,6 +218,8 @@ type Result struct {
 	Seconds   float64
 	BytesUp   int64
 	BytesDown int64
+	Conns     int64  // connections made to the server
+	Requests  int64  // HTTP requests sent to it (progress polls included)
 	Compiled  int    // "CC <file>" lines in build/build.log
 	Output    string // mos's stdout and stderr
 }
@@ -217,9 +227,10 @@ type Result struct {
 // Build runs `mos <args>` in dir with env added to the environment; with a
 // server it counts the bytes that crossed the proxy during the build.
 func Build(ctx context.Context, mos, dir string, env, args []string, srv *Server) (Result, error) {
-	var up0, down0 int64
+	var up0, down0, conns0, reqs0 int64
 	if srv != nil {
 		up0, down0 = srv.Counts()
+		conns0, reqs0 = srv.Trips()
 	}
 	// Dirty pages of earlier builds (hundreds of MB for full uploads) are
 	// written back first, not during the timed build that happens to come
@@ -236,6 +247,8 @@ func Build(ctx context.Context, mos, dir string, env, args []string, srv *Server
 	if srv != nil {
 		up, down := srv.Counts()
 		r.BytesUp, r.BytesDown = up-up0, down-down0
+		conns, reqs := srv.Trips()
+		r.Conns, r.Requests = conns-conns0, reqs-reqs0
 	}
 	if err != nil {
 		return r, fmt.Errorf("mos %s: %w\n%s", strings.Join(args, " "), err, out.String())

@@ -44,7 +44,22 @@ func main() {
 	flag.IntVar(&farm.developers, "farm-developers", 20, "developers of the farm scenario")
 	flag.DurationVar(&farm.duration, "farm-duration", 90*time.Second, "timed phase of the farm scenario")
 	flag.StringVar(&farm.factor, "farm-balance-factor", "", "HAProxy's hash-balance-factor for the farm scenario (\"\": the config's; 0: plain consistent hashing)")
+	links := flag.Bool("links", false, "run only the link scenarios (real-core workload over loopback, 100 Mbit/s + 5 ms and 20 Mbit/s + 20 ms): their section of results.json and RESULTS.md is replaced, the rest kept")
+	noLinks := flag.Bool("no-links", false, "skip the link scenarios (they run after the real-firmware workload)")
+	linksRuns := flag.Int("links-runs", 3, "timed unchanged and one-file rebuilds per link")
+	linksNewRuns := flag.Int("links-new-runs", 2, "timed new-context builds per link")
+	linksBins := flag.String("links-bins", "", "with -links: a dir holding other mos and fwbuild-manager binaries to measure (e.g. an older tree's), instead of bin/")
+	linksLabel := flag.String("links-label", "", "with -links-bins: the label of their figures (default: the dir)")
 	flag.Parse()
+	if *links {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := runLinks(ctx, *real, *out, *work, *linksRuns, *linksNewRuns, *linksBins, *linksLabel); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	g.BinaryBytes, g.Seed = *binMB<<20, *seed
 	if *quick {
 		g = gen.Options{Libs: 2, FilesPerLib: 3, LinesPerFile: 40, BinaryBytes: 64 << 10, Seed: *seed}
@@ -64,13 +79,15 @@ func main() {
 		}
 		return
 	}
-	if err := run(ctx, g, *runs, list, *out, *work, *real, *realRuns, *realRebuildRuns, *realOnly, farm); err != nil {
+	if err := run(ctx, g, *runs, list, *out, *work, *real, *realRuns, *realRebuildRuns, *realOnly, farm,
+		*noLinks, *linksRuns, *linksNewRuns); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, work, real string, realRuns, realRebuildRuns int, realOnly bool, farm farmFlags) error {
+func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, work, real string, realRuns, realRebuildRuns int, realOnly bool, farm farmFlags,
+	noLinks bool, linksRuns, linksNewRuns int) error {
 	root, bins, err := harness.RepoBinaries()
 	if err != nil {
 		return err
@@ -116,6 +133,21 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 			}
 		}
 	}
+	// The link runs of other binaries are kept; this tree's is made
+	// again when the real core is there (-links makes it alone).
+	if old, err := readResults(out); err == nil {
+		res.Links = old.Links
+	}
+	if real != "" && res.Real != nil && !noLinks {
+		sc, err := suite.RunLinks(ctx, suite.LinkOptions{Bins: bins, Real: filepath.Join(work, "real-src"), Work: filepath.Join(work, "links"),
+			Runs: linksRuns, NewRuns: linksNewRuns, Log: os.Stdout})
+		if err != nil {
+			return fmt.Errorf("link scenarios: %w", err)
+		}
+		run := suite.LinkRun{Binaries: suite.ThisTree, When: suite.ThisMachine().Date, Command: "go run ./bench/run " + strings.Join(os.Args[1:], " "), Scenarios: sc}
+		res.Links = slices.DeleteFunc(res.Links, func(r suite.LinkRun) bool { return r.Binaries == suite.ThisTree })
+		res.Links = append(res.Links, run)
+	}
 	if farm.want {
 		if _, err := exec.LookPath("haproxy"); err != nil {
 			fmt.Printf("Scenario %s skipped: no haproxy on PATH\n", suite.Farm)
@@ -137,6 +169,9 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 	md := suite.Markdown(res, suite.ThisMachine(), strings.TrimSpace(cmd), runs)
 	if res.Farm != nil {
 		md = suite.ReplaceSection(md, suite.FarmHeading, suite.FarmMarkdown(res.Farm, suite.ThisMachine(), strings.TrimSpace(cmd)))
+	}
+	if len(res.Links) > 0 {
+		md = suite.ReplaceLinksSection(md, suite.LinksMarkdown(res.Links, suite.ThisMachine()))
 	}
 	if err := os.WriteFile(filepath.Join(out, "RESULTS.md"), []byte(md), 0o644); err != nil {
 		return err
@@ -229,5 +264,94 @@ func runFarmOnly(ctx context.Context, f farmFlags, out, work string) error {
 		fmt.Printf("%s  %s (%s)\n", v, t.Name, t.Detail)
 	}
 	fmt.Printf("\nWrote the farm's figures into %s and %s\n", jsonPath, mdPath)
+	return nil
+}
+
+func readResults(out string) (*suite.Results, error) {
+	data, err := os.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		return nil, err
+	}
+	res := &suite.Results{}
+	if err := json.Unmarshal(data, res); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(out, "results.json"), err)
+	}
+	return res, nil
+}
+
+// runLinks runs the link scenarios and puts their figures into
+// results.json and RESULTS.md, replacing the earlier run of the same
+// binaries and leaving everything else as it was.
+func runLinks(ctx context.Context, real, out, work string, runs, newRuns int, binsDir, label string) error {
+	_, bins, err := harness.RepoBinaries()
+	if err != nil {
+		return err
+	}
+	if binsDir != "" {
+		bins = harness.Binaries{Mos: filepath.Join(binsDir, "mos"), Manager: filepath.Join(binsDir, "fwbuild-manager")}
+		if label == "" {
+			label = binsDir
+		}
+	} else {
+		label = suite.ThisTree
+	}
+	if _, err := os.Stat(filepath.Join(real, "mongoose-os", "platforms", "ubuntu")); err != nil {
+		return fmt.Errorf("the link scenarios need the real core: %s has none (%w)", real, err)
+	}
+	if work == "" {
+		if work, err = os.MkdirTemp("", "mos-bench-links-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(work)
+	}
+	realCopy := filepath.Join(work, "real-src")
+	if err := harness.CopyTree(real, realCopy); err != nil {
+		return fmt.Errorf("copying %s: %w", real, err)
+	}
+	m := suite.ThisMachine()
+	sc, err := suite.RunLinks(ctx, suite.LinkOptions{Bins: bins, Real: realCopy, Work: filepath.Join(work, "links"), Runs: runs, NewRuns: newRuns, Log: os.Stdout})
+	if err != nil {
+		return err
+	}
+	res, err := readResults(out)
+	if err != nil {
+		return fmt.Errorf("-links adds to an existing results.json: %w", err)
+	}
+	run := suite.LinkRun{Binaries: label, When: m.Date, Command: strings.TrimSpace("go run ./bench/run " + strings.Join(os.Args[1:], " ")), Scenarios: sc}
+	replaced := false
+	for i := range res.Links {
+		if res.Links[i].Binaries == label {
+			res.Links[i], replaced = run, true
+		}
+	}
+	if !replaced {
+		res.Links = append(res.Links, run)
+	}
+	data, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(out, "results.json"), append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	mdPath := filepath.Join(out, "RESULTS.md")
+	md, err := os.ReadFile(mdPath)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(mdPath, []byte(suite.ReplaceLinksSection(string(md), suite.LinksMarkdown(res.Links, m))), 0o644); err != nil {
+		return err
+	}
+	if label == suite.ThisTree {
+		fmt.Println()
+		for _, t := range suite.CheckLinks(&run) {
+			v := "FAIL"
+			if t.Pass {
+				v = "PASS"
+			}
+			fmt.Printf("%s  %s (%s)\n", v, t.Name, t.Detail)
+		}
+	}
+	fmt.Printf("\nWrote %s and %s\n", filepath.Join(out, "results.json"), mdPath)
 	return nil
 }

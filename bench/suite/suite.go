@@ -77,6 +77,9 @@ type Results struct {
 	Kept bool `json:"kept_from_earlier_run,omitempty"`
 	// Farm is the farm scenario (farm_20), when run.
 	Farm *FarmResults `json:"farm,omitempty"`
+	// Links are the runs of the link scenarios (-links), one per pair
+	// of binaries measured; kept across runs of the other scenarios.
+	Links []LinkRun `json:"links,omitempty"`
 }
 
 // TreeSize is the generated app's size.

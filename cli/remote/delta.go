@@ -50,8 +50,16 @@ func (b *build) deltaBuild(ctx context.Context, srv serverURL, files []*upFile, 
 	entries, byHash, err := describe(files, cache)
 	kept := b.loadKept(srv)
 	var pr *protocol.PlanResponse
+	// The plan goes inside the build request when the server takes it
+	// there: a round trip less.
+	var inline string
 	if err == nil {
-		pr, err = b.postPlan(ctx, srv, entries, kept, res)
+		var likelyMissing []string
+		if inline, likelyMissing = kept.inlinePlan(entries); inline != "" {
+			pr = &protocol.PlanResponse{Missing: likelyMissing}
+		} else {
+			pr, err = b.postPlan(ctx, srv, entries, kept, res)
+		}
 	}
 	l := <-listed
 	if err != nil {
@@ -71,12 +79,16 @@ func (b *build) deltaBuild(ctx context.Context, srv serverURL, files []*upFile, 
 		}
 	}
 	res.Delta = true
+	viaInline := inline != ""
 	for attempt := 0; ; attempt++ {
-		resp, err := b.postDelta(ctx, srv, pr, byHash, fields, have, kept, len(entries), res)
+		resp, err := b.postDelta(ctx, srv, pr, inline, byHash, fields, have, kept, len(entries), res)
 		if err != nil {
 			return nil, err
 		}
 		if resp.StatusCode != protocol.StatusConflict {
+			if viaInline {
+				kept.planAnswered(entries, &protocol.PlanResponse{Listing: resp.Header.Get(protocol.HeaderPlanKept), Inline: true})
+			}
 			kept.haveAnswered(have, resp.Header.Get(protocol.HeaderHaveKept))
 			if err := kept.save(); err != nil {
 				b.logf("Warning: saving the listings kept by the server: %v", err)
@@ -94,11 +106,21 @@ func (b *build) deltaBuild(ctx context.Context, srv serverURL, files []*upFile, 
 				srv.base, attempt+1, len(cr.Missing), cr.Replan)
 		}
 		if cr.Replan {
-			b.logf("The server lost the upload plan: planning again")
+			if inline == "" {
+				b.logf("The server lost the upload plan: planning again")
+			}
+			inline, viaInline = "", false
 			if pr, err = b.postPlan(ctx, srv, entries, kept, res); err != nil {
 				return nil, err
 			}
 			continue
+		}
+		if inline != "" {
+			// The server made the plan: go on with it.
+			if cr.Plan == "" {
+				return nil, fmt.Errorf("build server %s: its 409 answer to a plan inside the build request names no plan", srv.base)
+			}
+			pr.Plan, inline = cr.Plan, ""
 		}
 		b.logf("The server lacks %d more contents: sending them", len(cr.Missing))
 		pr.Missing = cr.Missing
@@ -227,14 +249,18 @@ func (b *build) postPlanRequest(ctx context.Context, srv serverURL, req protocol
 }
 
 // postDelta sends the build request of a plan with the contents it lacks.
-func (b *build) postDelta(ctx context.Context, srv serverURL, pr *protocol.PlanResponse, byHash map[string]*upFile,
+// With inline set, the plan goes inside it (protocol.FieldPlanInline).
+func (b *build) postDelta(ctx context.Context, srv serverURL, pr *protocol.PlanResponse, inline string, byHash map[string]*upFile,
 	fields []formField, have []protocol.HaveEntry, kept *keptListings, total int, res *Result) (*http.Response, error) {
 	haveJSON, err := kept.haveField(have)
 	if err != nil {
 		return nil, err
 	}
-	fields = append(append([]formField{}, fields...),
-		formField{protocol.FieldPlan, pr.Plan}, formField{protocol.FieldHave, haveJSON})
+	plan := formField{protocol.FieldPlan, pr.Plan}
+	if inline != "" {
+		plan = formField{protocol.FieldPlanInline, inline}
+	}
+	fields = append(append([]formField{}, fields...), plan, formField{protocol.FieldHave, haveJSON})
 	var zp *zipPart
 	var sent int64
 	if len(pr.Missing) > 0 {
@@ -250,6 +276,7 @@ func (b *build) postDelta(ctx context.Context, srv serverURL, pr *protocol.PlanR
 	if err != nil {
 		return nil, fmt.Errorf("encoding the request: %w", err)
 	}
+	body.acceptPatch = true
 	res.UploadBytes += body.size()
 	res.BlobsSent += len(pr.Missing)
 	res.BlobBytes += sent

@@ -20,6 +20,9 @@ import (
 type keptListings struct {
 	Plan *keptPlan `json:"plan,omitempty"`
 	Have *keptHave `json:"have,omitempty"`
+	// Inline: the server takes the next plan inside the build request
+	// (protocol.FieldPlanInline).
+	Inline bool `json:"inline,omitempty"`
 
 	file string // "" when not saved (no mos dir)
 }
@@ -95,9 +98,37 @@ func (k *keptListings) planRequest(entries []filetree.Entry) protocol.PlanReques
 // under the digest we compute too.
 func (k *keptListings) planAnswered(entries []filetree.Entry, pr *protocol.PlanResponse) {
 	k.Plan = nil
+	k.Inline = pr.Inline
 	if pr.Listing != "" && pr.Listing == protocol.ListingDigest(entries) {
 		k.Plan = &keptPlan{Digest: pr.Listing, Files: entries}
 	}
+}
+
+// maxInlinePlan bounds a plan sent inside the build request (a few
+// hundred changed entries); a larger one goes as a plan request.
+const maxInlinePlan = 64 << 10
+
+// inlinePlan is the plan to send inside the build request and the
+// contents it likely lacks (those of the entries changed since the
+// base), or "" when the server does not take one or it is too large.
+func (k *keptListings) inlinePlan(entries []filetree.Entry) (string, []string) {
+	if k.Plan == nil || !k.Inline {
+		return "", nil
+	}
+	req := k.planRequest(entries)
+	b, err := json.Marshal(req)
+	if err != nil || len(b) > maxInlinePlan {
+		return "", nil
+	}
+	var missing []string
+	seen := map[string]bool{}
+	for _, e := range req.Files {
+		if !seen[e.SHA256] {
+			seen[e.SHA256] = true
+			missing = append(missing, e.SHA256)
+		}
+	}
+	return string(b), missing
 }
 
 // haveField is FieldHave: changes against the kept listing when there is

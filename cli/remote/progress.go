@@ -100,8 +100,16 @@ func (b *build) startProgress(ctx context.Context, srv serverURL, hr *http.Reque
 // stop ends the polling once the answer is in, and shows the step lines
 // the server had left (one more poll, from a server that answered them).
 func (w *watcher) stop() {
+	w.stopAsync()()
+}
+
+// stopAsync ends the polling and makes the last poll in the background,
+// while the result downloads: over a slow link it costs a round trip,
+// which the build's answer need not wait for. The func returned waits
+// for it.
+func (w *watcher) stopAsync() (wait func()) {
 	if w == nil {
-		return
+		return func() {}
 	}
 	w.cancel()
 	<-w.done
@@ -112,12 +120,28 @@ func (w *watcher) stop() {
 	// once more, so the user learns why no progress was shown.
 	unknown := !w.works && !w.gone && w.b.verbose
 	w.mu.Unlock()
-	if last || unknown {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = w.poll(ctx)
-		cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if last || unknown {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = w.poll(ctx)
+			cancel()
+		}
+	}()
+	return func() {
+		<-done
+		w.disp.EndLine()
 	}
-	w.disp.EndLine()
+}
+
+// waitProgress waits for the last poll of the build request (see
+// stopAsync), if any.
+func (b *build) waitProgress() {
+	if b.lastPoll != nil {
+		b.lastPoll()
+		b.lastPoll = nil
+	}
 }
 
 func (w *watcher) loop(ctx context.Context) {

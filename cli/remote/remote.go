@@ -118,6 +118,7 @@ type Result struct {
 	Delta         bool   // the upload was a delta (plan and missing contents)
 	BlobsSent     int    // delta: contents sent
 	BlobBytes     int64  // delta: their size
+	Patched       int    // delta: result files sent as binary patches
 	IsLib         bool   // the app is a lib (type: lib); the target was its archive
 	BuildLog      string // path of build/build.log
 }
@@ -147,6 +148,9 @@ type build struct {
 	ctxFrom    string
 	httpClient *http.Client // from client()
 	buildWatch *watchdog    // of the build request in flight
+	// lastPoll waits for the last progress poll of the build request,
+	// made while its answer downloads (nil: none pending).
+	lastPoll func()
 }
 
 func (b *build) logf(format string, args ...any) {
@@ -168,6 +172,7 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	defer b.waitProgress()
 	if err := RecoverBuildDir(b.buildDir); err != nil {
 		return nil, err
 	}
@@ -283,6 +288,7 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 		b.logf("Note from the build server: %s", note)
 	}
 	resultZip, n, err := spoolResult(b.tempDir, b.downloading(resp))
+	b.waitProgress()
 	res.DownloadBytes = n
 	if err != nil {
 		return nil, err
@@ -290,7 +296,12 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 	defer os.Remove(resultZip)
 	// A failed build's answer leaves the last good build's files alone.
 	in := &installer{buildDir: b.buildDir, keep: req.KeepBuildDir, failed: resp.StatusCode == protocol.StatusBuildFailed}
-	if err := in.install(resultZip, resp.Header.Get(protocol.HeaderDelta) == "1"); err != nil {
+	err = in.install(resultZip, resp.Header.Get(protocol.HeaderDelta) == "1")
+	res.Patched = in.patched
+	if b.verbose && in.patched > 0 {
+		b.logf("%d result files came as binary patches", in.patched)
+	}
+	if err != nil {
 		return nil, err
 	}
 	res.BuildLog = filepath.Join(b.buildDir, "build.log")
@@ -462,14 +473,19 @@ func (b *build) post(ctx context.Context, srv serverURL, body *multipartBody) (*
 	hr.Header.Set("Content-Type", body.contentType)
 	hr.Header.Set("User-Agent", version.UserAgent())
 	b.setFarmHeaders(hr.Header)
+	if body.acceptPatch {
+		hr.Header.Set(protocol.HeaderAcceptPatch, protocol.PatchZstd)
+	}
 	hr.SetBasicAuth(srv.user, srv.pass)
 	w := b.startProgress(ctx, srv, hr, body.size())
 	resp, err := b.client().Do(hr)
-	w.stop()
+	b.waitProgress() // an earlier attempt's (409)
+	b.lastPoll = w.stopAsync()
 	if err == nil {
 		b.noteServer(resp)
 	}
 	if err != nil {
+		b.waitProgress()
 		wd.stop()
 		if cerr := b.connectError(srv, err); cerr != nil {
 			return nil, cerr

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/mongoose-os/mos/common/archive"
+	"github.com/mongoose-os/mos/common/binpatch"
 	"github.com/mongoose-os/mos/common/faultpoint"
 	"github.com/mongoose-os/mos/common/filetree"
 	"github.com/mongoose-os/mos/common/protocol"
@@ -90,6 +91,8 @@ type installer struct {
 	// limits bound the unpacked result; the zero value uses archive's
 	// defaults.
 	limits archive.ExtractOptions
+	// patched counts the files a delta result sent as binary patches.
+	patched int
 }
 
 // installResult installs a full result (entries build/...).
@@ -320,6 +323,12 @@ func (in *installer) applyDeltaList(stage string) ([]string, error) {
 	}
 	if err := os.Remove(listFile); err != nil {
 		return nil, err
+	}
+	for _, p := range dl.Patches {
+		if err := applyPatch(stage, in.buildDir, p); err != nil {
+			return nil, fmt.Errorf("unpacking the build result: %s: patch of %s: %w", protocol.DeltaListName, p.Path, err)
+		}
+		in.patched++
 	}
 	for _, c := range dl.Copies {
 		if err := copyInStage(stage, in.buildDir, c); err != nil {
@@ -581,6 +590,71 @@ func copyInStage(stage, buildDir string, c protocol.DeltaCopy) error {
 		return fmt.Errorf("content has SHA-256 %s, the server said %s", got, c.SHA256)
 	}
 	return os.Chmod(dst, c.Mode.Perm())
+}
+
+// applyPatch replaces the stage's patch p.Path by the content it
+// rebuilds from its base: a file of the result (the stage's, else the
+// build dir's) or of the build dir. Base and outcome must have the
+// SHA-256 the server stated.
+func applyPatch(stage, buildDir string, p protocol.DeltaPatch) error {
+	for _, q := range []string{p.Path, p.Base} {
+		if err := filetree.CheckPath(q); err != nil {
+			return err
+		}
+	}
+	patch, err := readIn(stage, p.Path)
+	if err != nil {
+		return err
+	}
+	var base []byte
+	if p.InResult {
+		base, err = readIn(stage, p.Base)
+		if errors.Is(err, fs.ErrNotExist) {
+			base, err = readIn(buildDir, p.Base)
+		}
+	} else {
+		base, err = readIn(buildDir, p.Base)
+	}
+	if err != nil {
+		return fmt.Errorf("base %s: %w", p.Base, err)
+	}
+	if got := binpatch.Sum(base); got != p.BaseSHA256 {
+		return fmt.Errorf("base %s has SHA-256 %s, the server patched %s", p.Base, got, p.BaseSHA256)
+	}
+	out, err := binpatch.Apply(base, patch, p.Size, p.SHA256)
+	if err != nil {
+		return err
+	}
+	dst := filepath.Join(stage, filepath.FromSlash(p.Path))
+	tmp := dst + ".patched"
+	if err := os.WriteFile(tmp, out, p.Mode.Perm()|0o200); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, p.Mode.Perm()); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	// The patch goes first: a rename over a file is not what every file
+	// system does (see installer); a failure here drops the whole stage.
+	if err := os.Remove(dst); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+// readIn reads the regular file rel below dir (see openIn).
+func readIn(dir, rel string) ([]byte, error) {
+	f, err := openIn(dir, rel)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, binpatch.MaxWindow))
 }
 
 // openIn opens the regular file rel below dir, never following a link out

@@ -90,6 +90,9 @@ type multipartBody struct {
 	zipPath        string // "" for a body of text fields only
 	zipSize        int64
 	contentType    string
+	// acceptPatch: the request says the client applies binary patches
+	// (a delta build's request only: a stock server never sees it).
+	acceptPatch bool
 }
 
 // zipPart is a zip file sent as a file field.

@@ -14,7 +14,8 @@ import (
 // has. A stock server answers the plan action with 400 ("wrong action"),
 // and the client then falls back to the stock upload of a full zip.
 //
-// One build takes two requests (three when blobs went missing meanwhile):
+// One build takes two requests (three when blobs went missing meanwhile;
+// one when the plan goes inside the build request, FieldPlanInline):
 //
 //  1. POST /api/fwbuild/<version>/plan, a JSON PlanRequest (the body may be
 //     gzip-compressed, with Content-Encoding: gzip): the staged files with
@@ -85,12 +86,31 @@ type PlanResponse struct {
 	// NeedFull: the request's Base is unknown here (expired, or another
 	// server); no plan was made, send the whole listing.
 	NeedFull bool `json:"need_full,omitempty"`
+	// Inline: this server takes the next plan inside the build request
+	// (FieldPlanInline), which saves the plan's round trip.
+	Inline bool `json:"inline,omitempty"`
 }
+
+// Plans inside the build request. A client whose last plan the server
+// kept, from a server that said Inline, may skip the plan request: its
+// build request carries FieldPlanInline (a JSON PlanRequest against that
+// base) instead of FieldPlan, and FieldBlobs the contents of the entries
+// changed since the base. The server makes the plan as the plan action
+// would; if contents are still missing it answers StatusConflict with
+// ConflictResponse.Plan set (go on with FieldPlan, as after a plan
+// request), and if it no longer has the base with Replan. The answer
+// carries HeaderPlanKept, the digest of the listing kept as the next base.
+const (
+	FieldPlanInline = "plan_inline"
+	HeaderPlanKept  = "X-Fwbuild-Plan-Kept"
+)
 
 // ConflictResponse is the body of a StatusConflict answer.
 type ConflictResponse struct {
 	Missing []string `json:"missing,omitempty"` // still missing contents
 	Replan  bool     `json:"replan,omitempty"`  // the plan is unknown: plan again
+	// Plan: the id of the plan made from FieldPlanInline.
+	Plan string `json:"plan,omitempty"`
 }
 
 // HaveEntry is a file the client's build dir holds (path relative to it).
@@ -110,6 +130,37 @@ type DeltaList struct {
 	// with the right content and keeps, so that it corrects a stale mode.
 	// A client that does not know the field ignores it, as before.
 	Modes map[string]fs.FileMode `json:"modes,omitempty"`
+	// Patches: files of the result sent as binary deltas, only to a
+	// client that sent HeaderAcceptPatch. Applied in order, before the
+	// copies: a base may be a file of the result (an earlier patch's
+	// output, or a whole file of the zip).
+	Patches []DeltaPatch `json:"patches,omitempty"`
+}
+
+// Binary deltas of result files (common/binpatch). A client that can
+// apply them says so with HeaderAcceptPatch: PatchZstd on its build
+// request (with FieldHave); any other client gets whole files, as before.
+// For a file of the result the client holds a version of (its have
+// listing) and the server kept (a copy of what it last sent the
+// context's clients), or whose content is mostly another file of the
+// result (a firmware zip storing the ELF), the zip entry build/<Path>
+// holds the zstd patch instead of the file.
+const (
+	HeaderAcceptPatch = "X-Fwbuild-Accept-Patch"
+	PatchZstd         = "zstd"
+)
+
+// DeltaPatch is a result file sent as a patch against Base.
+type DeltaPatch struct {
+	Path   string      `json:"path"`
+	Mode   fs.FileMode `json:"mode"` // permission bits
+	Size   int64       `json:"size"`
+	SHA256 string      `json:"sha256"` // of the patched content
+	// Base is the path of the content the patch applies to: in the
+	// client's build dir, or in the result when InResult.
+	Base       string `json:"base"`
+	BaseSHA256 string `json:"base_sha256"`
+	InResult   bool   `json:"in_result,omitempty"`
 }
 
 // DeltaCopy is a result file whose content is that of another file of the

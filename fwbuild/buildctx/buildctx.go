@@ -290,6 +290,11 @@ func (c *Context) IndexFile() string  { return c.meta(".index.json") }
 func (c *Context) DirtyFile() string  { return c.meta(".dirty") }
 func (c *Context) OutputFile() string { return c.meta(".output.log") }
 
+// SentDir, beside the context dir, keeps copies of result files sent to
+// its clients, as bases of binary deltas (fwbuild/resultpatch); it is
+// counted in the context's size and removed with it.
+func (c *Context) SentDir() string { return c.meta(".sent") }
+
 // BuildDir, TempDir, ParamsFile are inside the context dir.
 func (c *Context) BuildDir() string   { return filepath.Join(c.Dir, BuildDirName) }
 func (c *Context) TempDir() string    { return filepath.Join(c.Dir, CtxTempDirName) }

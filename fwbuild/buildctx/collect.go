@@ -134,8 +134,9 @@ func (s *Store) listAll() ([]ContextInfo, []string, error) {
 }
 
 // metaSuffixes are the files beside a context dir. Removing a context
-// keeps its .owner (ownerSuffix): the name stays its namespace's.
-var metaSuffixes = []string{".index.json", ".dirty", ".state", ".output.log", ownerSuffix, ".lock"}
+// keeps its .owner (ownerSuffix): the name stays its namespace's. The lock
+// file goes last (see remove); ".sent" is a dir.
+var metaSuffixes = []string{".index.json", ".dirty", ".state", ".output.log", ownerSuffix, ".sent", ".lock"}
 
 const ownerSuffix = ".owner"
 
@@ -183,7 +184,11 @@ func (s *Store) listContextsAndOwners(key Key) ([]ContextInfo, []string, error) 
 			size = treeSize(ci.Dir)
 			for _, suf := range metaSuffixes {
 				if fi, err := os.Lstat(ci.Dir + suf); err == nil {
-					size += fi.Size()
+					if fi.IsDir() {
+						size += treeSize(ci.Dir + suf)
+					} else {
+						size += fi.Size()
+					}
 				}
 			}
 			s.sizes.put(ci.Dir, ci.LastUse, size)
@@ -329,7 +334,7 @@ func (s *Store) remove(ci ContextInfo) (bool, error) {
 		if suf == ownerSuffix {
 			continue // the name stays its namespace's (OwnerTTL)
 		}
-		if err := os.Remove(ci.Dir + suf); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := os.RemoveAll(ci.Dir + suf); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fail(err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -79,4 +80,35 @@ func (c *Context) Claim(ns string) (adopted bool, err error) {
 		return false, fmt.Errorf("context %s: recording its owner: %w", c.Name, err)
 	}
 	return adopted, nil
+}
+
+// SentDirsOf returns the SentDirs of c's sibling contexts (same app,
+// platform and version) that belong to c's namespace: a new context's
+// client usually holds a result of one of them. Unlocked: a reader must
+// expect their files to go, and check what it reads.
+func (c *Context) SentDirsOf() []string {
+	own, err := c.Owner()
+	if err != nil {
+		return nil
+	}
+	dir := filepath.Dir(c.Dir)
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, e := range ents {
+		name, ok := strings.CutSuffix(e.Name(), ".sent")
+		if !ok || !e.IsDir() || name == c.Name || CheckName(name) != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, name+".owner"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if strings.TrimSpace(string(b)) == own {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out
 }

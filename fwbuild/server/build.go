@@ -26,6 +26,7 @@ import (
 	"github.com/mongoose-os/mos/fwbuild/builder"
 	"github.com/mongoose-os/mos/fwbuild/metrics"
 	"github.com/mongoose-os/mos/fwbuild/queue"
+	"github.com/mongoose-os/mos/fwbuild/resultpatch"
 )
 
 // request is one build request as it goes through the steps.
@@ -54,6 +55,11 @@ type request struct {
 	// failed: the build failed; its answer leaves the client's last good
 	// build (protocol.IsLastGood) alone.
 	failed bool
+	// acceptPatch: the client applies binary patches (protocol.HeaderAcceptPatch).
+	acceptPatch bool
+	// inlinePlan is the id of the plan made from FieldPlanInline, and
+	// planKept the digest of its listing, kept as the next base.
+	inlinePlan, planKept string
 
 	rec                        *buildRecord // what the status page, progress poll and metrics see
 	deltaUpload                bool         // the upload came as a plan and missing contents
@@ -68,8 +74,8 @@ type answer struct {
 	size   int64
 	delta  bool // only what differs from the client's build dir
 	// haveKept: the digest of the client's have listing, kept as a base
-	// for its next request.
-	haveKept string
+	// for its next request; planKept that of its inline plan's listing.
+	haveKept, planKept string
 }
 
 func (s *Server) handleBuild(w http.ResponseWriter, r *http.Request) {
@@ -87,6 +93,9 @@ func (s *Server) handleBuild(w http.ResponseWriter, r *http.Request) {
 	}
 	var ce *conflictError
 	if errors.As(err, &ce) {
+		if req.inlinePlan != "" && !ce.resp.Replan {
+			ce.resp.Plan = req.inlinePlan
+		}
 		glog.Infof("%s: answered 409: %v", req.log, err)
 		writeJSON(w, protocol.StatusConflict, ce.resp)
 		status = protocol.StatusConflict
@@ -146,6 +155,12 @@ func (s *Server) build(req *request) (*answer, error) {
 			req.release()
 		}
 	}()
+	req.acceptPatch = r.Header.Get(protocol.HeaderAcceptPatch) == protocol.PatchZstd
+	if f.fields[protocol.FieldPlanInline] != "" && f.fields[protocol.FieldPlan] == "" {
+		if err := s.inlinePlan(req, f); err != nil {
+			return nil, err
+		}
+	}
 	if f.fields[protocol.FieldHave] != "" {
 		if err := s.readHave(req, f.fields[protocol.FieldHave]); err != nil {
 			return nil, err
@@ -171,7 +186,7 @@ func (s *Server) build(req *request) (*answer, error) {
 // stock). prefer_prebuilt_libs is left to build_params, as stock mos does
 // with --build-params; build_stat is only logged.
 func (req *request) checkFields(f *form) error {
-	if f.zipPath == "" && f.fields[protocol.FieldPlan] == "" {
+	if f.zipPath == "" && f.fields[protocol.FieldPlan] == "" && f.fields[protocol.FieldPlanInline] == "" {
 		return errorf(http.StatusBadRequest, "missing %q field (the source zip)", protocol.FieldFile)
 	}
 	params := f.fields[protocol.FieldBuildParams]
@@ -452,6 +467,7 @@ func (s *Server) buildContext(req *request, src string, list []filetree.Entry, f
 // context's build/ as stock sends it (entries build/..., files only, no
 // build/objs/ except its *.elf files).
 func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error) {
+	var patches int
 	p := filepath.Join(req.dir, "result.zip")
 	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
@@ -498,6 +514,11 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 				req.downloadSaved += e.Size
 			}
 		}
+		if req.acceptPatch {
+			if patches, err = s.patchResult(req, c, listed, send, dl, zw); err != nil {
+				return nil, err
+			}
+		}
 		keep = func(name string, isDir bool) bool {
 			if isDir {
 				return filter(name, true)
@@ -532,7 +553,42 @@ func (s *Server) pack(req *request, c *buildctx.Context) (ans *answer, err error
 	if err != nil {
 		return nil, err
 	}
-	return &answer{zip: p, files: st.Files, size: fi.Size(), delta: req.have != nil}, nil
+	return &answer{zip: p, files: st.Files + patches, size: fi.Size(), delta: req.have != nil, planKept: req.planKept}, nil
+}
+
+// patchResult writes, as binary patches, the files of a delta result
+// that pay for one (fwbuild/resultpatch), takes them out of send and
+// lists them in dl; it then keeps this result's files as the bases of
+// the next. It returns how many files it patched.
+func (s *Server) patchResult(req *request, c *buildctx.Context, listed []filetree.Entry, send map[string]bool, dl *protocol.DeltaList, zw *archive.Writer) (int, error) {
+	files := make([]resultpatch.File, len(listed))
+	for i, e := range listed {
+		files[i] = resultpatch.File{Path: e.Path, Disk: filepath.Join(c.BuildDir(), filepath.FromSlash(e.Path)), Size: e.Size, Mode: e.Mode, SHA256: e.SHA256}
+	}
+	kept := resultpatch.Open(c.SentDir(), 0, c.SentDirsOf()...)
+	start := time.Now()
+	patches := kept.Plan(files, send, req.have)
+	var in, out int64
+	zw.Method = archive.Store
+	for _, p := range patches {
+		send[p.Path] = false
+		dl.Patches = append(dl.Patches, p.DeltaPatch)
+		if err := zw.AddFile(buildctx.BuildDirName+"/"+p.Path, 0o644, bytes.NewReader(p.Data)); err != nil {
+			return 0, fmt.Errorf("packing result: %w", err)
+		}
+		in += p.Size
+		out += int64(len(p.Data))
+	}
+	zw.Method = archive.Deflate
+	req.downloadSaved += in - out
+	if len(patches) > 0 {
+		glog.Infof("%s: result: %d files (%d bytes) sent as %d bytes of patches in %v", req.log, len(patches), in, out, time.Since(start).Round(time.Millisecond))
+	}
+	if err := kept.Keep(files, req.have); err != nil {
+		// Only the next patch is lost.
+		glog.Warningf("%s: %v", req.log, err)
+	}
+	return len(patches), nil
 }
 
 // deltaResult chooses what a delta result carries, given the result's
@@ -588,6 +644,9 @@ func (s *Server) send(w http.ResponseWriter, ans *answer) (int64, error) {
 	h.Set("Content-Type", "application/zip")
 	if ans.haveKept != "" {
 		h.Set(protocol.HeaderHaveKept, ans.haveKept)
+	}
+	if ans.planKept != "" {
+		h.Set(protocol.HeaderPlanKept, ans.planKept)
 	}
 	if ans.delta {
 		h.Set(protocol.HeaderDelta, "1")

@@ -90,7 +90,41 @@ func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request) {
 	}
 	glog.V(1).Infof("plan %s: %d files, %d contents missing", id, len(p.files), len(missing))
 	s.metrics.Transferred(metrics.Upload, metrics.Delta, bodyBytes(r), 0)
-	writeJSON(w, http.StatusOK, protocol.PlanResponse{Plan: id, Missing: missing, Listing: p.listing})
+	writeJSON(w, http.StatusOK, protocol.PlanResponse{Plan: id, Missing: missing, Listing: p.listing, Inline: true})
+}
+
+// inlinePlan makes the plan of FieldPlanInline, as handlePlan would, and
+// puts its id in FieldPlan: the request goes on as one after a plan
+// request. Its conflicts carry the id (handleBuild).
+func (s *Server) inlinePlan(req *request, f *form) error {
+	var pr protocol.PlanRequest
+	if err := json.Unmarshal([]byte(f.fields[protocol.FieldPlanInline]), &pr); err != nil {
+		return errorf(http.StatusBadRequest, "%s: %w", protocol.FieldPlanInline, err)
+	}
+	if pr.Base == "" {
+		return errorf(http.StatusBadRequest, "%s: a plan inside the build request must be against a kept listing (base)", protocol.FieldPlanInline)
+	}
+	p, _, err := s.makePlan(req.r, pr)
+	if errors.Is(err, errNeedFull) {
+		glog.V(1).Infof("build: inline plan's base listing unknown: asking for a plan")
+		return &conflictError{protocol.ConflictResponse{Replan: true}}
+	}
+	if err != nil {
+		return err
+	}
+	id, err := newPlanID()
+	if err == nil {
+		err = s.keepPlanFor(p, id)
+	}
+	if errors.Is(err, kept.ErrOverBudget) {
+		return errorf(http.StatusRequestEntityTooLarge, "%s: too large to keep for this account: %w (--kept-account-entries, --kept-account-bytes)", protocol.FieldPlanInline, err)
+	}
+	if err != nil {
+		return err
+	}
+	req.inlinePlan, req.planKept = id, p.listing
+	f.fields[protocol.FieldPlan] = id
+	return nil
 }
 
 // plan reads and checks a PlanRequest as strictly as an unpacked upload.
@@ -119,6 +153,12 @@ func (s *Server) plan(r *http.Request) (*plan, []string, error) {
 	if err := dec.Decode(&req); err != nil {
 		return nil, nil, s.bodyError("plan", err)
 	}
+	return s.makePlan(r, req)
+}
+
+// makePlan checks a PlanRequest (against its base, if any) as strictly as
+// an unpacked upload and makes the plan.
+func (s *Server) makePlan(r *http.Request, req protocol.PlanRequest) (*plan, []string, error) {
 	if req.Base != "" {
 		base := keptList[filetree.Entry](s.kept, userOf(r), keptPlanListing, req.Base)
 		if base == nil {
@@ -210,6 +250,7 @@ func (s *Server) deltaUpload(req *request, f *form) (string, []filetree.Entry, f
 	if p == nil || p.user != req.user {
 		return "", nil, nil, &conflictError{protocol.ConflictResponse{Replan: true}}
 	}
+	req.planKept = p.listing
 	byHash := make(map[string]int64, len(p.files))
 	var manifest filetree.Entry
 	for _, e := range p.files {

@@ -29,7 +29,7 @@ type form struct {
 var textFields = map[string]bool{
 	protocol.FieldClean: true, protocol.FieldPreferPrebuiltLibs: true, protocol.FieldBuildParams: true,
 	protocol.FieldBuildCtx: true, protocol.FieldBuildStat: true,
-	protocol.FieldPlan: true, protocol.FieldHave: true,
+	protocol.FieldPlan: true, protocol.FieldHave: true, protocol.FieldPlanInline: true,
 }
 
 // bodyLimit is the most a request body may hold.
