@@ -8,8 +8,9 @@
 //   - the ELF's loaded sections, byte by byte, but for the strings the
 //     build info pointers name and the linker's build-id note;
 //   - fw.zip's manifest: the same parts, each of the same type and size,
-//     with the same bytes (ELF parts as above; other parts but for where
-//     they spell the build's id or timestamp);
+//     with the same bytes (ELF parts as above; other parts, such as a
+//     microcontroller's raw flash image, but for where they spell the
+//     build's id or timestamp, or a build info string of build/objs/*.elf);
 //   - the generated config (schema, defaults, conf0.json) and every file
 //     of build/fs, byte by byte, but for the generator's command line.
 package fwcompare
@@ -69,7 +70,7 @@ var genConfigFiles = []string{"mgos_config_schema.json", "conf0.json", "mgos_con
 // is a difference. The error is for what could not be read at all.
 func BuildDirs(got, want string) (*Report, error) {
 	r := &Report{}
-	if err := r.fwZip(filepath.Join(got, "fw.zip"), filepath.Join(want, "fw.zip")); err != nil {
+	if err := r.fwZip(filepath.Join(got, "fw.zip"), filepath.Join(want, "fw.zip"), buildInfoStrings(got), buildInfoStrings(want)); err != nil {
 		return r, err
 	}
 	for _, name := range genConfigFiles {
@@ -98,7 +99,9 @@ func ELFs(got, want string) (*Report, error) {
 }
 
 // fwZip compares the manifests and parts of two fw.zip files.
-func (r *Report) fwZip(got, want string) error {
+// gotInfo and wantInfo are build info strings of each build beside the
+// manifest's (see buildInfoStrings), masked in parts that are not ELF.
+func (r *Report) fwZip(got, want string, gotInfo, wantInfo []string) error {
 	gz, gerr := openZip(got)
 	wz, werr := openZip(want)
 	switch {
@@ -170,7 +173,7 @@ func (r *Report) fwZip(got, want string) error {
 			}
 			continue
 		}
-		masks := append(occurrences(gd, gm.idStrings()...), occurrences(wd, wm.idStrings()...)...)
+		masks := append(occurrences(gd, append(gm.idStrings(), gotInfo...)...), occurrences(wd, append(wm.idStrings(), wantInfo...)...)...)
 		r.bytes(where, gd, wd, masks)
 	}
 	return nil
@@ -352,6 +355,32 @@ func buildInfoRanges(f *elf.File) []addrRange {
 				break
 			}
 		}
+	}
+	return out
+}
+
+// buildInfoStrings are the build info strings (see buildInfoRanges) of
+// the ELF files in buildDir/objs: a raw flash image (stm32's app.bin) holds
+// them too, and the manifest names only the build id and timestamp, not
+// the version string the core derives from the time (YYYYMMDDhhmm).
+func buildInfoStrings(buildDir string) []string {
+	elfs, _ := filepath.Glob(filepath.Join(buildDir, "objs", "*.elf"))
+	var out []string
+	for _, p := range elfs {
+		f, err := elf.Open(p)
+		if err != nil {
+			continue // not an ELF: nothing to mask from it
+		}
+		for _, rg := range buildInfoRanges(f) {
+			// Short strings ("1.0") would mask bytes by chance.
+			if rg.to-rg.from < 8 {
+				continue
+			}
+			if b, ok := readAt(f, rg.from, int(rg.to-rg.from)); ok {
+				out = append(out, string(b))
+			}
+		}
+		f.Close()
 	}
 	return out
 }
