@@ -27,6 +27,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -359,13 +360,28 @@ func buildInfoRanges(f *elf.File) []addrRange {
 	return out
 }
 
-// buildInfoStrings are the build info strings (see buildInfoRanges) of
-// the ELF files in buildDir/objs: a raw flash image (stm32's app.bin) holds
-// them too, and the manifest names only the build id and timestamp, not
-// the version string the core derives from the time (YYYYMMDDhhmm).
+// buildInfoStrings are the build info strings of a build: those its ELF
+// files in buildDir/objs point to (see buildInfoRanges), and the literals of
+// its generated gen/*build_info.c (the core's mg_build_info.c is made at
+// another time than build_info.c, and the linker may drop a pointer no code
+// uses while its string stays). A raw flash image (stm32's app.bin) holds
+// them, and the manifest names only the build id and timestamp, not the
+// version string the core derives from the time (YYYYMMDDhhmm).
 func buildInfoStrings(buildDir string) []string {
-	elfs, _ := filepath.Glob(filepath.Join(buildDir, "objs", "*.elf"))
 	var out []string
+	gens, _ := filepath.Glob(filepath.Join(buildDir, "gen", "*build_info.c"))
+	for _, p := range gens {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // nothing to mask from it
+		}
+		for _, m := range stringLiteral.FindAllSubmatch(b, -1) {
+			if len(m[1]) >= 8 {
+				out = append(out, string(m[1]))
+			}
+		}
+	}
+	elfs, _ := filepath.Glob(filepath.Join(buildDir, "objs", "*.elf"))
 	for _, p := range elfs {
 		f, err := elf.Open(p)
 		if err != nil {
@@ -384,6 +400,10 @@ func buildInfoStrings(buildDir string) []string {
 	}
 	return out
 }
+
+// stringLiteral is a C string literal without escapes, as the core's
+// build info generator writes them.
+var stringLiteral = regexp.MustCompile(`= "([^"\\]*)";`)
 
 func readAt(f *elf.File, addr uint64, n int) ([]byte, bool) {
 	for _, s := range f.Sections {

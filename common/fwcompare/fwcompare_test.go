@@ -168,7 +168,18 @@ func TestBuildDirsRawImageBuildInfo(t *testing.T) {
 		if b, err := exec.Command(gcc, "-O1", "-o", filepath.Join(dir, "build", "objs", "app.elf"), filepath.Join(dir, "v.c")).CombinedOutput(); err != nil {
 			t.Fatalf("gcc: %v\n%s", err, b)
 		}
-		img := []byte("vectors|" + code + "|" + id + "|" + ts + "|" + version + "|end")
+		// The core's second build info (gen/mg_build_info.c), made at
+		// another time: its timestamp is in the image, its pointer not in
+		// the ELF (the linker dropped it, unused).
+		mgTS := strings.Replace(ts, "00Z", "59Z", 1)
+		if err := os.MkdirAll(filepath.Join(dir, "build", "gen"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		mg := fmt.Sprintf("const char *mg_build_id = %q;\nconst char *mg_build_timestamp = %q;\n", id, mgTS)
+		if err := os.WriteFile(filepath.Join(dir, "build", "gen", "mg_build_info.c"), []byte(mg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		img := []byte("vectors|" + code + "|" + id + "|" + ts + "|" + version + "|" + mgTS + "|end")
 		manifest := fmt.Sprintf(`{"build_id": %q, "build_timestamp": %q, "name": "app", "platform": "stm32", "version": "1.0",
 "parts": {"app": {"src": "app.bin", "type": "app0", "size": %d}}}`, id, ts, len(img))
 		f, err := os.Create(filepath.Join(dir, "build", "fw.zip"))
@@ -190,7 +201,7 @@ func TestBuildDirsRawImageBuildInfo(t *testing.T) {
 		return filepath.Join(dir, "build")
 	}
 	a := mk("a", "20260101-000000", "2026-01-01T00:00:00Z", "202601010000", "code")
-	b := mk("b", "20261206-123456", "2026-12-06T12:34:56Z", "202612061234", "code")
+	b := mk("b", "20261206-123400", "2026-12-06T12:34:00Z", "202612061234", "code")
 	r, err := BuildDirs(a, b)
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +209,7 @@ func TestBuildDirsRawImageBuildInfo(t *testing.T) {
 	if !r.Equal() || r.Compared == 0 {
 		t.Fatalf("raw images of the same sources differ: %v (%d compared)", r.Diffs, r.Compared)
 	}
-	c := mk("c", "20261206-123456", "2026-12-06T12:34:56Z", "202612061234", "CODE")
+	c := mk("c", "20261206-123400", "2026-12-06T12:34:00Z", "202612061234", "CODE")
 	if r, err := BuildDirs(c, a); err != nil || r.Equal() || !strings.HasPrefix(r.First(), "fw.zip: part app") {
 		t.Fatalf("a raw image differing in its code: diffs %v, err %v", r.Diffs, err)
 	}
