@@ -206,27 +206,58 @@ func readZip(t *testing.T, f *zip.File) []byte {
 	return b
 }
 
-// checkVectorTable checks the first two words of the app image: the
-// initial stack pointer (in SRAM, at most its end: the stack grows down)
-// and the reset handler (in flash, with the Thumb bit: Cortex-M runs Thumb
-// only, and a vector without it faults at reset).
-func checkVectorTable(t *testing.T, img []byte) {
-	t.Helper()
+// vectorTable checks the first two words of the app image: the initial
+// stack pointer (in SRAM, at most its end: the stack grows down) and the
+// reset handler (in flash, with the Thumb bit: Cortex-M runs Thumb only,
+// and a vector without it faults at reset).
+func vectorTable(img []byte) (sp, reset uint32, err error) {
 	if len(img) < 8 {
-		t.Errorf("app image of %d bytes has no vector table", len(img))
-		return
+		return 0, 0, fmt.Errorf("app image of %d bytes has no vector table", len(img))
 	}
-	sp, reset := binary.LittleEndian.Uint32(img), binary.LittleEndian.Uint32(img[4:])
+	sp, reset = binary.LittleEndian.Uint32(img), binary.LittleEndian.Uint32(img[4:])
 	if sp <= sramStart || sp > sramEnd {
-		t.Errorf("initial stack pointer %#08x is outside SRAM (%#08x, %#08x]", sp, sramStart, sramEnd)
+		return sp, reset, fmt.Errorf("initial stack pointer %#08x is outside SRAM (%#08x, %#08x]", sp, sramStart, sramEnd)
 	}
 	if reset < flashStart || reset >= flashEnd || reset&1 == 0 {
-		t.Errorf("reset handler %#08x is not a Thumb address in flash [%#08x, %#08x)", reset, flashStart, flashEnd)
+		return sp, reset, fmt.Errorf("reset handler %#08x is not a Thumb address in flash [%#08x, %#08x)", reset, flashStart, flashEnd)
 	}
-	if t.Failed() {
+	return sp, reset, nil
+}
+
+func checkVectorTable(t *testing.T, img []byte) {
+	t.Helper()
+	sp, reset, err := vectorTable(img)
+	if err != nil {
+		t.Error(err)
 		return
 	}
 	t.Logf("vector table: SP %#08x, reset %#08x", sp, reset)
+}
+
+// TestVectorTableRejects: the vector table check fails on what a wrong
+// image would hold, and the manifest's address check on another address.
+func TestVectorTableRejects(t *testing.T) {
+	le := func(sp, reset uint32) []byte {
+		return binary.LittleEndian.AppendUint32(binary.LittleEndian.AppendUint32(nil, sp), reset)
+	}
+	if _, _, err := vectorTable(le(0x20050000, 0x08043249)); err != nil {
+		t.Errorf("the table seen in a real build: %v", err)
+	}
+	for name, img := range map[string][]byte{
+		"short":            {1, 2, 3},
+		"SP past SRAM":     le(0x20050004, 0x08043249),
+		"SP in flash":      le(0x08010000, 0x08043249),
+		"reset not Thumb":  le(0x20050000, 0x08043248),
+		"reset past flash": le(0x20050000, 0x08100001),
+		"reset in SRAM":    le(0x20050000, 0x20000101),
+	} {
+		if _, _, err := vectorTable(img); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	if !atFlashStart(float64(0x08000000)) || !atFlashStart("0x08000000") || atFlashStart(float64(0x08004000)) || atFlashStart("0x0") {
+		t.Error("atFlashStart is wrong")
+	}
 }
 
 // symbolBytes returns the bytes of a data symbol of f.
