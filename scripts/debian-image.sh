@@ -11,8 +11,9 @@
 # are both made this way. Needs root, a running Docker daemon and the Debian
 # mirror; debootstrap is installed with apt-get when it is missing.
 #
-# Environment: DEBIAN_MIRROR (default http://deb.debian.org/debian),
-# DEBIAN_SUITE (default bookworm), TMPDIR (where the rootfs is made),
+# Environment: DEBIAN_MIRROR (default: the first Debian archive this
+# machine's apt sources name, /etc/apt/sources.list and sources.list.d/*.list
+# or *.sources; never a host written here), DEBIAN_SUITE (default bookworm), TMPDIR (where the rootfs is made),
 # IMAGE_SCRIPT (the name messages start with).
 set -eu
 
@@ -30,7 +31,20 @@ image=$1
 shift
 packages=$*
 label=org.mongoose-os.packages
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+# apt_mirror prints the first "deb" URI of the apt sources that is a Debian
+# archive (its path ends in /debian: not -security, not a third party's).
+apt_mirror() {
+	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+		[ -r "$f" ] || continue
+		awk '$1 == "deb" { u = $2; if (u ~ /^\[/) u = $3; if (u ~ /\/debian\/?$/) { print u; exit } }' "$f"
+	done
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] || continue
+		awk 'tolower($1) == "uris:" { for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) { print $i; exit } }' "$f"
+	done
+}
+mirror=${DEBIAN_MIRROR:-$(apt_mirror | head -n 1)}
+[ -n "$mirror" ] || fail "no Debian archive in this machine's apt sources (/etc/apt/sources.list*); set DEBIAN_MIRROR"
 suite=${DEBIAN_SUITE:-bookworm}
 
 command -v docker >/dev/null 2>&1 || fail "docker client not found on PATH (apt-get install -y docker.io)"

@@ -50,6 +50,9 @@ func main() {
 	linksNewRuns := flag.Int("links-new-runs", 2, "timed new-context builds per link")
 	linksBins := flag.String("links-bins", "", "with -links: a dir holding other mos and fwbuild-manager binaries to measure (e.g. an older tree's), instead of bin/")
 	linksLabel := flag.String("links-label", "", "with -links-bins: the label of their figures (default: the dir)")
+	mcuRuns := flag.Int("mcu-runs", 3, "timed runs per scenario and change of the MCU workload (STM32 firmware in its SDK image)")
+	mcuRebuildRuns := flag.Int("mcu-rebuild-runs", 5, "timed runs of the MCU workload's rebuilds (unchanged, one file)")
+	mcuOnly := flag.Bool("mcu-only", false, "run only the MCU workload; the other workloads' figures are kept from the results.json in -out, and of RESULTS.md only the MCU section is written")
 	flag.Parse()
 	if *links {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -79,15 +82,30 @@ func main() {
 		}
 		return
 	}
+	mcu := mcuOptions{runs: *mcuRuns, rebuildRuns: *mcuRebuildRuns, only: *mcuOnly}
+	if *quick {
+		mcu.skip = true
+	}
+	if *mcuOnly && *realOnly {
+		fmt.Fprintln(os.Stderr, "bench: -real-only and -mcu-only exclude each other")
+		os.Exit(2)
+	}
 	if err := run(ctx, g, *runs, list, *out, *work, *real, *realRuns, *realRebuildRuns, *realOnly, farm,
-		*noLinks, *linksRuns, *linksNewRuns); err != nil {
+		*noLinks, *linksRuns, *linksNewRuns, mcu); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
 	}
 }
 
+// mcuOptions are the MCU workload's flags.
+type mcuOptions struct {
+	runs, rebuildRuns int
+	only              bool // -mcu-only
+	skip              bool // -quick
+}
+
 func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, work, real string, realRuns, realRebuildRuns int, realOnly bool, farm farmFlags,
-	noLinks bool, linksRuns, linksNewRuns int) error {
+	noLinks bool, linksRuns, linksNewRuns int, mcu mcuOptions) error {
 	root, bins, err := harness.RepoBinaries()
 	if err != nil {
 		return err
@@ -99,6 +117,10 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 		defer os.RemoveAll(work)
 	}
 	var res *suite.Results
+	var kept suite.Results // what -real-only keeps besides the generated figures
+	if mcu.only {
+		return runMCUOnly(ctx, bins, scenarios, out, work, real, mcu)
+	}
 	if realOnly {
 		data, err := os.ReadFile(filepath.Join(out, "results.json"))
 		if err != nil {
@@ -108,7 +130,8 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 		if err := json.Unmarshal(data, res); err != nil {
 			return fmt.Errorf("%s: %w", filepath.Join(out, "results.json"), err)
 		}
-		res.Real = nil
+		kept.MCU = res.MCU
+		res.Real, res.MCU = nil, nil
 		res.Kept = true
 	} else if res, err = suite.Run(ctx, suite.Options{
 		Bins: bins, SDK: filepath.Join(root, "examples", "sdk-host"), CoreLib: filepath.Join(root, "examples", "hello", "libs", "core"), Work: work, Gen: g,
@@ -132,6 +155,13 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 				return fmt.Errorf("real-firmware workload: %w", err)
 			}
 		}
+	}
+	if !realOnly && !mcu.skip {
+		if res.MCU, err = runMCU(ctx, bins, scenarios, work, real, mcu); err != nil {
+			return err
+		}
+	} else if realOnly {
+		res.MCU = kept.MCU
 	}
 	// The link runs of other binaries are kept; this tree's is made
 	// again when the real core is there (-links makes it alone).
@@ -186,6 +216,12 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 	}
 	if res.Farm != nil {
 		targets = append(targets, suite.CheckFarm(res.Farm)...)
+	}
+	if res.MCU != nil {
+		for _, t := range suite.CheckMCU(res.MCU) {
+			t.Name = "MCU firmware: " + t.Name
+			targets = append(targets, t)
+		}
 	}
 	for _, t := range targets {
 		v := "FAIL"
@@ -353,5 +389,104 @@ func runLinks(ctx context.Context, real, out, work string, runs, newRuns int, bi
 		}
 	}
 	fmt.Printf("\nWrote %s and %s\n", filepath.Join(out, "results.json"), mdPath)
+	return nil
+}
+
+// runMCU runs the MCU workload on a copy of real: nil, said why, where
+// ../shared/mcu, Docker or the SDK image is missing.
+func runMCU(ctx context.Context, bins harness.Binaries, scenarios []string, work, real string, mcu mcuOptions) (*suite.Results, error) {
+	if real == "" {
+		return nil, nil
+	}
+	core := filepath.Join(real, "mongoose-os")
+	if _, err := os.Stat(filepath.Join(core, "platforms", "stm32", "Makefile.build")); err != nil {
+		fmt.Printf("MCU workload skipped: %s has no stm32 platform (%v)\n", core, err)
+		return nil, nil
+	}
+	v, err := os.ReadFile(filepath.Join(core, "platforms", "stm32", "sdk.version"))
+	if err != nil {
+		return nil, fmt.Errorf("MCU workload: %w", err)
+	}
+	image := strings.TrimSpace(string(v))
+	if out, err := exec.Command("docker", "image", "inspect", image).CombinedOutput(); err != nil {
+		fmt.Printf("MCU workload skipped: no SDK image %s (%s); scripts/stm32-image.sh makes it\n", image, strings.TrimSpace(string(out)))
+		return nil, nil
+	}
+	var want []string
+	for _, s := range scenarios {
+		if slices.Contains(suite.MCUScenarios, s) {
+			want = append(want, s)
+		}
+	}
+	if len(want) == 0 {
+		return nil, nil
+	}
+	realCopy := filepath.Join(work, "mcu-src")
+	if err := harness.CopyTree(real, realCopy); err != nil {
+		return nil, fmt.Errorf("copying %s: %w", real, err)
+	}
+	res, err := suite.Run(ctx, suite.Options{
+		Bins: bins, Work: filepath.Join(work, "mcu"), Real: realCopy, MCU: true,
+		Runs: mcu.runs, RebuildRuns: mcu.rebuildRuns, Scenarios: want, Log: os.Stdout,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("MCU workload: %w", err)
+	}
+	return res, nil
+}
+
+// runMCUOnly is -mcu-only: the MCU workload alone, its figures put into
+// the results.json in out (the others kept), and RESULTS.md's MCU section
+// written (replaced, or added at the end); the rest of RESULTS.md stays as
+// an earlier run wrote it.
+func runMCUOnly(ctx context.Context, bins harness.Binaries, scenarios []string, out, work, real string, mcu mcuOptions) error {
+	jsonPath, mdPath := filepath.Join(out, "results.json"), filepath.Join(out, "RESULTS.md")
+	data, err := os.ReadFile(jsonPath)
+	if err != nil {
+		return fmt.Errorf("-mcu-only keeps the other workloads' figures: %w", err)
+	}
+	res := &suite.Results{}
+	if err := json.Unmarshal(data, res); err != nil {
+		return fmt.Errorf("%s: %w", jsonPath, err)
+	}
+	md, err := os.ReadFile(mdPath)
+	if err != nil {
+		return fmt.Errorf("-mcu-only writes the MCU section into %s: %w", mdPath, err)
+	}
+	if res.MCU, err = runMCU(ctx, bins, scenarios, work, real, mcu); err != nil {
+		return err
+	}
+	if res.MCU == nil {
+		return fmt.Errorf("-mcu-only: the MCU workload did not run (see above)")
+	}
+	if data, err = json.MarshalIndent(res, "", "  "); err != nil {
+		return err
+	}
+	if err := os.WriteFile(jsonPath, append(data, '\n'), 0o644); err != nil {
+		return err
+	}
+	rest := string(md)
+	if i := strings.Index(rest, "\n"+suite.MCUHeading+"\n"); i >= 0 {
+		rest = rest[:i+1]
+	}
+	cmd := strings.TrimSpace("go run ./bench/run " + strings.Join(os.Args[1:], " "))
+	section := suite.MarkdownMCU(res.MCU, suite.ThisMachine(), cmd)
+	if err := os.WriteFile(mdPath, []byte(strings.TrimRight(rest, "\n")+"\n\n"+section), 0o644); err != nil {
+		return err
+	}
+	var targets []suite.Target
+	for _, t := range suite.CheckMCU(res.MCU) {
+		t.Name = "MCU firmware: " + t.Name
+		targets = append(targets, t)
+	}
+	fmt.Println()
+	for _, t := range targets {
+		v := "FAIL"
+		if t.Pass {
+			v = "PASS"
+		}
+		fmt.Printf("%s  %s (%s)\n", v, t.Name, t.Detail)
+	}
+	fmt.Printf("\nWrote %s and the MCU section of %s\n", jsonPath, mdPath)
 	return nil
 }

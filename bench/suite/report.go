@@ -143,6 +143,25 @@ func CheckReal(r *Results) []Target {
 	return ts
 }
 
+// CheckMCU evaluates, on the MCU workload, the targets of the other
+// workloads that it measures: one file vs local, unchanged, the upload
+// share, stock over delta, and the new context with a warm cache.
+func CheckMCU(r *Results) []Target {
+	c := newChecks(r)
+	c.oneFileVsLocal()
+	c.unchanged(0.5)
+	c.uploadShare("the stock-like flow's bytes")
+	c.stockOverDelta(5)
+	ts := c.ts
+	name := "new context, warm cache: median <= 30% of the cold build with an empty cache"
+	got, cold := r.Find(NewCtxCached, ChangeFirst), r.Find(NewCtxEmpty, ChangeFirst)
+	if got == nil || cold == nil || cold.MedianS <= 0 {
+		return append(ts, Target{Name: name, Detail: "not measured"})
+	}
+	q := got.MedianS / cold.MedianS
+	return append(ts, Target{name, q <= 0.30, fmt.Sprintf("%.2f s / %.2f s = %.0f%%", got.MedianS, cold.MedianS, 100*q)})
+}
+
 // slowerTarget checks that with is at most limit times without. Runs of
 // one round ran back to back (the round's order alternating), so the
 // comparison is run by run: the median of the rounds' ratios, which a
@@ -227,8 +246,18 @@ func writeTargets(b *strings.Builder, ts []Target) {
 
 func writeRatios(b *strings.Builder, r *Results) {
 	stock, deltaOne, reuseOne := r.Find(Stock, ChangeClean), r.Find(Delta, ChangeOneC), r.Find(Reuse, ChangeOneC)
+	// The heading comes with the first ratio (the MCU workload has no
+	// reuse scenario, only the later ratios).
+	heading := false
+	head := func() {
+		if !heading {
+			b.WriteString("\n## Ratios\n\n")
+			heading = true
+		}
+	}
 	if stock != nil && deltaOne != nil && reuseOne != nil && deltaOne.MedianS > 0 && reuseOne.MedianS > 0 {
-		fmt.Fprintf(b, "\n## Ratios\n\n- stock / reuse (one-file change): %.1fx\n- stock / delta (one-file change): %.1fx\n- reuse / delta (one-file change): %.1fx\n",
+		head()
+		fmt.Fprintf(b, "- stock / reuse (one-file change): %.1fx\n- stock / delta (one-file change): %.1fx\n- reuse / delta (one-file change): %.1fx\n",
 			stock.MedianS/reuseOne.MedianS, stock.MedianS/deltaOne.MedianS, reuseOne.MedianS/deltaOne.MedianS)
 		if stock.BytesUp > 0 {
 			fmt.Fprintf(b, "- bytes uploaded, delta / stock: %.3f%%; reuse / stock: %.1f%%\n",
@@ -236,9 +265,11 @@ func writeRatios(b *strings.Builder, r *Results) {
 		}
 	}
 	if nc := r.Find(NewCtx, ChangeFirst); nc != nil && stock != nil && stock.MedianS > 0 {
+		head()
 		fmt.Fprintf(b, "- new context / stock (a new branch's first build vs a full fresh build): %.2f\n", nc.MedianS/stock.MedianS)
 	}
 	if nc, ne := r.Find(NewCtx, ChangeFirst), r.Find(NewCtxEmpty, ChangeFirst); nc != nil && ne != nil && nc.MedianS > 0 {
+		head()
 		fmt.Fprintf(b, "- new context with an empty ccache / without ccache (what ccache costs a build it cannot help): %.2f\n", ne.MedianS/nc.MedianS)
 	}
 }
@@ -268,5 +299,24 @@ func Markdown(r *Results, m Machine, command string, runs int) string {
 		writeTargets(&b, CheckReal(r.Real))
 		writeRatios(&b, r.Real)
 	}
+	if r.MCU != nil {
+		b.WriteString("\n")
+		b.WriteString(MarkdownMCU(r.MCU, m, command))
+	}
+	return b.String()
+}
+
+// MCUHeading starts the MCU workload's section of RESULTS.md (a run of
+// that workload alone replaces that section only).
+const MCUHeading = "# Real firmware: STM32"
+
+// MarkdownMCU is the MCU workload's section of RESULTS.md.
+func MarkdownMCU(r *Results, m Machine, command string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s\n\nWritten by `%s` on %s (%d CPUs, load average at the start %s). The scenarios on a real microcontroller's firmware: an app of ours for the STM32F746 (%d files of its own: two sources sharing a header, an `fs/` file, a config schema entry) on the real core's platform `stm32` (FreeRTOS, ST's HAL, mbedTLS, SPIFFS; about 260 compile steps), built in the SDK image `docker.io/mgos/stm32-build:r21` (`scripts/stm32-image.sh`). Every server runs the docker runner (its default: one SDK container per build); the local scenario is `mos build --local --build-runner docker`. Servers and caches as for the real-firmware workload: `--ccache=false` but for new_context_cached (`--ccache`, filled by one build of the app in another context first) and new_context_empty_cache (`--ccache`, its cache dir emptied before each run). The one-file change edits the app's `src/main.c`. Flags: `%s`.\n\n",
+		MCUHeading, command, m.Date, m.CPUs, m.LoadAvg, r.Tree.Files, strings.Join(MCUFlags("REAL"), " "))
+	writeTable(&b, r)
+	writeTargets(&b, CheckMCU(r))
+	writeRatios(&b, r)
 	return b.String()
 }

@@ -72,8 +72,11 @@ type Results struct {
 	Scenarios []Scenario `json:"scenarios"`
 	// Real is the same benchmark on the real-core workload, when run.
 	Real *Results `json:"real,omitempty"`
+	// MCU is the benchmark on the MCU workload (STM32F746 firmware in its
+	// SDK image, the servers' docker runner), when run.
+	MCU *Results `json:"mcu,omitempty"`
 	// Kept: these figures are from an earlier run (make bench with
-	// -real-only ran the real workload alone).
+	// -real-only or -mcu-only ran one workload alone).
 	Kept bool `json:"kept_from_earlier_run,omitempty"`
 	// Farm is the farm scenario (farm_20), when run.
 	Farm *FarmResults `json:"farm,omitempty"`
@@ -134,7 +137,16 @@ type Options struct {
 	// generated one; Gen and SDK are not used. Only the real workload
 	// runs the Extended scenarios.
 	Real string
+	// MCU, with Real, makes the workload the MCU app (MCUApp, platform
+	// stm32) built in its SDK image: the servers run the docker runner
+	// (their default) and local builds --build-runner docker.
+	MCU bool
 }
+
+// MCUScenarios are the scenarios of the MCU workload: stock-like, delta,
+// a new context without ccache, with an empty cache and with a warm one,
+// and local (each cold STM32 build is about a minute here).
+var MCUScenarios = []string{Stock, Delta, NewCtx, NewCtxEmpty, NewCtxCached, Local}
 
 // RealAppLogLine is what the real-core app's one source logs at init.
 const RealAppLogLine = "real-core app up"
@@ -215,7 +227,31 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	// sdkArgs say where the core is: the host SDK copied beside each app,
 	// or the real core and libs.
 	sdkArgs := []string{"--repo", "../sdk-host"}
-	if o.Real != "" {
+	runner := "native"
+	local := []string{"build", "--local", "--build-runner", "native"}
+	if o.MCU && o.Real == "" {
+		return nil, fmt.Errorf("the MCU workload needs the real core (Options.Real)")
+	}
+	if o.MCU {
+		fmt.Fprintf(o.Log, "MCU workload: an STM32F746 app on the core in %s, in its SDK image\n", o.Real)
+		files, size := 0, int64(0)
+		for name, content := range MCUApp {
+			p := filepath.Join(template, "app", filepath.FromSlash(name))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return nil, err
+			}
+			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+				return nil, err
+			}
+			files, size = files+1, size+int64(len(content))
+		}
+		res = &Results{Tree: TreeSize{Files: files, Bytes: size}}
+		edited = "src/main.c"
+		sdkArgs = MCUFlags(o.Real)
+		runner = "docker"
+		// The build needs no network; the container gets none.
+		local = append([]string{"build", "--local", "--build-runner", "docker", "--build-docker-extra=--network=none"}, sdkArgs...)
+	} else if o.Real != "" {
 		fmt.Fprintf(o.Log, "Real-core workload: an app on the core in %s\n", o.Real)
 		files, size := 0, int64(0)
 		for name, content := range RealApp {
@@ -267,7 +303,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	// (ccache off, as stock never had it) unless extra says otherwise.
 	start := func(name string, extra ...string) (*harness.Server, error) {
 		s, err := harness.StartServer(ctx, harness.ServerOptions{
-			Manager: o.Bins.Manager, Mos: o.Bins.Mos, Runner: "native",
+			Manager: o.Bins.Manager, Mos: o.Bins.Mos, Runner: runner,
 			VolumesDir: filepath.Join(o.Work, "volumes-"+name), LogFile: filepath.Join(o.Work, "server-"+name+".log"),
 			Extra: append([]string{"--ccache=false"}, extra...),
 		})
@@ -321,7 +357,9 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		}
 		return append(append([]string{"build", "--server", s.URL()}, sdkArgs...), "--no-delta")
 	}
-	local := append([]string{"build", "--local", "--build-runner", "native"}, sdkArgs...)
+	if !o.MCU {
+		local = append(local, sdkArgs...)
+	}
 
 	type plan struct {
 		name    string

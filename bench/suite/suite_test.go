@@ -200,3 +200,43 @@ func TestSlowerTargetPairsRuns(t *testing.T) {
 		t.Errorf("medians 7%% apart pass: %+v", tg)
 	}
 }
+
+// TestCheckMCU: the MCU workload's targets use its own figures, fail where
+// a figure misses its bar, say "not measured" where one is missing, and
+// its section of RESULTS.md starts with the heading -mcu-only replaces.
+func TestCheckMCU(t *testing.T) {
+	r := &Results{Tree: TreeSize{Files: 5}, Scenarios: []Scenario{
+		{Name: Stock, Change: ChangeClean, MedianS: 60, BytesUp: 4 << 20},
+		{Name: Delta, Change: ChangeNone, MedianS: 0.4},
+		{Name: Delta, Change: ChangeOneC, MedianS: 6, BytesUp: 20 << 10},
+		{Name: Local, Change: ChangeOneC, MedianS: 5},
+		{Name: NewCtxEmpty, Change: ChangeFirst, MedianS: 70},
+		{Name: NewCtxCached, Change: ChangeFirst, MedianS: 30},
+	}}
+	got := map[string]Target{}
+	for _, tg := range CheckMCU(r) {
+		got[strings.SplitN(tg.Name, ":", 2)[0]] = tg
+	}
+	if tg := got["delta one-file change"]; tg.Pass || tg.Detail != "6.00 s vs 5.00 s + 0.5 s" {
+		t.Errorf("one file vs local: %+v", tg)
+	}
+	if tg := got["delta unchanged"]; !tg.Pass {
+		t.Errorf("unchanged: %+v", tg)
+	}
+	if tg := got["new context, warm cache"]; tg.Pass || tg.Detail != "30.00 s / 70.00 s = 43%" {
+		t.Errorf("warm cache: %+v", tg)
+	}
+	if tg := got["stock / delta (one-file change) >= 5x"]; !tg.Pass {
+		t.Errorf("stock over delta: %+v (%v)", tg, got)
+	}
+	md := MarkdownMCU(r, Machine{CPUs: 2, Date: "today", LoadAvg: "3.0"}, "go run ./bench/run -mcu-only")
+	if !strings.HasPrefix(md, MCUHeading+"\n") || !strings.Contains(md, "| stock | clean |") || !strings.Contains(md, "--platform stm32") {
+		t.Errorf("MCU section:\n%s", md)
+	}
+	r.Scenarios = r.Scenarios[:4]
+	for _, tg := range CheckMCU(r) {
+		if strings.HasPrefix(tg.Name, "new context") && (tg.Pass || tg.Detail != "not measured") {
+			t.Errorf("without the new-context builds: %+v", tg)
+		}
+	}
+}

@@ -8,8 +8,9 @@
 //   - the ELF's loaded sections, byte by byte, but for the strings the
 //     build info pointers name and the linker's build-id note;
 //   - fw.zip's manifest: the same parts, each of the same type and size,
-//     with the same bytes (ELF parts as above; other parts but for where
-//     they spell the build's id or timestamp);
+//     with the same bytes (ELF parts as above; other parts, such as a
+//     microcontroller's raw flash image, but for where they spell the
+//     build's id or timestamp, or a build info string of build/objs/*.elf);
 //   - the generated config (schema, defaults, conf0.json) and every file
 //     of build/fs, byte by byte, but for the generator's command line.
 package fwcompare
@@ -26,6 +27,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 )
@@ -69,7 +71,7 @@ var genConfigFiles = []string{"mgos_config_schema.json", "conf0.json", "mgos_con
 // is a difference. The error is for what could not be read at all.
 func BuildDirs(got, want string) (*Report, error) {
 	r := &Report{}
-	if err := r.fwZip(filepath.Join(got, "fw.zip"), filepath.Join(want, "fw.zip")); err != nil {
+	if err := r.fwZip(filepath.Join(got, "fw.zip"), filepath.Join(want, "fw.zip"), buildInfoStrings(got), buildInfoStrings(want)); err != nil {
 		return r, err
 	}
 	for _, name := range genConfigFiles {
@@ -98,7 +100,9 @@ func ELFs(got, want string) (*Report, error) {
 }
 
 // fwZip compares the manifests and parts of two fw.zip files.
-func (r *Report) fwZip(got, want string) error {
+// gotInfo and wantInfo are build info strings of each build beside the
+// manifest's (see buildInfoStrings), masked in parts that are not ELF.
+func (r *Report) fwZip(got, want string, gotInfo, wantInfo []string) error {
 	gz, gerr := openZip(got)
 	wz, werr := openZip(want)
 	switch {
@@ -170,7 +174,7 @@ func (r *Report) fwZip(got, want string) error {
 			}
 			continue
 		}
-		masks := append(occurrences(gd, gm.idStrings()...), occurrences(wd, wm.idStrings()...)...)
+		masks := append(occurrences(gd, append(gm.idStrings(), gotInfo...)...), occurrences(wd, append(wm.idStrings(), wantInfo...)...)...)
 		r.bytes(where, gd, wd, masks)
 	}
 	return nil
@@ -355,6 +359,51 @@ func buildInfoRanges(f *elf.File) []addrRange {
 	}
 	return out
 }
+
+// buildInfoStrings are the build info strings of a build: those its ELF
+// files in buildDir/objs point to (see buildInfoRanges), and the literals of
+// its generated gen/*build_info.c (the core's mg_build_info.c is made at
+// another time than build_info.c, and the linker may drop a pointer no code
+// uses while its string stays). A raw flash image (stm32's app.bin) holds
+// them, and the manifest names only the build id and timestamp, not the
+// version string the core derives from the time (YYYYMMDDhhmm).
+func buildInfoStrings(buildDir string) []string {
+	var out []string
+	gens, _ := filepath.Glob(filepath.Join(buildDir, "gen", "*build_info.c"))
+	for _, p := range gens {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue // nothing to mask from it
+		}
+		for _, m := range stringLiteral.FindAllSubmatch(b, -1) {
+			if len(m[1]) >= 8 {
+				out = append(out, string(m[1]))
+			}
+		}
+	}
+	elfs, _ := filepath.Glob(filepath.Join(buildDir, "objs", "*.elf"))
+	for _, p := range elfs {
+		f, err := elf.Open(p)
+		if err != nil {
+			continue // not an ELF: nothing to mask from it
+		}
+		for _, rg := range buildInfoRanges(f) {
+			// Short strings ("1.0") would mask bytes by chance.
+			if rg.to-rg.from < 8 {
+				continue
+			}
+			if b, ok := readAt(f, rg.from, int(rg.to-rg.from)); ok {
+				out = append(out, string(b))
+			}
+		}
+		f.Close()
+	}
+	return out
+}
+
+// stringLiteral is a C string literal without escapes, as the core's
+// build info generator writes them.
+var stringLiteral = regexp.MustCompile(`= "([^"\\]*)";`)
 
 func readAt(f *elf.File, addr uint64, n int) ([]byte, bool) {
 	for _, s := range f.Sections {

@@ -143,3 +143,74 @@ func TestBuildDirsFindsEachDifference(t *testing.T) {
 		}
 	})
 }
+
+// TestBuildDirsRawImageBuildInfo: a raw flash image (stm32's app.bin, not
+// an ELF) holds the build info strings the build's ELF names, of which the
+// manifest carries only the id and the timestamp; two builds of the same
+// sources differing there are equal, and a difference elsewhere in the
+// image is still found.
+func TestBuildDirsRawImageBuildInfo(t *testing.T) {
+	gcc, err := exec.LookPath("gcc")
+	if err != nil {
+		t.Skip("gcc not found: install gcc to compare real ELF files")
+	}
+	tmp := t.TempDir()
+	mk := func(name, id, ts, version, code string) string {
+		t.Helper()
+		dir := filepath.Join(tmp, name)
+		src := strings.Replace(cprog, `mg_build_version = "1.0"`, `mg_build_version = "`+version+`"`, 1)
+		if err := os.MkdirAll(filepath.Join(dir, "build", "objs"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "v.c"), []byte(fmt.Sprintf(src, id, ts, 42)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := exec.Command(gcc, "-O1", "-o", filepath.Join(dir, "build", "objs", "app.elf"), filepath.Join(dir, "v.c")).CombinedOutput(); err != nil {
+			t.Fatalf("gcc: %v\n%s", err, b)
+		}
+		// The core's second build info (gen/mg_build_info.c), made at
+		// another time: its timestamp is in the image, its pointer not in
+		// the ELF (the linker dropped it, unused).
+		mgTS := strings.Replace(ts, "00Z", "59Z", 1)
+		if err := os.MkdirAll(filepath.Join(dir, "build", "gen"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		mg := fmt.Sprintf("const char *mg_build_id = %q;\nconst char *mg_build_timestamp = %q;\n", id, mgTS)
+		if err := os.WriteFile(filepath.Join(dir, "build", "gen", "mg_build_info.c"), []byte(mg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		img := []byte("vectors|" + code + "|" + id + "|" + ts + "|" + version + "|" + mgTS + "|end")
+		manifest := fmt.Sprintf(`{"build_id": %q, "build_timestamp": %q, "name": "app", "platform": "stm32", "version": "1.0",
+"parts": {"app": {"src": "app.bin", "type": "app0", "size": %d}}}`, id, ts, len(img))
+		f, err := os.Create(filepath.Join(dir, "build", "fw.zip"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zw := zip.NewWriter(f)
+		for n, data := range map[string][]byte{"app-1.0/manifest.json": []byte(manifest), "app-1.0/app.bin": img} {
+			w, err := zw.Create(n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(data)
+		}
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		return filepath.Join(dir, "build")
+	}
+	a := mk("a", "20260101-000000", "2026-01-01T00:00:00Z", "202601010000", "code")
+	b := mk("b", "20261206-123400", "2026-12-06T12:34:00Z", "202612061234", "code")
+	r, err := BuildDirs(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Equal() || r.Compared == 0 {
+		t.Fatalf("raw images of the same sources differ: %v (%d compared)", r.Diffs, r.Compared)
+	}
+	c := mk("c", "20261206-123400", "2026-12-06T12:34:00Z", "202612061234", "CODE")
+	if r, err := BuildDirs(c, a); err != nil || r.Equal() || !strings.HasPrefix(r.First(), "fw.zip: part app") {
+		t.Fatalf("a raw image differing in its code: diffs %v, err %v", r.Diffs, err)
+	}
+}

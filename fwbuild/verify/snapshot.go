@@ -19,7 +19,8 @@ import (
 var errTooBig = errors.New("snapshot exceeds the bytes verification may keep")
 
 // resultFiles are what fwcompare.BuildDirs reads of a build dir: a file
-// or a dir, relative to build/.
+// or a dir, relative to build/. Its objs/*.elf it reads only for build
+// info strings, which gen/*build_info.c gives too, so they stay out.
 var resultFiles = []string{"fw.zip", "gen", "fs"}
 
 // snap is what take copied.
