@@ -36,7 +36,7 @@ type DevBuild struct {
 	Context   string
 	First     bool     // the developer's first build (a new context), untimed
 	Server    string   // the server that answered the build request
-	Servers   []string // every server that answered one of its requests
+	Servers   []string // every server that answered one of its requests (but progress polls)
 	Seconds   float64
 	Start     time.Time
 	End       time.Time
@@ -120,7 +120,11 @@ func RunLoad(ctx context.Context, f *Farm, o LoadOptions) ([]DevBuild, error) {
 			if r.Affinity != key || r.Start.Before(s.start) || r.End.After(s.end) {
 				continue
 			}
-			if r.Server != "" && !seen[r.Server] {
+			// The build's own requests (plan, blobs, build): a
+			// progress poll sent before any answer named the build's
+			// server goes by the context's hash and may miss it, which
+			// costs only the progress display.
+			if r.Server != "" && r.Method == http.MethodPost && !seen[r.Server] {
 				seen[r.Server] = true
 				s.b.Servers = append(s.b.Servers, r.Server)
 			}

@@ -479,11 +479,11 @@ func (b *build) post(ctx context.Context, srv serverURL, body *multipartBody) (*
 	hr.SetBasicAuth(srv.user, srv.pass)
 	w := b.startProgress(ctx, srv, hr, body.size())
 	resp, err := b.client().Do(hr)
+	if err == nil {
+		b.noteServer(resp) // before the last poll, which goes to that server
+	}
 	b.waitProgress() // an earlier attempt's (409)
 	b.lastPoll = w.stopAsync()
-	if err == nil {
-		b.noteServer(resp)
-	}
 	if err != nil {
 		b.waitProgress()
 		wd.stop()

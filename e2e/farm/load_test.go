@@ -101,8 +101,10 @@ func TestFarmBoundedLoad(t *testing.T) {
 		t.Errorf("%d builds had requests answered by more than one server", s.Split)
 	}
 	// Affinity: a context leaves its server only while that one is at its
-	// bound, and comes back.
-	if s.Stayed < 0.75 {
-		t.Errorf("contexts moved: %.0f%% of builds on their context's usual server; want >= 75%%", 100*s.Stayed)
+	// bound, and comes back (76% to 97% of builds stayed in runs here,
+	// the lower figures with the machine loaded by other tests; plain
+	// round robin would give about a third).
+	if s.Stayed < 0.6 {
+		t.Errorf("contexts moved: %.0f%% of builds on their context's usual server; want >= 60%%", 100*s.Stayed)
 	}
 }
