@@ -96,7 +96,9 @@ func (w *world) server() *harness.Server {
 	srv, err := harness.StartServer(context.Background(), harness.ServerOptions{
 		Manager: bins.Manager, Mos: bins.Mos, Runner: "docker",
 		VolumesDir: filepath.Join(w.work, "volumes"), LogFile: filepath.Join(w.work, "server.log"),
-		Extra: []string{"--ccache=true"},
+		// Each client's first build is a cold one (not a copy of the
+		// other's context), which the compile cache serves.
+		Extra: []string{"--ccache=true", "--adopt-contexts=false"},
 	})
 	if err != nil {
 		w.t.Fatal(err)
