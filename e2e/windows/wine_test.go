@@ -233,8 +233,9 @@ func TestWindowsClientUnderWine(t *testing.T) {
 		t.Errorf("remote caches in the prefix: %v, want one under C:\\users\\<user>\\.mos", caches)
 	}
 
-	// A named context: new, so everything compiles once, then nothing.
-	w.step("--build-context wine_ci (new)", full, app, app, "--build-context", "wine_ci")
+	// A named context: new, started as a copy of the nearest context (the
+	// one above, same sources), so nothing compiles, then again nothing.
+	w.step("--build-context wine_ci (new)", 0, app, app, "--build-context", "wine_ci")
 	w.step("--build-context wine_ci (again)", 0, app, app, "--build-context", "wine_ci")
 	if ctx, err := os.ReadFile(filepath.Join(app, "build", "gen", "build_ctx.txt")); err != nil || string(ctx) != "wine_ci" {
 		t.Errorf("build_ctx.txt = %q, %v; want wine_ci", ctx, err)
