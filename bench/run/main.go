@@ -223,13 +223,7 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 			targets = append(targets, t)
 		}
 	}
-	for _, t := range targets {
-		v := "FAIL"
-		if t.Pass {
-			v = "PASS"
-		}
-		fmt.Printf("%s  %s (%s)\n", v, t.Name, t.Detail)
-	}
+	printTargets(targets)
 	fmt.Printf("\nWrote %s and %s\n", filepath.Join(out, "results.json"), filepath.Join(out, "RESULTS.md"))
 	return nil
 }
@@ -292,13 +286,7 @@ func runFarmOnly(ctx context.Context, f farmFlags, out, work string) error {
 		return err
 	}
 	fmt.Println()
-	for _, t := range suite.CheckFarm(res.Farm) {
-		v := "FAIL"
-		if t.Pass {
-			v = "PASS"
-		}
-		fmt.Printf("%s  %s (%s)\n", v, t.Name, t.Detail)
-	}
+	printTargets(suite.CheckFarm(res.Farm))
 	fmt.Printf("\nWrote the farm's figures into %s and %s\n", jsonPath, mdPath)
 	return nil
 }
@@ -380,13 +368,7 @@ func runLinks(ctx context.Context, real, out, work string, runs, newRuns int, bi
 	}
 	if label == suite.ThisTree {
 		fmt.Println()
-		for _, t := range suite.CheckLinks(&run) {
-			v := "FAIL"
-			if t.Pass {
-				v = "PASS"
-			}
-			fmt.Printf("%s  %s (%s)\n", v, t.Name, t.Detail)
-		}
+		printTargets(suite.CheckLinks(&run))
 	}
 	fmt.Printf("\nWrote %s and %s\n", filepath.Join(out, "results.json"), mdPath)
 	return nil
@@ -480,6 +462,12 @@ func runMCUOnly(ctx context.Context, bins harness.Binaries, scenarios []string, 
 		targets = append(targets, t)
 	}
 	fmt.Println()
+	printTargets(targets)
+	fmt.Printf("\nWrote %s and the MCU section of %s\n", jsonPath, mdPath)
+	return nil
+}
+
+func printTargets(targets []suite.Target) {
 	for _, t := range targets {
 		v := "FAIL"
 		if t.Pass {
@@ -487,6 +475,4 @@ func runMCUOnly(ctx context.Context, bins harness.Binaries, scenarios []string, 
 		}
 		fmt.Printf("%s  %s (%s)\n", v, t.Name, t.Detail)
 	}
-	fmt.Printf("\nWrote %s and the MCU section of %s\n", jsonPath, mdPath)
-	return nil
 }
