@@ -447,13 +447,11 @@ func runMCUOnly(ctx context.Context, bins harness.Binaries, scenarios []string, 
 	if err := os.WriteFile(jsonPath, append(data, '\n'), 0o644); err != nil {
 		return err
 	}
-	rest := string(md)
-	if i := strings.Index(rest, "\n"+suite.MCUHeading+"\n"); i >= 0 {
-		rest = rest[:i+1]
-	}
 	cmd := strings.TrimSpace("go run ./bench/run " + strings.Join(os.Args[1:], " "))
 	section := suite.MarkdownMCU(res.MCU, suite.ThisMachine(), cmd)
-	if err := os.WriteFile(mdPath, []byte(strings.TrimRight(rest, "\n")+"\n\n"+section), 0o644); err != nil {
+	// Only the MCU section is replaced: the farm's and the links' may
+	// follow it.
+	if err := os.WriteFile(mdPath, []byte(suite.ReplaceSection(string(md), suite.MCUHeading, section)), 0o644); err != nil {
 		return err
 	}
 	var targets []suite.Target
