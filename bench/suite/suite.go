@@ -234,18 +234,11 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	}
 	if o.MCU {
 		fmt.Fprintf(o.Log, "MCU workload: an STM32F746 app on the core in %s, in its SDK image\n", o.Real)
-		files, size := 0, int64(0)
-		for name, content := range MCUApp {
-			p := filepath.Join(template, "app", filepath.FromSlash(name))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return nil, err
-			}
-			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-				return nil, err
-			}
-			files, size = files+1, size+int64(len(content))
+		tree, err := writeApp(filepath.Join(template, "app"), MCUApp)
+		if err != nil {
+			return nil, err
 		}
-		res = &Results{Tree: TreeSize{Files: files, Bytes: size}}
+		res = &Results{Tree: tree}
 		edited = "src/main.c"
 		sdkArgs = MCUFlags(o.Real)
 		runner = "docker"
@@ -253,18 +246,11 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		local = append([]string{"build", "--local", "--build-runner", "docker", "--build-docker-extra=--network=none"}, sdkArgs...)
 	} else if o.Real != "" {
 		fmt.Fprintf(o.Log, "Real-core workload: an app on the core in %s\n", o.Real)
-		files, size := 0, int64(0)
-		for name, content := range RealApp {
-			p := filepath.Join(template, "app", filepath.FromSlash(name))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				return nil, err
-			}
-			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-				return nil, err
-			}
-			files, size = files+1, size+int64(len(content))
+		tree, err := writeApp(filepath.Join(template, "app"), RealApp)
+		if err != nil {
+			return nil, err
 		}
-		res = &Results{Tree: TreeSize{Files: files, Bytes: size}}
+		res = &Results{Tree: tree}
 		edited = "src/main.c"
 		sdkArgs = RealFlags(o.Real)
 	} else {
@@ -544,4 +530,21 @@ func median(v []float64) float64 {
 		return c[n/2]
 	}
 	return (c[n/2-1] + c[n/2]) / 2
+}
+
+// writeApp writes an app's files (slash path -> content) under dir and
+// returns their count and bytes.
+func writeApp(dir string, files map[string]string) (TreeSize, error) {
+	var t TreeSize
+	for name, content := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return t, err
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			return t, err
+		}
+		t.Files, t.Bytes = t.Files+1, t.Bytes+int64(len(content))
+	}
+	return t, nil
 }
