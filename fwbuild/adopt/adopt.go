@@ -71,7 +71,9 @@ func Seed(store *buildctx.Store, c *buildctx.Context, allowed func(owner string)
 	var cands []cand
 	dir := store.ContextsDir(c.Key)
 	for _, n := range names {
-		if n == c.Name || !allowed(ownerOf(dir, n)) {
+		// The owner record read without the lock rules candidates out
+		// early; it is checked again under the lock below.
+		if n == c.Name || !allowed(buildctx.ContextInfo{Dir: filepath.Join(dir, n)}.Owner()) {
 			continue
 		}
 		idx, err := filetree.ReadIndex(filepath.Join(dir, n+".index.json"))
@@ -112,16 +114,6 @@ func Seed(store *buildctx.Store, c *buildctx.Context, allowed func(owner string)
 		return Seeded{From: cd.name, Shared: cd.shared, Files: files}, nil
 	}
 	return Seeded{}, nil
-}
-
-// ownerOf reads a context's owner record without its lock ("" for none),
-// to rule candidates out early; Seed checks it again under the lock.
-func ownerOf(dir, name string) string {
-	b, err := os.ReadFile(filepath.Join(dir, name+".owner"))
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
 }
 
 // Lines remembers, per namespace, app and platform, the context a stock
