@@ -87,7 +87,7 @@ func (b *build) deltaBuild(ctx context.Context, srv serverURL, files []*upFile, 
 		}
 		if resp.StatusCode != protocol.StatusConflict {
 			if viaInline {
-				kept.planAnswered(entries, &protocol.PlanResponse{Listing: resp.Header.Get(protocol.HeaderPlanKept), Inline: true})
+				kept.planAnswered(entries, &protocol.PlanResponse{Listing: resp.Header.Get(protocol.HeaderPlanKept), Inline: true, GzipFields: kept.GzipFields})
 			}
 			kept.haveAnswered(have, resp.Header.Get(protocol.HeaderHaveKept))
 			if err := kept.save(); err != nil {
@@ -256,11 +256,11 @@ func (b *build) postDelta(ctx context.Context, srv serverURL, pr *protocol.PlanR
 	if err != nil {
 		return nil, err
 	}
-	plan := formField{protocol.FieldPlan, pr.Plan}
+	plan := formField{name: protocol.FieldPlan, value: pr.Plan}
 	if inline != "" {
-		plan = formField{protocol.FieldPlanInline, inline}
+		plan = formField{name: protocol.FieldPlanInline, value: inline}
 	}
-	fields = append(append([]formField{}, fields...), plan, formField{protocol.FieldHave, haveJSON})
+	fields = kept.encodeFields(append(append([]formField{}, fields...), plan, formField{name: protocol.FieldHave, value: haveJSON}))
 	var zp *zipPart
 	var sent int64
 	if len(pr.Missing) > 0 {

@@ -1,6 +1,8 @@
 package remote
 
 import (
+	"bytes"
+	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -23,6 +25,9 @@ type keptListings struct {
 	// Inline: the server takes the next plan inside the build request
 	// (protocol.FieldPlanInline).
 	Inline bool `json:"inline,omitempty"`
+	// GzipFields: the server reads the build request's text fields
+	// gzip-compressed (protocol.PlanResponse.GzipFields).
+	GzipFields bool `json:"gzip_fields,omitempty"`
 
 	file string // "" when not saved (no mos dir)
 }
@@ -99,6 +104,7 @@ func (k *keptListings) planRequest(entries []filetree.Entry) protocol.PlanReques
 func (k *keptListings) planAnswered(entries []filetree.Entry, pr *protocol.PlanResponse) {
 	k.Plan = nil
 	k.Inline = pr.Inline
+	k.GzipFields = pr.GzipFields
 	if pr.Listing != "" && pr.Listing == protocol.ListingDigest(entries) {
 		k.Plan = &keptPlan{Digest: pr.Listing, Files: entries}
 	}
@@ -150,4 +156,35 @@ func (k *keptListings) haveAnswered(have []protocol.HaveEntry, keptDigest string
 	if keptDigest != "" && keptDigest == protocol.HaveDigest(have) {
 		k.Have = &keptHave{Digest: keptDigest, Entries: have}
 	}
+}
+
+// minGzipField is the size from which a text field is worth compressing:
+// below it gzip's 18 bytes of framing and the hex of SHA-256s leave little
+// to save.
+const minGzipField = 512
+
+// encodeFields compresses the fields worth it when the server reads them
+// compressed: the have listing and an inline plan, mostly SHA-256 hex
+// digests and paths, shrink to about half (a new context's first build
+// sends a whole have listing of tens of KB). Kept plain where gzip saves
+// nothing.
+func (k *keptListings) encodeFields(fields []formField) []formField {
+	if !k.GzipFields {
+		return fields
+	}
+	out := make([]formField, len(fields))
+	for i, f := range fields {
+		out[i] = f
+		if f.gzip || len(f.value) < minGzipField {
+			continue
+		}
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf) // as the plan: well under 1 ms for tens of KB
+		_, _ = zw.Write([]byte(f.value)) // writes to memory do not fail
+		_ = zw.Close()
+		if buf.Len() < len(f.value) {
+			out[i] = formField{name: f.name, value: buf.String(), gzip: true}
+		}
+	}
+	return out
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net/textproto"
 	"os"
 
 	"github.com/mongoose-os/mos/common/archive"
@@ -57,7 +58,12 @@ func writeZip(tempDir string, files []*upFile) (path string, size int64, err err
 }
 
 // formField is one text field of the request.
-type formField struct{ name, value string }
+type formField struct {
+	name, value string
+	// gzip: value is gzip-compressed, sent with "Content-Encoding: gzip"
+	// (only to a server that reads it: keptListings.encodeFields).
+	gzip bool
+}
 
 // formFields are the text fields after the file, in stock's order:
 // clean (only when cleaning), prefer_prebuilt_libs, build_params,
@@ -65,19 +71,19 @@ type formField struct{ name, value string }
 func formFields(clean, preferPrebuilt bool, params []byte, buildCtx string, buildStat []byte) []formField {
 	var ff []formField
 	if clean {
-		ff = append(ff, formField{protocol.FieldClean, "1"})
+		ff = append(ff, formField{name: protocol.FieldClean, value: "1"})
 	}
 	pb := "0"
 	if preferPrebuilt {
 		pb = "1"
 	}
-	ff = append(ff, formField{protocol.FieldPreferPrebuiltLibs, pb})
-	ff = append(ff, formField{protocol.FieldBuildParams, string(params)})
+	ff = append(ff, formField{name: protocol.FieldPreferPrebuiltLibs, value: pb})
+	ff = append(ff, formField{name: protocol.FieldBuildParams, value: string(params)})
 	if buildCtx != "" {
-		ff = append(ff, formField{protocol.FieldBuildCtx, buildCtx})
+		ff = append(ff, formField{name: protocol.FieldBuildCtx, value: buildCtx})
 	}
 	if buildStat != nil {
-		ff = append(ff, formField{protocol.FieldBuildStat, string(buildStat)})
+		ff = append(ff, formField{name: protocol.FieldBuildStat, value: string(buildStat)})
 	}
 	return ff
 }
@@ -122,7 +128,20 @@ func newMultipartBody(zp *zipPart, fields []formField) (*multipartBody, error) {
 	b.prefix = append([]byte(nil), buf.Bytes()...)
 	buf.Reset()
 	for _, f := range fields {
-		if err := mw.WriteField(f.name, f.value); err != nil {
+		if !f.gzip {
+			if err := mw.WriteField(f.name, f.value); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="`+f.name+`"`)
+		h.Set("Content-Encoding", "gzip")
+		w, err := mw.CreatePart(h)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := io.WriteString(w, f.value); err != nil {
 			return nil, err
 		}
 	}

@@ -89,6 +89,11 @@ type PlanResponse struct {
 	// Inline: this server takes the next plan inside the build request
 	// (FieldPlanInline), which saves the plan's round trip.
 	Inline bool `json:"inline,omitempty"`
+	// GzipFields: this server reads the build request's text fields
+	// gzip-compressed (a part with "Content-Encoding: gzip"). Our client
+	// compresses the large ones (FieldHave, FieldPlanInline) only for a
+	// server that said so; stock servers never see them.
+	GzipFields bool `json:"gzip_fields,omitempty"`
 }
 
 // Plans inside the build request. A client whose last plan the server

@@ -90,7 +90,7 @@ func (s *Server) handlePlan(w http.ResponseWriter, r *http.Request) {
 	}
 	glog.V(1).Infof("plan %s: %d files, %d contents missing", id, len(p.files), len(missing))
 	s.metrics.Transferred(metrics.Upload, metrics.Delta, bodyBytes(r), 0)
-	writeJSON(w, http.StatusOK, protocol.PlanResponse{Plan: id, Missing: missing, Listing: p.listing, Inline: true})
+	writeJSON(w, http.StatusOK, protocol.PlanResponse{Plan: id, Missing: missing, Listing: p.listing, Inline: true, GzipFields: true})
 }
 
 // inlinePlan makes the plan of FieldPlanInline, as handlePlan would, and

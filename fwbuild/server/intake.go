@@ -1,6 +1,7 @@
 package server
 
 import (
+	"compress/gzip"
 	"errors"
 	"fmt"
 	"io"
@@ -75,12 +76,7 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request, dir string) (*
 				_, err = io.Copy(io.Discard, part)
 				break
 			}
-			var b []byte
-			b, err = io.ReadAll(io.LimitReader(part, config.FormAllowance+1))
-			if err == nil && len(b) > config.FormAllowance {
-				err = errorf(http.StatusRequestEntityTooLarge, "form field %q is over the limit of %d bytes", name, config.FormAllowance)
-			}
-			f.fields[name] = string(b)
+			f.fields[name], err = readTextField(part, name)
 		default:
 			_, err = io.Copy(io.Discard, part)
 		}
@@ -90,6 +86,32 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request, dir string) (*
 		}
 	}
 	return f, nil
+}
+
+// readTextField reads a text field, gzip-compressed when its part says
+// so (protocol.PlanResponse.GzipFields), up to config.FormAllowance bytes
+// once decompressed.
+func readTextField(part *multipart.Part, name string) (string, error) {
+	var r io.Reader = part
+	switch enc := part.Header.Get("Content-Encoding"); enc {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(part)
+		if err != nil {
+			return "", err
+		}
+		r = zr
+	default:
+		return "", errorf(http.StatusBadRequest, "form field %q: Content-Encoding %q is not supported (gzip is)", name, enc)
+	}
+	b, err := io.ReadAll(io.LimitReader(r, config.FormAllowance+1))
+	if err != nil {
+		return "", err // the caller tells the body's limit from bad data
+	}
+	if len(b) > config.FormAllowance {
+		return "", errorf(http.StatusRequestEntityTooLarge, "form field %q is over the limit of %d bytes", name, config.FormAllowance)
+	}
+	return string(b), nil
 }
 
 // spool copies a file part to <dir>/<name> through the payload limit.
