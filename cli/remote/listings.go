@@ -179,7 +179,7 @@ func (k *keptListings) encodeFields(fields []formField) []formField {
 			continue
 		}
 		var buf bytes.Buffer
-		zw := gzip.NewWriter(&buf) // as the plan: well under 1 ms for tens of KB
+		zw := gzip.NewWriter(&buf)       // as the plan: well under 1 ms for tens of KB
 		_, _ = zw.Write([]byte(f.value)) // writes to memory do not fail
 		_ = zw.Close()
 		if buf.Len() < len(f.value) {
