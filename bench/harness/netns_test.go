@@ -57,24 +57,7 @@ func TestTBFEnforcesRate(t *testing.T) {
 
 // sink listens on 127.0.0.1 and reads each connection to its end.
 func sink(t *testing.T) net.Listener {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				io.Copy(io.Discard, c)
-				c.Close()
-			}()
-		}
-	}()
-	return ln
+	return serveTCP(t, func(c net.Conn) { io.Copy(io.Discard, c) })
 }
 
 // send sends n bytes to addr and waits until the other side has read
