@@ -63,7 +63,8 @@ demo: build
 bench: build
 	$(GO) run ./bench/run
 
-# Only the link scenarios (real core over shaped links, issue 23).
+# Only the link scenarios (the real-core and MCU workloads over shaped
+# links, issues 23 and 24; tbf in a network namespace where it can).
 bench-links: build
 	$(GO) run ./bench/run -links
 

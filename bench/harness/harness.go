@@ -172,6 +172,9 @@ func (s *Server) Trips() (conns, requests int64) { return s.proxy.Trips() }
 // now on (nil: none).
 func (s *Server) SetLink(l *Link) { s.proxy.SetLink(l) }
 
+// ProxyPort is the port of the server's counting proxy.
+func (s *Server) ProxyPort() int { return s.proxy.Port() }
+
 // Stop ends the server (SIGTERM, as an operator would) and the proxy.
 // Calling it again does nothing.
 func (s *Server) Stop() error {

@@ -13,7 +13,10 @@ import (
 // so the figures are what really crossed the network, whatever the client
 // and server do (full zips, delta requests, several requests per build).
 // It also counts connections and HTTP requests (the round trips a build
-// pays for), and may shape the link (SetLink).
+// pays for), and imitates the link's delay (SetLink). Where the bench
+// runs in its network namespace a tbf shapes the bandwidth (netns.go) and
+// the link set here has no Rate; the proxy's rate is the fallback where
+// that namespace or tc cannot be made.
 type Proxy struct {
 	ln       net.Listener
 	target   string
@@ -53,6 +56,9 @@ func (p *Proxy) SetLink(l *Link) { p.link.Store(l) }
 
 // Addr is the proxy's host:port.
 func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+
+// Port is the proxy's port (a tbf shapes the traffic to and from it).
+func (p *Proxy) Port() int { return p.ln.Addr().(*net.TCPAddr).Port }
 
 // Counts returns the bytes sent up and down so far.
 func (p *Proxy) Counts() (up, down int64) { return p.up.Load(), p.down.Load() }

@@ -10,6 +10,15 @@ import (
 
 // echoServer answers each connection with what it reads, then closes.
 func echoServer(t *testing.T) string {
+	return serveTCP(t, func(c net.Conn) {
+		b, _ := io.ReadAll(c)
+		c.Write(b)
+	}).Addr().String()
+}
+
+// serveTCP listens on 127.0.0.1 and handles each connection, then closes
+// it, until the test ends.
+func serveTCP(t *testing.T, handle func(net.Conn)) net.Listener {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -24,12 +33,11 @@ func echoServer(t *testing.T) string {
 			}
 			go func() {
 				defer c.Close()
-				b, _ := io.ReadAll(c)
-				c.Write(b)
+				handle(c)
 			}()
 		}
 	}()
-	return ln.Addr().String()
+	return ln
 }
 
 // A shaped link takes the delay each way plus the bytes at its rate,

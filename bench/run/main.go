@@ -44,20 +44,33 @@ func main() {
 	flag.IntVar(&farm.developers, "farm-developers", 20, "developers of the farm scenario")
 	flag.DurationVar(&farm.duration, "farm-duration", 90*time.Second, "timed phase of the farm scenario")
 	flag.StringVar(&farm.factor, "farm-balance-factor", "", "HAProxy's hash-balance-factor for the farm scenario (\"\": the config's; 0: plain consistent hashing)")
-	links := flag.Bool("links", false, "run only the link scenarios (real-core workload over loopback, 100 Mbit/s + 5 ms and 20 Mbit/s + 20 ms): their section of results.json and RESULTS.md is replaced, the rest kept")
+	links := flag.Bool("links", false, "run only the link scenarios (the real-core and MCU workloads over loopback, 100 Mbit/s + 5 ms and 20 Mbit/s + 20 ms): their section of results.json and RESULTS.md is replaced, the rest kept")
 	noLinks := flag.Bool("no-links", false, "skip the link scenarios (they run after the real-firmware workload)")
 	linksRuns := flag.Int("links-runs", 3, "timed unchanged and one-file rebuilds per link")
 	linksNewRuns := flag.Int("links-new-runs", 2, "timed new-context builds per link")
 	linksBins := flag.String("links-bins", "", "with -links: a dir holding other mos and fwbuild-manager binaries to measure (e.g. an older tree's), instead of bin/")
 	linksLabel := flag.String("links-label", "", "with -links-bins: the label of their figures (default: the dir)")
+	linksWorkloads := flag.String("links-workloads", suite.WorkloadReal+","+suite.WorkloadMCU, "workloads of the link scenarios ("+suite.WorkloadMCU+" is skipped, saying why, without Docker or its SDK image)")
 	mcuRuns := flag.Int("mcu-runs", 3, "timed runs per scenario and change of the MCU workload (STM32 firmware in its SDK image)")
 	mcuRebuildRuns := flag.Int("mcu-rebuild-runs", 5, "timed runs of the MCU workload's rebuilds (unchanged, one file)")
 	mcuOnly := flag.Bool("mcu-only", false, "run only the MCU workload; the other workloads' figures are kept from the results.json in -out, and of RESULTS.md only the MCU section is written")
 	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	ls := linkSetup{workloads: strings.Split(*linksWorkloads, ","), runs: *linksRuns, newRuns: *linksNewRuns}
+	for _, w := range ls.workloads {
+		if w != suite.WorkloadReal && w != suite.WorkloadMCU {
+			fmt.Fprintf(os.Stderr, "bench: -links-workloads: unknown workload %q (want %s, %s)\n", w, suite.WorkloadReal, suite.WorkloadMCU)
+			os.Exit(2)
+		}
+	}
+	if *links || (!*quick && *real != "" && !*noLinks && !farm.only && !*mcuOnly) {
+		if code, done := ls.prepare(ctx); done {
+			os.Exit(code)
+		}
+	}
 	if *links {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		if err := runLinks(ctx, *real, *out, *work, *linksRuns, *linksNewRuns, *linksBins, *linksLabel); err != nil {
+		if err := runLinks(ctx, *real, *out, *work, ls, *linksBins, *linksLabel); err != nil {
 			fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 			os.Exit(1)
 		}
@@ -68,8 +81,6 @@ func main() {
 		g = gen.Options{Libs: 2, FilesPerLib: 3, LinesPerFile: 40, BinaryBytes: 64 << 10, Seed: *seed}
 		*runs = 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	if *quick {
 		*real = ""
 	}
@@ -91,7 +102,7 @@ func main() {
 		os.Exit(2)
 	}
 	if err := run(ctx, g, *runs, list, *out, *work, *real, *realRuns, *realRebuildRuns, *realOnly, farm,
-		*noLinks, *linksRuns, *linksNewRuns, mcu); err != nil {
+		*noLinks, ls, mcu); err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
 		os.Exit(1)
 	}
@@ -105,7 +116,7 @@ type mcuOptions struct {
 }
 
 func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, work, real string, realRuns, realRebuildRuns int, realOnly bool, farm farmFlags,
-	noLinks bool, linksRuns, linksNewRuns int, mcu mcuOptions) error {
+	noLinks bool, ls linkSetup, mcu mcuOptions) error {
 	root, bins, err := harness.RepoBinaries()
 	if err != nil {
 		return err
@@ -169,12 +180,12 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 		res.Links = old.Links
 	}
 	if real != "" && res.Real != nil && !noLinks {
-		sc, err := suite.RunLinks(ctx, suite.LinkOptions{Bins: bins, Real: filepath.Join(work, "real-src"), Work: filepath.Join(work, "links"),
-			Runs: linksRuns, NewRuns: linksNewRuns, Log: os.Stdout})
+		sc, err := ls.run(ctx, bins, real, filepath.Join(work, "real-src"), filepath.Join(work, "links"))
 		if err != nil {
 			return fmt.Errorf("link scenarios: %w", err)
 		}
-		run := suite.LinkRun{Binaries: suite.ThisTree, When: suite.ThisMachine().Date, Command: "go run ./bench/run " + strings.Join(os.Args[1:], " "), Scenarios: sc}
+		run := suite.LinkRun{Binaries: suite.ThisTree, When: suite.ThisMachine().Date, Command: "go run ./bench/run " + strings.Join(os.Args[1:], " "),
+			Shaping: ls.shaping, Scenarios: sc}
 		res.Links = slices.DeleteFunc(res.Links, func(r suite.LinkRun) bool { return r.Binaries == suite.ThisTree })
 		res.Links = append(res.Links, run)
 	}
@@ -216,6 +227,9 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 	}
 	if res.Farm != nil {
 		targets = append(targets, suite.CheckFarm(res.Farm)...)
+	}
+	if slices.ContainsFunc(res.Links, func(r suite.LinkRun) bool { return r.Binaries == suite.ThisTree }) {
+		targets = append(targets, suite.CheckLinks(res.Links)...)
 	}
 	if res.MCU != nil {
 		for _, t := range suite.CheckMCU(res.MCU) {
@@ -306,7 +320,7 @@ func readResults(out string) (*suite.Results, error) {
 // runLinks runs the link scenarios and puts their figures into
 // results.json and RESULTS.md, replacing the earlier run of the same
 // binaries and leaving everything else as it was.
-func runLinks(ctx context.Context, real, out, work string, runs, newRuns int, binsDir, label string) error {
+func runLinks(ctx context.Context, real, out, work string, ls linkSetup, binsDir, label string) error {
 	_, bins, err := harness.RepoBinaries()
 	if err != nil {
 		return err
@@ -333,7 +347,7 @@ func runLinks(ctx context.Context, real, out, work string, runs, newRuns int, bi
 		return fmt.Errorf("copying %s: %w", real, err)
 	}
 	m := suite.ThisMachine()
-	sc, err := suite.RunLinks(ctx, suite.LinkOptions{Bins: bins, Real: realCopy, Work: filepath.Join(work, "links"), Runs: runs, NewRuns: newRuns, Log: os.Stdout})
+	sc, err := ls.run(ctx, bins, real, realCopy, filepath.Join(work, "links"))
 	if err != nil {
 		return err
 	}
@@ -341,7 +355,8 @@ func runLinks(ctx context.Context, real, out, work string, runs, newRuns int, bi
 	if err != nil {
 		return fmt.Errorf("-links adds to an existing results.json: %w", err)
 	}
-	run := suite.LinkRun{Binaries: label, When: m.Date, Command: strings.TrimSpace("go run ./bench/run " + strings.Join(os.Args[1:], " ")), Scenarios: sc}
+	run := suite.LinkRun{Binaries: label, When: m.Date, Command: strings.TrimSpace("go run ./bench/run " + strings.Join(os.Args[1:], " ")),
+		Shaping: ls.shaping, Scenarios: sc}
 	replaced := false
 	for i := range res.Links {
 		if res.Links[i].Binaries == label {
@@ -366,9 +381,9 @@ func runLinks(ctx context.Context, real, out, work string, runs, newRuns int, bi
 	if err := os.WriteFile(mdPath, []byte(suite.ReplaceLinksSection(string(md), suite.LinksMarkdown(res.Links, m))), 0o644); err != nil {
 		return err
 	}
-	if label == suite.ThisTree {
+	if slices.ContainsFunc(res.Links, func(r suite.LinkRun) bool { return r.Binaries == suite.ThisTree }) {
 		fmt.Println()
-		printTargets(suite.CheckLinks(&run))
+		printTargets(suite.CheckLinks(res.Links))
 	}
 	fmt.Printf("\nWrote %s and %s\n", filepath.Join(out, "results.json"), mdPath)
 	return nil
@@ -380,19 +395,11 @@ func runMCU(ctx context.Context, bins harness.Binaries, scenarios []string, work
 	if real == "" {
 		return nil, nil
 	}
-	core := filepath.Join(real, "mongoose-os")
-	if _, err := os.Stat(filepath.Join(core, "platforms", "stm32", "Makefile.build")); err != nil {
-		fmt.Printf("MCU workload skipped: %s has no stm32 platform (%v)\n", core, err)
-		return nil, nil
-	}
-	v, err := os.ReadFile(filepath.Join(core, "platforms", "stm32", "sdk.version"))
-	if err != nil {
-		return nil, fmt.Errorf("MCU workload: %w", err)
-	}
-	image := strings.TrimSpace(string(v))
-	if out, err := exec.Command("docker", "image", "inspect", image).CombinedOutput(); err != nil {
-		fmt.Printf("MCU workload skipped: no SDK image %s (%s); scripts/stm32-image.sh makes it\n", image, strings.TrimSpace(string(out)))
-		return nil, nil
+	if why, err := mcuMissing(real); err != nil || why != "" {
+		if why != "" {
+			fmt.Printf("MCU workload skipped: %s\n", why)
+		}
+		return nil, err
 	}
 	var want []string
 	for _, s := range scenarios {
@@ -415,6 +422,90 @@ func runMCU(ctx context.Context, bins harness.Binaries, scenarios []string, work
 		return nil, fmt.Errorf("MCU workload: %w", err)
 	}
 	return res, nil
+}
+
+// mcuMissing says what the MCU workload lacks on real ("": nothing):
+// the stm32 platform, Docker or the SDK image.
+func mcuMissing(real string) (string, error) {
+	core := filepath.Join(real, "mongoose-os")
+	if _, err := os.Stat(filepath.Join(core, "platforms", "stm32", "Makefile.build")); err != nil {
+		return fmt.Sprintf("%s has no stm32 platform (%v)", core, err), nil
+	}
+	v, err := os.ReadFile(filepath.Join(core, "platforms", "stm32", "sdk.version"))
+	if err != nil {
+		return "", fmt.Errorf("MCU workload: %w", err)
+	}
+	image := strings.TrimSpace(string(v))
+	if out, err := exec.Command("docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput(); err != nil {
+		return fmt.Sprintf("Docker is not running (docker info: %v: %s)", err, strings.TrimSpace(string(out))), nil
+	}
+	if out, err := exec.Command("docker", "image", "inspect", image).CombinedOutput(); err != nil {
+		return fmt.Sprintf("no SDK image %s (%s); scripts/stm32-image.sh makes it", image, strings.TrimSpace(string(out))), nil
+	}
+	return "", nil
+}
+
+// linkSetup is how the link scenarios run: their workloads and runs,
+// and what limits the bandwidth.
+type linkSetup struct {
+	workloads     []string // -links-workloads
+	runs, newRuns int
+	tbf           *harness.TBF // nil: the proxy limits the rate
+	shaping       string       // suite.ShapingTBF, or suite.ShapingProxy and why
+}
+
+// prepare makes the link scenarios' network namespace: outside one, it
+// runs this command again in a new one where it can (done: this process
+// only waits for that one and exits with code); inside, it brings lo up
+// for the tbf. Where neither works the proxy limits the rate, and
+// shaping says why.
+func (ls *linkSetup) prepare(ctx context.Context) (code int, done bool) {
+	if !harness.InNetns() {
+		err := harness.CheckNetns()
+		if err == nil {
+			fmt.Println("Running in a network namespace of the bench's (unshare --net): a tbf there limits the links' bandwidth")
+			code, err := harness.RunInNetns(ctx, os.Args[1:], os.Stdout, os.Stderr)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+				return 1, true
+			}
+			return code, true
+		}
+		ls.shaping = suite.ShapingProxy + ": " + err.Error()
+	} else if tbf, err := harness.NewTBF(); err != nil {
+		ls.shaping = suite.ShapingProxy + ": " + err.Error()
+	} else {
+		ls.tbf, ls.shaping = tbf, suite.ShapingTBF
+	}
+	fmt.Printf("Link scenarios: %s\n", ls.shaping)
+	return 0, false
+}
+
+// run runs the link scenarios of the workloads on realCopy (a copy of
+// real): the MCU one is skipped, saying why, where real, Docker or the
+// SDK image lacks what it needs.
+func (ls *linkSetup) run(ctx context.Context, bins harness.Binaries, real, realCopy, work string) ([]suite.LinkScenario, error) {
+	var ws []suite.Workload
+	for _, name := range ls.workloads {
+		switch name {
+		case suite.WorkloadReal:
+			ws = append(ws, suite.RealWorkload(realCopy))
+		case suite.WorkloadMCU:
+			why, err := mcuMissing(real)
+			if err != nil {
+				return nil, err
+			}
+			if why != "" {
+				fmt.Printf("Links, MCU workload skipped: %s\n", why)
+				continue
+			}
+			ws = append(ws, suite.MCUWorkload(realCopy))
+		}
+	}
+	if len(ws) == 0 {
+		return nil, fmt.Errorf("no workload for the link scenarios (-links-workloads %s)", strings.Join(ls.workloads, ","))
+	}
+	return suite.RunLinks(ctx, suite.LinkOptions{Bins: bins, Workloads: ws, Work: work, Runs: ls.runs, NewRuns: ls.newRuns, TBF: ls.tbf, Log: os.Stdout})
 }
 
 // runMCUOnly is -mcu-only: the MCU workload alone, its figures put into

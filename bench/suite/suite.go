@@ -232,27 +232,26 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	if o.MCU && o.Real == "" {
 		return nil, fmt.Errorf("the MCU workload needs the real core (Options.Real)")
 	}
-	if o.MCU {
-		fmt.Fprintf(o.Log, "MCU workload: an STM32F746 app on the core in %s, in its SDK image\n", o.Real)
-		tree, err := writeApp(filepath.Join(template, "app"), MCUApp)
+	if o.Real != "" {
+		// The same workloads as the link scenarios'.
+		w := RealWorkload(o.Real)
+		if o.MCU {
+			w = MCUWorkload(o.Real)
+			fmt.Fprintf(o.Log, "MCU workload: an STM32F746 app on the core in %s, in its SDK image\n", o.Real)
+		} else {
+			fmt.Fprintf(o.Log, "Real-core workload: an app on the core in %s\n", o.Real)
+		}
+		tree, err := writeApp(filepath.Join(template, "app"), w.App)
 		if err != nil {
 			return nil, err
 		}
 		res = &Results{Tree: tree}
 		edited = "src/main.c"
-		sdkArgs = MCUFlags(o.Real)
-		runner = "docker"
-		// The build needs no network; the container gets none.
-		local = append([]string{"build", "--local", "--build-runner", "docker", "--build-docker-extra=--network=none"}, sdkArgs...)
-	} else if o.Real != "" {
-		fmt.Fprintf(o.Log, "Real-core workload: an app on the core in %s\n", o.Real)
-		tree, err := writeApp(filepath.Join(template, "app"), RealApp)
-		if err != nil {
-			return nil, err
+		sdkArgs, runner = w.Flags, w.Runner
+		if o.MCU {
+			// The build needs no network; the container gets none.
+			local = append([]string{"build", "--local", "--build-runner", "docker", "--build-docker-extra=--network=none"}, sdkArgs...)
 		}
-		res = &Results{Tree: tree}
-		edited = "src/main.c"
-		sdkArgs = RealFlags(o.Real)
 	} else {
 		fmt.Fprintf(o.Log, "Generating the app (%d libs x %d C files, %d lines each, %d MB of binaries)...\n",
 			o.Gen.Libs, o.Gen.FilesPerLib, o.Gen.LinesPerFile, o.Gen.BinaryBytes>>20)
