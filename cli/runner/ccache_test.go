@@ -201,7 +201,7 @@ func TestDockerArgsCcache(t *testing.T) {
 	args, _ := d.args(job, cc)
 	line := strings.Join(args, " ")
 	for _, want := range []string{"-v " + job.AppDir + ":/mos/ctx ", "-v " + cache + ":" + cache + " ", "-e CCACHE_DIR=" + cache,
-		"-e CCACHE_BASEDIR=/mos/ctx ", "-e CCACHE_NOHASHDIR=1", "-e CCACHE_INODECACHE=1", "-e CCACHE_DEPEND=1", "img sh -c ",
+		"-e CCACHE_BASEDIR=/mos/ctx ", "-e CCACHE_NOHASHDIR=1", "-e CCACHE_INODECACHE=1", "-e CCACHE_DEPEND=1", "-e CCACHE_SLOPPINESS=time_macros", "img sh -c ",
 		"exec \"$@\" sh make -j 2 -C /mos/ctx -f /mos/ctx/Makefile.build all"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("docker args lack %q:\n%s", want, line)
@@ -229,6 +229,38 @@ func waitTCP(t *testing.T, addr string) {
 	}
 }
 
+// sandboxedBuild builds ccacheApp (its header h, "" for the default) as
+// the server's sandbox does, at /mos/ctx with ccache on cache: the
+// counters and the raw stats log.
+func sandboxedBuild(t *testing.T, cache, h string) (CcacheStats, string) {
+	t.Helper()
+	var log bytes.Buffer
+	job := ccacheApp(t, &log)
+	if h != "" {
+		if err := os.WriteFile(filepath.Join(job.AppDir, "src/inc/h.h"), []byte(h), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	job.Vars = []string{"SRC=/mos/ctx/src", "OUT=/mos/ctx/build"}
+	stats := filepath.Join(job.AppDir, "stats.log")
+	n := &Native{
+		Ccache:  &Ccache{Dir: cache, StatsLog: stats},
+		Sandbox: &Sandbox{Writable: []string{job.AppDir}, Root: "/mos/ctx"},
+	}
+	if err := n.Run(context.Background(), job); err != nil {
+		if errors.Is(err, ErrNoSandbox) || strings.Contains(log.String(), "bwrap:") {
+			t.Skipf("bwrap cannot make a sandbox here: %v\n%s", err, &log)
+		}
+		t.Fatalf("%v\n%s", err, &log)
+	}
+	st, err := ReadCcacheStats(stats)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, &log)
+	}
+	raw, _ := os.ReadFile(stats)
+	return st, string(raw)
+}
+
 // In the server's sandbox every context is at /mos/ctx: ccache runs in
 // depend mode there (a miss never runs the preprocessor: no preprocessed
 // lookup in its counters) and a second context still finds every object.
@@ -238,36 +270,34 @@ func TestSandboxedCcacheDependMode(t *testing.T) {
 	testenv.RequireTool(t, "ccache")
 	testenv.RequireTool(t, "bwrap")
 	cache := t.TempDir()
-	build := func() (CcacheStats, string) {
-		var log bytes.Buffer
-		job := ccacheApp(t, &log)
-		job.Vars = []string{"SRC=/mos/ctx/src", "OUT=/mos/ctx/build"}
-		stats := filepath.Join(job.AppDir, "stats.log")
-		n := &Native{
-			Ccache:  &Ccache{Dir: cache, StatsLog: stats},
-			Sandbox: &Sandbox{Writable: []string{job.AppDir}, Root: "/mos/ctx"},
-		}
-		if err := n.Run(context.Background(), job); err != nil {
-			if errors.Is(err, ErrNoSandbox) || strings.Contains(log.String(), "bwrap:") {
-				t.Skipf("bwrap cannot make a sandbox here: %v\n%s", err, &log)
-			}
-			t.Fatalf("%v\n%s", err, &log)
-		}
-		st, err := ReadCcacheStats(stats)
-		if err != nil {
-			t.Fatalf("%v\n%s", err, &log)
-		}
-		raw, _ := os.ReadFile(stats)
-		return st, string(raw)
-	}
-	st, raw := build()
+	st, raw := sandboxedBuild(t, cache, "")
 	if st.Misses != 3 || st.Hits != 0 {
 		t.Fatalf("first context: %+v, want 3 misses", st)
 	}
 	if strings.Contains(raw, "preprocessed_cache_miss") {
 		t.Errorf("a miss ran the preprocessor (not depend mode):\n%s", raw)
 	}
-	if st, raw := build(); st.Hits != 3 || st.Misses != 0 || strings.Count(raw, "direct_cache_hit") != 3 {
+	if st, raw := sandboxedBuild(t, cache, ""); st.Hits != 3 || st.Misses != 0 || strings.Count(raw, "direct_cache_hit") != 3 {
+		t.Errorf("second context: %+v, want 3 direct hits:\n%s", st, raw)
+	}
+}
+
+// ST's STM32 HAL headers name macro parameters __TIME__ and __DATE__
+// (issue 24). ccache takes the bare tokens for the time macros and turns
+// direct mode off for every file including them; depend mode has no
+// preprocessor lookup to fall back to, so a second context found none of
+// them in the cache.
+func TestSandboxedCcacheTimeMacroNames(t *testing.T) {
+	testenv.RequireTool(t, "make")
+	testenv.RequireTool(t, "cc")
+	testenv.RequireTool(t, "ccache")
+	testenv.RequireTool(t, "bwrap")
+	const hal = "#define N 3\n#define IS_SAMPLE_TIME(__TIME__) ((__TIME__) <= 0x1FU)\n#define IS_DATE(__DATE__) ((__DATE__) >= 1U)\n"
+	cache := t.TempDir()
+	if st, _ := sandboxedBuild(t, cache, hal); st.Misses != 3 || st.Hits != 0 {
+		t.Fatalf("first context: %+v, want 3 misses", st)
+	}
+	if st, raw := sandboxedBuild(t, cache, hal); st.Hits != 3 || st.Misses != 0 || strings.Count(raw, "direct_cache_hit") != 3 {
 		t.Errorf("second context: %+v, want 3 direct hits:\n%s", st, raw)
 	}
 }

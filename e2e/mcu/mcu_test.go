@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -263,11 +264,20 @@ func TestServer(t *testing.T) {
 		w := *w
 		w.t = t
 		w.afterCold = func(t *testing.T, log string) {
+			// All but build_info.c and mg_build_info.c (their build
+			// time differs): ST's HAL headers took 141 of 266 before
+			// (issue 24).
 			m := cacheLine.FindStringSubmatch(log)
-			if m == nil || m[1] == "0" {
-				t.Errorf("the second cold build found nothing in the compile cache: %q", m)
+			if m == nil {
+				t.Errorf("the second cold build's log has no ccache line")
+				return
+			}
+			hits, _ := strconv.Atoi(m[1])
+			all, _ := strconv.Atoi(m[2])
+			if hits*100 < all*95 {
+				t.Errorf("the second cold build found %d of %d compiles in the compile cache, want at least 95%%", hits, all)
 			} else {
-				t.Logf("second cold build: %s of %s compiles from the cache", m[1], m[2])
+				t.Logf("second cold build: %d of %d compiles from the cache", hits, all)
 			}
 		}
 		w.sequence(stock, srv, append([]string{"build", "--no-delta"}, flags...), 200)
