@@ -156,12 +156,18 @@ func (c *Ccache) prepare(job *Job, baseDir string, native, noNet, oneBase bool, 
 		// Sloppiness time_macros: ccache turns direct mode off for a
 		// source whose headers hold the bare words __TIME__ or __DATE__,
 		// and depend mode then has no lookup left, so such a compile
-		// always missed. ST's STM32 HAL names macro parameters so: 139 of
-		// 266 compiles of the stm32 platform missed in a warm cache
-		// (issue 24). The cost: a source that does expand them gets the
-		// time of its first compile from the cache; the firmware's build
-		// time is build_info.c's, generated for each build.
-		r.env = append(r.env, "CCACHE_DEPEND=1", "CCACHE_SLOPPINESS=time_macros")
+		// always missed. ST's STM32 HAL (in the SDK) names macro
+		// parameters so: 139 of 266 compiles of the stm32 platform missed
+		// in a warm cache (issue 24). The sloppiness would let a source
+		// that does expand them get the time of an earlier compile, so it
+		// is used only when no file of the build's own (app, libs, core)
+		// names them; otherwise ccache runs in its default mode, where
+		// such a source misses and the HAL's hit through the preprocessor.
+		if f := timeMacroFile(append([]string{job.AppDir, job.MosDir}, job.Mounts...)); f == "" {
+			r.env = append(r.env, "CCACHE_DEPEND=1", "CCACHE_SLOPPINESS=time_macros")
+		} else {
+			fmt.Fprintf(job.Log, "ccache: %s names __TIME__, __DATE__ or __TIMESTAMP__: sources miss the cache when they expand them, and hit through the preprocessor (slower) when they only include such a name\n", relOr(job.AppDir, f))
+		}
 	}
 	if c.MaxSize != "" {
 		r.env = append(r.env, "CCACHE_MAXSIZE="+c.MaxSize)

@@ -229,15 +229,16 @@ func waitTCP(t *testing.T, addr string) {
 	}
 }
 
-// sandboxedBuild builds ccacheApp (its header h, "" for the default) as
-// the server's sandbox does, at /mos/ctx with ccache on cache: the
-// counters and the raw stats log.
-func sandboxedBuild(t *testing.T, cache, h string) (CcacheStats, string) {
+// sandboxedBuild builds ccacheApp (files, relative to the app dir,
+// replace or add to its own) as the server's sandbox does, at /mos/ctx
+// with ccache on cache, readOnly bound as an SDK would be: the counters,
+// the raw stats log and the app dir.
+func sandboxedBuild(t *testing.T, cache string, files map[string]string, readOnly ...string) (CcacheStats, string, string) {
 	t.Helper()
 	var log bytes.Buffer
 	job := ccacheApp(t, &log)
-	if h != "" {
-		if err := os.WriteFile(filepath.Join(job.AppDir, "src/inc/h.h"), []byte(h), 0o644); err != nil {
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(job.AppDir, name), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -245,7 +246,7 @@ func sandboxedBuild(t *testing.T, cache, h string) (CcacheStats, string) {
 	stats := filepath.Join(job.AppDir, "stats.log")
 	n := &Native{
 		Ccache:  &Ccache{Dir: cache, StatsLog: stats},
-		Sandbox: &Sandbox{Writable: []string{job.AppDir}, Root: "/mos/ctx"},
+		Sandbox: &Sandbox{Writable: []string{job.AppDir}, ReadOnly: readOnly, Root: "/mos/ctx"},
 	}
 	if err := n.Run(context.Background(), job); err != nil {
 		if errors.Is(err, ErrNoSandbox) || strings.Contains(log.String(), "bwrap:") {
@@ -258,7 +259,7 @@ func sandboxedBuild(t *testing.T, cache, h string) (CcacheStats, string) {
 		t.Fatalf("%v\n%s", err, &log)
 	}
 	raw, _ := os.ReadFile(stats)
-	return st, string(raw)
+	return st, string(raw), job.AppDir
 }
 
 // In the server's sandbox every context is at /mos/ctx: ccache runs in
@@ -270,35 +271,68 @@ func TestSandboxedCcacheDependMode(t *testing.T) {
 	testenv.RequireTool(t, "ccache")
 	testenv.RequireTool(t, "bwrap")
 	cache := t.TempDir()
-	st, raw := sandboxedBuild(t, cache, "")
+	st, raw, _ := sandboxedBuild(t, cache, nil)
 	if st.Misses != 3 || st.Hits != 0 {
 		t.Fatalf("first context: %+v, want 3 misses", st)
 	}
 	if strings.Contains(raw, "preprocessed_cache_miss") {
 		t.Errorf("a miss ran the preprocessor (not depend mode):\n%s", raw)
 	}
-	if st, raw := sandboxedBuild(t, cache, ""); st.Hits != 3 || st.Misses != 0 || strings.Count(raw, "direct_cache_hit") != 3 {
+	if st, raw, _ := sandboxedBuild(t, cache, nil); st.Hits != 3 || st.Misses != 0 || strings.Count(raw, "direct_cache_hit") != 3 {
 		t.Errorf("second context: %+v, want 3 direct hits:\n%s", st, raw)
 	}
 }
 
-// ST's STM32 HAL headers name macro parameters __TIME__ and __DATE__
-// (issue 24). ccache takes the bare tokens for the time macros and turns
-// direct mode off for every file including them; depend mode has no
-// preprocessor lookup to fall back to, so a second context found none of
-// them in the cache.
+// ST's STM32 HAL headers, in the SDK, name macro parameters __TIME__ and
+// __DATE__ (issue 24). ccache takes the bare tokens for the time macros
+// and turns direct mode off for every file including them; depend mode
+// has no preprocessor lookup to fall back to, so a second context found
+// none of them in the cache.
 func TestSandboxedCcacheTimeMacroNames(t *testing.T) {
 	testenv.RequireTool(t, "make")
 	testenv.RequireTool(t, "cc")
 	testenv.RequireTool(t, "ccache")
 	testenv.RequireTool(t, "bwrap")
-	const hal = "#define N 3\n#define IS_SAMPLE_TIME(__TIME__) ((__TIME__) <= 0x1FU)\n#define IS_DATE(__DATE__) ((__DATE__) >= 1U)\n"
+	sdk := t.TempDir()
+	hal := filepath.Join(sdk, "hal.h")
+	if err := os.WriteFile(hal, []byte("#define IS_SAMPLE_TIME(__TIME__) ((__TIME__) <= 0x1FU)\n#define IS_DATE(__DATE__) ((__DATE__) >= 1U)\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	app := map[string]string{"src/inc/h.h": "#include \"" + hal + "\"\n#define N 3\n"}
 	cache := t.TempDir()
-	if st, _ := sandboxedBuild(t, cache, hal); st.Misses != 3 || st.Hits != 0 {
+	if st, _, _ := sandboxedBuild(t, cache, app, sdk); st.Misses != 3 || st.Hits != 0 {
 		t.Fatalf("first context: %+v, want 3 misses", st)
 	}
-	if st, raw := sandboxedBuild(t, cache, hal); st.Hits != 3 || st.Misses != 0 || strings.Count(raw, "direct_cache_hit") != 3 {
+	if st, raw, _ := sandboxedBuild(t, cache, app, sdk); st.Hits != 3 || st.Misses != 0 || strings.Count(raw, "direct_cache_hit") != 3 {
 		t.Errorf("second context: %+v, want 3 direct hits:\n%s", st, raw)
+	}
+}
+
+// A source of the build's own (the app, its libs, the core) that expands
+// __TIME__ gets the time of its own compile, never an older one from the
+// cache: the sloppiness above is only for builds whose own files name no
+// time macro; the others run ccache in its default mode, where a source
+// expanding them misses (the preprocessed output holds the time).
+func TestSandboxedCcacheTimeMacroUsed(t *testing.T) {
+	testenv.RequireTool(t, "make")
+	testenv.RequireTool(t, "cc")
+	testenv.RequireTool(t, "ccache")
+	testenv.RequireTool(t, "bwrap")
+	app := map[string]string{"src/c.c": "const char *built = \"BUILT AT \" __TIME__;\n"}
+	cache := t.TempDir()
+	_, _, dir1 := sandboxedBuild(t, cache, app)
+	time.Sleep(1100 * time.Millisecond) // __TIME__ has seconds
+	st, raw, dir2 := sandboxedBuild(t, cache, app)
+	if st.Hits != 2 || st.Misses != 1 {
+		t.Errorf("second context: %+v, want 2 hits (a.c, b.c) and c.c compiled:\n%s", st, raw)
+	}
+	o1, err1 := os.ReadFile(filepath.Join(dir1, "build/c.o"))
+	o2, err2 := os.ReadFile(filepath.Join(dir2, "build/c.o"))
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	if bytes.Equal(o1, o2) {
+		t.Errorf("c.o of the second context is the first's: its __TIME__ came from the cache")
 	}
 }
 
