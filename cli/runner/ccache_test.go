@@ -229,6 +229,14 @@ func waitTCP(t *testing.T, addr string) {
 	}
 }
 
+// requireSandboxedCcache skips a test without what sandboxedBuild runs.
+func requireSandboxedCcache(t *testing.T) {
+	t.Helper()
+	for _, tool := range []string{"make", "cc", "ccache", "bwrap"} {
+		testenv.RequireTool(t, tool)
+	}
+}
+
 // sandboxedBuild builds ccacheApp (files, relative to the app dir,
 // replace or add to its own) as the server's sandbox does, at /mos/ctx
 // with ccache on cache, readOnly bound as an SDK would be: the counters,
@@ -266,10 +274,7 @@ func sandboxedBuild(t *testing.T, cache string, files map[string]string, readOnl
 // depend mode there (a miss never runs the preprocessor: no preprocessed
 // lookup in its counters) and a second context still finds every object.
 func TestSandboxedCcacheDependMode(t *testing.T) {
-	testenv.RequireTool(t, "make")
-	testenv.RequireTool(t, "cc")
-	testenv.RequireTool(t, "ccache")
-	testenv.RequireTool(t, "bwrap")
+	requireSandboxedCcache(t)
 	cache := t.TempDir()
 	st, raw, _ := sandboxedBuild(t, cache, nil)
 	if st.Misses != 3 || st.Hits != 0 {
@@ -289,10 +294,7 @@ func TestSandboxedCcacheDependMode(t *testing.T) {
 // has no preprocessor lookup to fall back to, so a second context found
 // none of them in the cache.
 func TestSandboxedCcacheTimeMacroNames(t *testing.T) {
-	testenv.RequireTool(t, "make")
-	testenv.RequireTool(t, "cc")
-	testenv.RequireTool(t, "ccache")
-	testenv.RequireTool(t, "bwrap")
+	requireSandboxedCcache(t)
 	sdk := t.TempDir()
 	hal := filepath.Join(sdk, "hal.h")
 	if err := os.WriteFile(hal, []byte("#define IS_SAMPLE_TIME(__TIME__) ((__TIME__) <= 0x1FU)\n#define IS_DATE(__DATE__) ((__DATE__) >= 1U)\n"), 0o644); err != nil {
@@ -314,10 +316,7 @@ func TestSandboxedCcacheTimeMacroNames(t *testing.T) {
 // time macro; the others run ccache in its default mode, where a source
 // expanding them misses (the preprocessed output holds the time).
 func TestSandboxedCcacheTimeMacroUsed(t *testing.T) {
-	testenv.RequireTool(t, "make")
-	testenv.RequireTool(t, "cc")
-	testenv.RequireTool(t, "ccache")
-	testenv.RequireTool(t, "bwrap")
+	requireSandboxedCcache(t)
 	app := map[string]string{"src/c.c": "const char *built = \"BUILT AT \" __TIME__;\n"}
 	cache := t.TempDir()
 	_, _, dir1 := sandboxedBuild(t, cache, app)
