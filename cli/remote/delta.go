@@ -49,6 +49,7 @@ func (b *build) deltaBuild(ctx context.Context, srv serverURL, files []*upFile, 
 	}()
 	entries, byHash, err := describe(files, cache)
 	kept := b.loadKept(srv)
+	b.kept = kept
 	var pr *protocol.PlanResponse
 	// The plan goes inside the build request when the server takes it
 	// there: a round trip less.
@@ -276,7 +277,10 @@ func (b *build) postDelta(ctx context.Context, srv serverURL, pr *protocol.PlanR
 	if err != nil {
 		return nil, fmt.Errorf("encoding the request: %w", err)
 	}
-	body.acceptPatch = true
+	body.acceptPatch = kept.wantPatches()
+	if !body.acceptPatch && b.verbose {
+		b.logf("Result patches not asked for: the last large answer came at %.0f MB/s, where whole files cost less", kept.DownRate/1e6)
+	}
 	res.UploadBytes += body.size()
 	res.BlobsSent += len(pr.Missing)
 	res.BlobBytes += sent

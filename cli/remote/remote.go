@@ -151,6 +151,9 @@ type build struct {
 	// lastPoll waits for the last progress poll of the build request,
 	// made while its answer downloads (nil: none pending).
 	lastPoll func()
+	// kept: the listings kept by the server for a delta build (nil for a
+	// stock one), where the answer's download rate is noted.
+	kept *keptListings
 }
 
 func (b *build) logf(format string, args ...any) {
@@ -287,11 +290,19 @@ func Build(ctx context.Context, req *Request) (*Result, error) {
 	if note := resp.Header.Get(protocol.HeaderNotice); note != "" {
 		b.logf("Note from the build server: %s", note)
 	}
+	downStart := time.Now()
 	resultZip, n, err := spoolResult(b.tempDir, b.downloading(resp))
+	downTime := time.Since(downStart)
 	b.waitProgress()
 	res.DownloadBytes = n
 	if err != nil {
 		return nil, err
+	}
+	if b.kept != nil && n >= minRateSample {
+		b.kept.noteDownload(n, downTime)
+		if err := b.kept.save(); err != nil {
+			b.logf("Warning: saving the listings kept by the server: %v", err)
+		}
 	}
 	defer os.Remove(resultZip)
 	// A failed build's answer leaves the last good build's files alone.
