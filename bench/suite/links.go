@@ -341,7 +341,11 @@ func LinksMarkdown(runs []LinkRun, m Machine) string {
 		"the proxy's own hop to the server crosses lo too and must not count twice. Where the namespace or tc cannot be made, " +
 		"the proxy limits the rate too (each way), and the run says so. " +
 		"Per link one context is warmed up by a build; then unchanged and one-file rebuilds (the app's `src/main.c` gets a comment line), " +
-		"then first builds of new contexts (the blob store already has the app's contents; the client's build/ holds an earlier result). " +
+		"then first builds of new contexts (the blob store already has the app's contents; the client's build/ holds an earlier result; " +
+		"the server starts a new context as a copy of the nearest one, so these compile nothing). " +
+		"Our client asks for result patches only while its last answer of 1 MiB or more came slower than 100 MB/s: " +
+		"over loopback, where the warm-up's whole result came faster, a one-file change downloads whole files (13.5 MiB for the real core) " +
+		"and that costs less than encoding patches. " +
 		"Requests are the HTTP requests a build sent (plan, build, progress polls), connections the TCP connections it opened. " +
 		"Each pair of binaries is a run of its own, one after the other, on a machine shared with other work: bytes and requests " +
 		"compare exactly, times only roughly (a full build of the core took from 15 s to 100 s depending on the load).\n\n")
