@@ -143,6 +143,27 @@ func TestCorruptBlobIsDroppedNotUsed(t *testing.T) {
 	}
 }
 
+// What a power loss leaves of a blob written without fsync (an empty
+// file under its name) is found when read after a restart, and dropped.
+func TestTornBlobAfterRestartIsDropped(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(dir, 1<<20)
+	h := put(t, s, "content the disk never got")
+	if err := os.Truncate(filepath.Join(dir, h[:2], h), 0); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := read(t, s, h); !errors.Is(err, ErrMissing) {
+		t.Fatalf("CopyTo of a torn blob: err = %v, want ErrMissing", err)
+	}
+	if m := s.Missing([]string{h}); len(m) != 1 {
+		t.Error("the torn blob is not reported missing")
+	}
+}
+
 func TestEvictsLeastRecentlyUsed(t *testing.T) {
 	s, _ := Open(t.TempDir(), 30)
 	a := put(t, s, strings.Repeat("a", 10))
