@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestNamesTimeMacro(t *testing.T) {
@@ -26,16 +27,7 @@ func TestNamesTimeMacro(t *testing.T) {
 // .git.
 func TestTimeMacroFile(t *testing.T) {
 	root := t.TempDir()
-	write := func(rel, content string) {
-		t.Helper()
-		p := filepath.Join(root, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	write := func(rel, content string) { writeFile(t, root, rel, content) }
 	for i := 0; i < 50; i++ {
 		write(filepath.Join("core", "src", string(rune('a'+i%26))+string(rune('a'+i/26))+".c"), "int f(void) { return __LINE__; }\n")
 	}
@@ -48,4 +40,61 @@ func TestTimeMacroFile(t *testing.T) {
 	if f := timeMacroFile([]string{filepath.Join(root, "core"), filepath.Join(root, "lib")}); f != filepath.Join(root, "lib/include/deep/stamp.h") {
 		t.Errorf("found %q, want lib/include/deep/stamp.h", f)
 	}
+}
+
+// A prescan's files are not read again unless they changed or appeared:
+// a file added meanwhile (even with an old time) or changed is read.
+func TestPrescan(t *testing.T) {
+	old := time.Now().Add(-24 * time.Hour)
+	for _, tc := range []struct {
+		name   string
+		change func(root string) string // returns the file to be found
+	}{
+		{"nothing changed", func(string) string { return "" }},
+		{"a lib added with an old time", func(root string) string {
+			p := writeFile(t, root, "app/deps/lib/include/stamp.h", "#define BUILT __DATE__\n")
+			os.Chtimes(p, old, old)
+			return p
+		}},
+		{"a source changed", func(root string) string {
+			return writeFile(t, root, "app/src/main.c", "const char *t = __TIME__; int main(void) { return 0; }\n")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			writeFile(t, root, "app/src/main.c", "int main(void) { return 0; }\n")
+			c := &Ccache{}
+			c.Prescan(filepath.Join(root, "app"))
+			done := <-c.prescan // the prescan ends before the change
+			c.prescan <- done
+			want := tc.change(root)
+			if got := c.timeMacroFileOf([]string{filepath.Join(root, "app")}); got != want {
+				t.Errorf("found %q, want %q", got, want)
+			}
+		})
+	}
+	// A prescan that found one says so, even if the file is gone since
+	// (the safe side).
+	root := t.TempDir()
+	p := writeFile(t, root, "app/src/main.c", "const char *d = __DATE__;\n")
+	c := &Ccache{}
+	c.Prescan(filepath.Join(root, "app"))
+	done := <-c.prescan
+	c.prescan <- done
+	os.Remove(p)
+	if got := c.timeMacroFileOf([]string{filepath.Join(root, "app")}); got != p {
+		t.Errorf("prescan found %q, want %q", got, p)
+	}
+}
+
+func writeFile(t *testing.T, root, rel, content string) string {
+	t.Helper()
+	p := filepath.Join(root, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

@@ -102,6 +102,11 @@ func runLocal(ctx context.Context, opts *BuildOptions, bp *protocol.BuildParams,
 	if err != nil {
 		return false, err
 	}
+	if sandbox != nil && sandbox.Root != "" {
+		// Where ccache may use its time_macros sloppiness (every context
+		// at one path): its check reads the sources meanwhile.
+		ccache.Prescan(append([]string{d.app}, absAll(d.app, opts.LibsDirs)...)...)
+	}
 	req := &localbuild.Request{
 		AppDir:        d.app,
 		Params:        bp,
