@@ -166,7 +166,7 @@ func (c *Ccache) prepare(job *Job, baseDir string, native, noNet, oneBase bool, 
 		// is used only when no file of the build's own (app, libs, core)
 		// names them; otherwise ccache runs in its default mode, where
 		// such a source misses and the HAL's hit through the preprocessor.
-		if f := c.timeMacroFileOf(append([]string{job.AppDir, job.MosDir}, job.Mounts...)); f == "" {
+		if f := c.timeMacroFileOf(append([]string{job.AppDir, job.MosDir}, job.Mounts...), job.Writes); f == "" {
 			r.env = append(r.env, "CCACHE_DEPEND=1", "CCACHE_SLOPPINESS=time_macros")
 		} else {
 			fmt.Fprintf(job.Log, "ccache: %s names __TIME__, __DATE__ or __TIMESTAMP__: sources miss the cache when they expand them, and hit through the preprocessor (slower) when they only include such a name\n", relOr(job.AppDir, f))

@@ -58,11 +58,14 @@ type timeScan struct {
 	clean map[string]fileSig // the files read that name none
 }
 
-// listCFiles walks dirs (links not followed, .git skipped) for C-family
-// files; missing dirs are skipped: they are not the build's.
-func listCFiles(dirs []string) map[string]fileSig {
+// listCFiles walks dirs (links not followed, .git and skip left out) for
+// C-family files; missing dirs are skipped: they are not the build's.
+func listCFiles(dirs, skip []string) map[string]fileSig {
 	files := map[string]fileSig{}
 	seen := map[string]bool{}
+	for _, d := range skip {
+		seen[d] = true
+	}
 	for _, dir := range dirs {
 		if dir == "" {
 			continue
@@ -87,10 +90,11 @@ func listCFiles(dirs []string) map[string]fileSig {
 	return files
 }
 
-// scanTimeMacros lists the C-family files under dirs and reads those
-// that prev (an earlier scan, nil for none) did not read as they are now.
-func scanTimeMacros(dirs []string, prev *timeScan) *timeScan {
-	files := listCFiles(dirs)
+// scanTimeMacros lists the C-family files under dirs but skip and reads
+// those that prev (an earlier scan, nil for none) did not read as they
+// are now.
+func scanTimeMacros(dirs, skip []string, prev *timeScan) *timeScan {
+	files := listCFiles(dirs, skip)
 	var paths []string
 	for p, sig := range files {
 		if prev == nil || prev.clean[p] != sig {
@@ -143,24 +147,27 @@ func scanTimeMacros(dirs []string, prev *timeScan) *timeScan {
 // them. The real core and its libs name none (7 MB of sources in a
 // server's context: 8.5 ms); ST's HAL names them as macro parameters, in
 // the SDK.
-func timeMacroFile(dirs []string) string { return scanTimeMacros(dirs, nil).found }
+func timeMacroFile(dirs []string) string { return scanTimeMacros(dirs, nil, nil).found }
 
 // Prescan starts reading dirs for the time macros while the build does
 // its other work (manifest, libs, generated files): the check before
 // make then reads only the files that changed or appeared since, which
 // an unchanged build does not pay for (a walk and a stat of each file).
-// Without it, that check reads every file.
-func (c *Ccache) Prescan(dirs ...string) {
+// Without it, that check reads every file. skip are the dirs mos writes
+// (build/, build/gen: generated sources, where the manifest's values are
+// string literals), as Job.Writes.
+func (c *Ccache) Prescan(dirs, skip []string) {
 	if c == nil {
 		return
 	}
 	ch := make(chan *timeScan, 1)
 	c.prescan = ch
-	go func() { ch <- scanTimeMacros(dirs, nil) }()
+	go func() { ch <- scanTimeMacros(dirs, skip, nil) }()
 }
 
-// timeMacroFileOf is timeMacroFile, using the prescan if one was started.
-func (c *Ccache) timeMacroFileOf(dirs []string) string {
+// timeMacroFileOf is timeMacroFile but skip, using the prescan if one
+// was started.
+func (c *Ccache) timeMacroFileOf(dirs, skip []string) string {
 	var prev *timeScan
 	if c.prescan != nil {
 		prev = <-c.prescan
@@ -169,7 +176,7 @@ func (c *Ccache) timeMacroFileOf(dirs []string) string {
 			return prev.found // conservative: it was there when read
 		}
 	}
-	return scanTimeMacros(dirs, prev).found
+	return scanTimeMacros(dirs, skip, prev).found
 }
 
 // relOr is path relative to base when below it, else path.

@@ -36,6 +36,12 @@ func TestTimeMacroFile(t *testing.T) {
 	if f := timeMacroFile([]string{filepath.Join(root, "core"), filepath.Join(root, "missing")}); f != "" {
 		t.Fatalf("found %s, want none", f)
 	}
+	// Generated sources in the dirs mos writes are left out.
+	write("core/build/gen/mgos_config.c", "const char *s = \"__TIME__\";\n")
+	if f := scanTimeMacros([]string{filepath.Join(root, "core")}, []string{filepath.Join(root, "core/build")}, nil).found; f != "" {
+		t.Errorf("found %s in a skipped dir", f)
+	}
+	os.Remove(filepath.Join(root, "core/build/gen/mgos_config.c"))
 	write("lib/include/deep/stamp.h", "#define BUILT __DATE__\n")
 	if f := timeMacroFile([]string{filepath.Join(root, "core"), filepath.Join(root, "lib")}); f != filepath.Join(root, "lib/include/deep/stamp.h") {
 		t.Errorf("found %q, want lib/include/deep/stamp.h", f)
@@ -64,11 +70,11 @@ func TestPrescan(t *testing.T) {
 			root := t.TempDir()
 			writeFile(t, root, "app/src/main.c", "int main(void) { return 0; }\n")
 			c := &Ccache{}
-			c.Prescan(filepath.Join(root, "app"))
+			c.Prescan([]string{filepath.Join(root, "app")}, nil)
 			done := <-c.prescan // the prescan ends before the change
 			c.prescan <- done
 			want := tc.change(root)
-			if got := c.timeMacroFileOf([]string{filepath.Join(root, "app")}); got != want {
+			if got := c.timeMacroFileOf([]string{filepath.Join(root, "app")}, nil); got != want {
 				t.Errorf("found %q, want %q", got, want)
 			}
 		})
@@ -78,11 +84,11 @@ func TestPrescan(t *testing.T) {
 	root := t.TempDir()
 	p := writeFile(t, root, "app/src/main.c", "const char *d = __DATE__;\n")
 	c := &Ccache{}
-	c.Prescan(filepath.Join(root, "app"))
+	c.Prescan([]string{filepath.Join(root, "app")}, nil)
 	done := <-c.prescan
 	c.prescan <- done
 	os.Remove(p)
-	if got := c.timeMacroFileOf([]string{filepath.Join(root, "app")}); got != p {
+	if got := c.timeMacroFileOf([]string{filepath.Join(root, "app")}, nil); got != p {
 		t.Errorf("prescan found %q, want %q", got, p)
 	}
 }

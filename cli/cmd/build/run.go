@@ -105,7 +105,7 @@ func runLocal(ctx context.Context, opts *BuildOptions, bp *protocol.BuildParams,
 	if sandbox != nil && sandbox.Root != "" {
 		// Where ccache may use its time_macros sloppiness (every context
 		// at one path): its check reads the sources meanwhile.
-		ccache.Prescan(append([]string{d.app}, absAll(d.app, opts.LibsDirs)...)...)
+		ccache.Prescan(append([]string{d.app}, absAll(d.app, opts.LibsDirs)...), []string{d.build, d.gen})
 	}
 	req := &localbuild.Request{
 		AppDir:        d.app,
