@@ -57,8 +57,10 @@ type Ccache struct {
 	// '_' and '-' only.
 	Namespace string
 
-	// prescan: the time-macro scan Prescan started (nil: none).
-	prescan chan *timeScan
+	// ScanState is where the time-macro check keeps what it read (a file
+	// the build's result never carries, e.g. in build/objs), so the next
+	// build reads only what changed; "" reads everything each build.
+	ScanState string
 }
 
 // ccacheCompilers are the compiler names linked to ccache in every case;

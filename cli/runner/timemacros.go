@@ -2,6 +2,8 @@ package runner
 
 import (
 	"bytes"
+	"encoding/json"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -113,13 +115,17 @@ func scanTimeMacros(dirs, skip []string, prev *timeScan) *timeScan {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// One buffer per reader: a fresh one per file cost more in page
+			// faults and GC than the reads (perf, the real core's context).
+			buf := make([]byte, 0, 256<<10)
 			for {
 				i := int(next.Add(1)) - 1
 				if i >= len(paths) {
 					return
 				}
-				data, err := os.ReadFile(paths[i])
-				if err != nil || !namesTimeMacro(data) {
+				var err error
+				buf, err = readInto(buf, paths[i], files[paths[i]].size)
+				if err != nil || !namesTimeMacro(buf) {
 					continue
 				}
 				mu.Lock()
@@ -139,6 +145,32 @@ func scanTimeMacros(dirs, skip []string, prev *timeScan) *timeScan {
 	return res
 }
 
+// readInto reads the file at path, of about size bytes, into buf.
+func readInto(buf []byte, path string, size int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return buf[:0], err
+	}
+	defer f.Close()
+	if int64(cap(buf)) < size+1 {
+		buf = make([]byte, 0, size+1)
+	}
+	buf = buf[:0]
+	for {
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) { // grew since listed
+			buf = append(buf, 0)[:len(buf)]
+		}
+	}
+}
+
 // timeMacroFile returns a C-family file under dirs (recursively, links not
 // followed) that names a time macro, "" when none does.
 //
@@ -149,34 +181,69 @@ func scanTimeMacros(dirs, skip []string, prev *timeScan) *timeScan {
 // the SDK.
 func timeMacroFile(dirs []string) string { return scanTimeMacros(dirs, nil, nil).found }
 
-// Prescan starts reading dirs for the time macros while the build does
-// its other work (manifest, libs, generated files): the check before
-// make then reads only the files that changed or appeared since, which
-// an unchanged build does not pay for (a walk and a stat of each file).
-// Without it, that check reads every file. skip are the dirs mos writes
-// (build/, build/gen: generated sources, where the manifest's values are
-// string literals), as Job.Writes.
-func (c *Ccache) Prescan(dirs, skip []string) {
-	if c == nil {
-		return
+// timeMacroFileOf is timeMacroFile but skip, reading again only the files
+// that changed since the scan kept in c.ScanState (an unchanged build
+// pays a walk and a stat per file), and keeping this one there when no
+// file names a time macro.
+func (c *Ccache) timeMacroFileOf(dirs, skip []string) string {
+	prev := loadScanState(c.ScanState)
+	res := scanTimeMacros(dirs, skip, prev)
+	if c.ScanState != "" && res.found == "" && !sameSigs(prev, res) {
+		saveScanState(c.ScanState, res)
 	}
-	ch := make(chan *timeScan, 1)
-	c.prescan = ch
-	go func() { ch <- scanTimeMacros(dirs, skip, nil) }()
+	return res.found
 }
 
-// timeMacroFileOf is timeMacroFile but skip, using the prescan if one
-// was started.
-func (c *Ccache) timeMacroFileOf(dirs, skip []string) string {
-	var prev *timeScan
-	if c.prescan != nil {
-		prev = <-c.prescan
-		c.prescan = nil
-		if prev.found != "" {
-			return prev.found // conservative: it was there when read
+// scanState is the JSON of a clean scan: path -> [size, mtime, inode].
+type scanState map[string][3]int64
+
+func loadScanState(file string) *timeScan {
+	if file == "" {
+		return nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return nil
+	}
+	var st scanState
+	if json.Unmarshal(data, &st) != nil {
+		return nil
+	}
+	res := &timeScan{clean: make(map[string]fileSig, len(st))}
+	for p, v := range st {
+		res.clean[p] = fileSig{v[0], v[1], uint64(v[2])}
+	}
+	return res
+}
+
+// saveScanState writes the scan; a failure only costs the next build a
+// whole scan.
+func saveScanState(file string, res *timeScan) {
+	st := make(scanState, len(res.clean))
+	for p, sig := range res.clean {
+		st[p] = [3]int64{sig.size, sig.mtime, int64(sig.ino)}
+	}
+	data, err := json.Marshal(st)
+	if err != nil {
+		return
+	}
+	tmp := file + ".tmp"
+	if os.MkdirAll(filepath.Dir(file), 0o755) != nil || os.WriteFile(tmp, data, 0o644) != nil {
+		return
+	}
+	_ = os.Rename(tmp, file)
+}
+
+func sameSigs(a, b *timeScan) bool {
+	if a == nil || b == nil || len(a.clean) != len(b.clean) {
+		return false
+	}
+	for p, sig := range b.clean {
+		if a.clean[p] != sig {
+			return false
 		}
 	}
-	return scanTimeMacros(dirs, skip, prev).found
+	return true
 }
 
 // relOr is path relative to base when below it, else path.

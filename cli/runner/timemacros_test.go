@@ -48,9 +48,10 @@ func TestTimeMacroFile(t *testing.T) {
 	}
 }
 
-// A prescan's files are not read again unless they changed or appeared:
-// a file added meanwhile (even with an old time) or changed is read.
-func TestPrescan(t *testing.T) {
+// The check keeps what it read in ScanState and reads again only files
+// that changed or appeared: a file added since (even with an old time) or
+// changed is still found.
+func TestScanState(t *testing.T) {
 	old := time.Now().Add(-24 * time.Hour)
 	for _, tc := range []struct {
 		name   string
@@ -69,27 +70,19 @@ func TestPrescan(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			root := t.TempDir()
 			writeFile(t, root, "app/src/main.c", "int main(void) { return 0; }\n")
-			c := &Ccache{}
-			c.Prescan([]string{filepath.Join(root, "app")}, nil)
-			done := <-c.prescan // the prescan ends before the change
-			c.prescan <- done
+			c := &Ccache{ScanState: filepath.Join(root, "app/build/objs/.mos-time-macros.json")}
+			dirs, skip := []string{filepath.Join(root, "app")}, []string{filepath.Join(root, "app/build")}
+			if got := c.timeMacroFileOf(dirs, skip); got != "" {
+				t.Fatalf("first scan found %q", got)
+			}
+			if st := loadScanState(c.ScanState); st == nil || len(st.clean) != 1 {
+				t.Fatalf("scan state %+v, want main.c", st)
+			}
 			want := tc.change(root)
-			if got := c.timeMacroFileOf([]string{filepath.Join(root, "app")}, nil); got != want {
+			if got := c.timeMacroFileOf(dirs, skip); got != want {
 				t.Errorf("found %q, want %q", got, want)
 			}
 		})
-	}
-	// A prescan that found one says so, even if the file is gone since
-	// (the safe side).
-	root := t.TempDir()
-	p := writeFile(t, root, "app/src/main.c", "const char *d = __DATE__;\n")
-	c := &Ccache{}
-	c.Prescan([]string{filepath.Join(root, "app")}, nil)
-	done := <-c.prescan
-	c.prescan <- done
-	os.Remove(p)
-	if got := c.timeMacroFileOf([]string{filepath.Join(root, "app")}, nil); got != p {
-		t.Errorf("prescan found %q, want %q", got, p)
 	}
 }
 

@@ -102,10 +102,10 @@ func runLocal(ctx context.Context, opts *BuildOptions, bp *protocol.BuildParams,
 	if err != nil {
 		return false, err
 	}
-	if sandbox != nil && sandbox.Root != "" {
-		// Where ccache may use its time_macros sloppiness (every context
-		// at one path): its check reads the sources meanwhile.
-		ccache.Prescan(append([]string{d.app}, absAll(d.app, opts.LibsDirs)...), []string{d.build, d.gen})
+	if ccache != nil {
+		// Beside the objects: a clean build starts it afresh, and the
+		// result sent to a client never has it (archive.ResultFilter).
+		ccache.ScanState = filepath.Join(d.build, "objs", ".mos-time-macros.json")
 	}
 	req := &localbuild.Request{
 		AppDir:        d.app,
