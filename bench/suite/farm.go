@@ -160,7 +160,15 @@ func ReplaceSection(md, heading, section string) string {
 		return strings.TrimRight(md, "\n") + "\n\n" + section
 	}
 	rest := md[i+1+len(heading):]
-	if j := strings.Index(rest, "\n# "); j >= 0 {
+	// The section ends at the next heading or section marker (the
+	// links' <!-- links:begin --> stands before their heading).
+	j := -1
+	for _, next := range []string{"\n# ", "\n<!-- "} {
+		if k := strings.Index(rest, next); k >= 0 && (j < 0 || k < j) {
+			j = k
+		}
+	}
+	if j >= 0 {
 		return md[:i+1] + section + "\n" + rest[j+1:]
 	}
 	return md[:i+1] + section

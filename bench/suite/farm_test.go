@@ -16,6 +16,10 @@ func TestReplaceSection(t *testing.T) {
 		{"# A\n\n# Farm\nold\n\n# B\ny\n", "# A\n\n# Farm\nnew\n\n# B\ny\n"},
 		{"# A\n\n# Farm\nold\n## sub\nold\n", "# A\n\n# Farm\nnew\n"},
 		{"", "\n\n# Farm\nnew\n"},
+		// The links' section markers that follow stay (a -farm-only run
+		// took the begin marker with the farm's old section).
+		{"# A\n\n# Farm\nold\n\n" + LinksBegin + "\n# Links\nz\n" + LinksEnd + "\n",
+			"# A\n\n# Farm\nnew\n\n" + LinksBegin + "\n# Links\nz\n" + LinksEnd + "\n"},
 	} {
 		if got := ReplaceSection(c.md, h, "# Farm\nnew\n"); got != c.want {
 			t.Errorf("ReplaceSection(%q) = %q, want %q", c.md, got, c.want)
