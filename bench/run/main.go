@@ -121,12 +121,11 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 	if err != nil {
 		return err
 	}
-	if work == "" {
-		if work, err = os.MkdirTemp("", "mos-bench-"); err != nil {
-			return err
-		}
-		defer os.RemoveAll(work)
+	work, cleanup, err := scratch(work, "mos-bench-")
+	if err != nil {
+		return err
 	}
+	defer cleanup()
 	var res *suite.Results
 	var kept suite.Results // what -real-only keeps besides the generated figures
 	if mcu.only {
@@ -184,7 +183,7 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 		if err != nil {
 			return fmt.Errorf("link scenarios: %w", err)
 		}
-		run := suite.LinkRun{Binaries: suite.ThisTree, When: suite.ThisMachine().Date, Command: "go run ./bench/run " + strings.Join(os.Args[1:], " "),
+		run := suite.LinkRun{Binaries: suite.ThisTree, When: suite.ThisMachine().Date, Command: commandLine(),
 			Shaping: ls.shaping, Scenarios: sc}
 		res.Links = slices.DeleteFunc(res.Links, func(r suite.LinkRun) bool { return r.Binaries == suite.ThisTree })
 		res.Links = append(res.Links, run)
@@ -206,10 +205,9 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 	if err := os.WriteFile(filepath.Join(out, "results.json"), append(data, '\n'), 0o644); err != nil {
 		return err
 	}
-	cmd := "go run ./bench/run " + strings.Join(os.Args[1:], " ")
-	md := suite.Markdown(res, suite.ThisMachine(), strings.TrimSpace(cmd), runs)
+	md := suite.Markdown(res, suite.ThisMachine(), commandLine(), runs)
 	if res.Farm != nil {
-		md = suite.ReplaceSection(md, suite.FarmHeading, suite.FarmMarkdown(res.Farm, suite.ThisMachine(), strings.TrimSpace(cmd)))
+		md = suite.ReplaceSection(md, suite.FarmHeading, suite.FarmMarkdown(res.Farm, suite.ThisMachine(), commandLine()))
 	}
 	if len(res.Links) > 0 {
 		md = suite.ReplaceLinksSection(md, suite.LinksMarkdown(res.Links, suite.ThisMachine()))
@@ -232,10 +230,7 @@ func run(ctx context.Context, g gen.Options, runs int, scenarios []string, out, 
 		targets = append(targets, suite.CheckLinks(res.Links)...)
 	}
 	if res.MCU != nil {
-		for _, t := range suite.CheckMCU(res.MCU) {
-			t.Name = "MCU firmware: " + t.Name
-			targets = append(targets, t)
-		}
+		targets = append(targets, mcuTargets(res.MCU)...)
 	}
 	printTargets(targets)
 	fmt.Printf("\nWrote %s and %s\n", filepath.Join(out, "results.json"), filepath.Join(out, "RESULTS.md"))
@@ -262,46 +257,25 @@ func runFarmOnly(ctx context.Context, f farmFlags, out, work string) error {
 	if err != nil {
 		return err
 	}
-	if work == "" {
-		if work, err = os.MkdirTemp("", "mos-bench-farm-"); err != nil {
-			return err
-		}
-		defer os.RemoveAll(work)
-	}
-	res := &suite.Results{}
-	jsonPath, mdPath := filepath.Join(out, "results.json"), filepath.Join(out, "RESULTS.md")
-	if data, err := os.ReadFile(jsonPath); err == nil {
-		if err := json.Unmarshal(data, res); err != nil {
-			return fmt.Errorf("%s: %w", jsonPath, err)
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	md, err := os.ReadFile(mdPath)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return err
-	}
-	if res.Farm, err = f.run(ctx, root, bins, work); err != nil {
-		return fmt.Errorf("scenario %s: %w", suite.Farm, err)
-	}
-	data, err := json.MarshalIndent(res, "", "  ")
+	work, cleanup, err := scratch(work, "mos-bench-farm-")
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return err
-	}
-	if err := os.WriteFile(jsonPath, append(data, '\n'), 0o644); err != nil {
-		return err
-	}
-	cmd := strings.TrimSpace("go run ./bench/run " + strings.Join(os.Args[1:], " "))
-	section := suite.FarmMarkdown(res.Farm, suite.ThisMachine(), cmd)
-	if err := os.WriteFile(mdPath, []byte(suite.ReplaceSection(string(md), suite.FarmHeading, section)), 0o644); err != nil {
+	defer cleanup()
+	var farm *suite.FarmResults
+	err = updateResults(out, "", func(res *suite.Results, md string) (string, error) {
+		if res.Farm, err = f.run(ctx, root, bins, work); err != nil {
+			return "", fmt.Errorf("scenario %s: %w", suite.Farm, err)
+		}
+		farm = res.Farm
+		return suite.ReplaceSection(md, suite.FarmHeading, suite.FarmMarkdown(res.Farm, suite.ThisMachine(), commandLine())), nil
+	})
+	if err != nil {
 		return err
 	}
 	fmt.Println()
-	printTargets(suite.CheckFarm(res.Farm))
-	fmt.Printf("\nWrote the farm's figures into %s and %s\n", jsonPath, mdPath)
+	printTargets(suite.CheckFarm(farm))
+	fmt.Printf("\nWrote the farm's figures into %s\n", out)
 	return nil
 }
 
@@ -336,12 +310,11 @@ func runLinks(ctx context.Context, real, out, work string, ls linkSetup, binsDir
 	if _, err := os.Stat(filepath.Join(real, "mongoose-os", "platforms", "ubuntu")); err != nil {
 		return fmt.Errorf("the link scenarios need the real core: %s has none (%w)", real, err)
 	}
-	if work == "" {
-		if work, err = os.MkdirTemp("", "mos-bench-links-"); err != nil {
-			return err
-		}
-		defer os.RemoveAll(work)
+	work, cleanup, err := scratch(work, "mos-bench-links-")
+	if err != nil {
+		return err
 	}
+	defer cleanup()
 	realCopy := filepath.Join(work, "real-src")
 	if err := harness.CopyTree(real, realCopy); err != nil {
 		return fmt.Errorf("copying %s: %w", real, err)
@@ -351,41 +324,29 @@ func runLinks(ctx context.Context, real, out, work string, ls linkSetup, binsDir
 	if err != nil {
 		return err
 	}
-	res, err := readResults(out)
-	if err != nil {
-		return fmt.Errorf("-links adds to an existing results.json: %w", err)
-	}
-	run := suite.LinkRun{Binaries: label, When: m.Date, Command: strings.TrimSpace("go run ./bench/run " + strings.Join(os.Args[1:], " ")),
-		Shaping: ls.shaping, Scenarios: sc}
-	replaced := false
-	for i := range res.Links {
-		if res.Links[i].Binaries == label {
-			res.Links[i], replaced = run, true
+	run := suite.LinkRun{Binaries: label, When: m.Date, Command: commandLine(), Shaping: ls.shaping, Scenarios: sc}
+	var links []suite.LinkRun
+	err = updateResults(out, "-links adds to an existing results.json and RESULTS.md", func(res *suite.Results, md string) (string, error) {
+		replaced := false
+		for i := range res.Links {
+			if res.Links[i].Binaries == label {
+				res.Links[i], replaced = run, true
+			}
 		}
-	}
-	if !replaced {
-		res.Links = append(res.Links, run)
-	}
-	data, err := json.MarshalIndent(res, "", "  ")
+		if !replaced {
+			res.Links = append(res.Links, run)
+		}
+		links = res.Links
+		return suite.ReplaceLinksSection(md, suite.LinksMarkdown(res.Links, m)), nil
+	})
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(out, "results.json"), append(data, '\n'), 0o644); err != nil {
-		return err
-	}
-	mdPath := filepath.Join(out, "RESULTS.md")
-	md, err := os.ReadFile(mdPath)
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(mdPath, []byte(suite.ReplaceLinksSection(string(md), suite.LinksMarkdown(res.Links, m))), 0o644); err != nil {
-		return err
-	}
-	if slices.ContainsFunc(res.Links, func(r suite.LinkRun) bool { return r.Binaries == suite.ThisTree }) {
+	if slices.ContainsFunc(links, func(r suite.LinkRun) bool { return r.Binaries == suite.ThisTree }) {
 		fmt.Println()
-		printTargets(suite.CheckLinks(res.Links))
+		printTargets(suite.CheckLinks(links))
 	}
-	fmt.Printf("\nWrote %s and %s\n", filepath.Join(out, "results.json"), mdPath)
+	fmt.Printf("\nWrote the links' figures into %s\n", out)
 	return nil
 }
 
@@ -513,47 +474,90 @@ func (ls *linkSetup) run(ctx context.Context, bins harness.Binaries, real, realC
 // written (replaced, or added at the end); the rest of RESULTS.md stays as
 // an earlier run wrote it.
 func runMCUOnly(ctx context.Context, bins harness.Binaries, scenarios []string, out, work, real string, mcu mcuOptions) error {
-	jsonPath, mdPath := filepath.Join(out, "results.json"), filepath.Join(out, "RESULTS.md")
-	data, err := os.ReadFile(jsonPath)
+	var mcuRes *suite.Results
+	err := updateResults(out, "-mcu-only keeps the other workloads' figures and sections", func(res *suite.Results, md string) (string, error) {
+		var err error
+		if res.MCU, err = runMCU(ctx, bins, scenarios, work, real, mcu); err != nil {
+			return "", err
+		}
+		if res.MCU == nil {
+			return "", fmt.Errorf("-mcu-only: the MCU workload did not run (see above)")
+		}
+		mcuRes = res.MCU
+		// Only the MCU section is replaced: the farm's and the links'
+		// may follow it.
+		return suite.ReplaceSection(md, suite.MCUHeading, suite.MarkdownMCU(res.MCU, suite.ThisMachine(), commandLine())), nil
+	})
 	if err != nil {
-		return fmt.Errorf("-mcu-only keeps the other workloads' figures: %w", err)
-	}
-	res := &suite.Results{}
-	if err := json.Unmarshal(data, res); err != nil {
-		return fmt.Errorf("%s: %w", jsonPath, err)
-	}
-	md, err := os.ReadFile(mdPath)
-	if err != nil {
-		return fmt.Errorf("-mcu-only writes the MCU section into %s: %w", mdPath, err)
-	}
-	if res.MCU, err = runMCU(ctx, bins, scenarios, work, real, mcu); err != nil {
 		return err
 	}
-	if res.MCU == nil {
-		return fmt.Errorf("-mcu-only: the MCU workload did not run (see above)")
+	fmt.Println()
+	printTargets(mcuTargets(mcuRes))
+	fmt.Printf("\nWrote the MCU figures into %s\n", out)
+	return nil
+}
+
+// scratch is work, or a temp dir (named from prefix) removed by the
+// returned func.
+func scratch(work, prefix string) (string, func(), error) {
+	if work != "" {
+		return work, func() {}, nil
 	}
-	if data, err = json.MarshalIndent(res, "", "  "); err != nil {
+	dir, err := os.MkdirTemp("", prefix)
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, func() { os.RemoveAll(dir) }, nil
+}
+
+// updateResults is how a run of one part (-farm-only, -links, -mcu-only)
+// keeps the others: it reads results.json and RESULTS.md in out, lets
+// change fill in its part and return RESULTS.md with its section
+// replaced, and writes both back. need, when set, says why the files
+// must exist; else missing ones start empty.
+func updateResults(out, need string, change func(res *suite.Results, md string) (string, error)) error {
+	jsonPath, mdPath := filepath.Join(out, "results.json"), filepath.Join(out, "RESULTS.md")
+	res, err := readResults(out)
+	if errors.Is(err, fs.ErrNotExist) && need == "" {
+		res, err = &suite.Results{}, nil
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", need, err)
+	}
+	md, err := os.ReadFile(mdPath)
+	if err != nil && (need != "" || !errors.Is(err, fs.ErrNotExist)) {
+		return fmt.Errorf("%s: %w", need, err)
+	}
+	newMD, err := change(res, string(md))
+	if err != nil {
+		return err
+	}
+	data, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
 	if err := os.WriteFile(jsonPath, append(data, '\n'), 0o644); err != nil {
 		return err
 	}
-	cmd := strings.TrimSpace("go run ./bench/run " + strings.Join(os.Args[1:], " "))
-	section := suite.MarkdownMCU(res.MCU, suite.ThisMachine(), cmd)
-	// Only the MCU section is replaced: the farm's and the links' may
-	// follow it.
-	if err := os.WriteFile(mdPath, []byte(suite.ReplaceSection(string(md), suite.MCUHeading, section)), 0o644); err != nil {
-		return err
-	}
-	var targets []suite.Target
-	for _, t := range suite.CheckMCU(res.MCU) {
+	return os.WriteFile(mdPath, []byte(newMD), 0o644)
+}
+
+// mcuTargets are the MCU workload's targets, named as such.
+func mcuTargets(r *suite.Results) []suite.Target {
+	var ts []suite.Target
+	for _, t := range suite.CheckMCU(r) {
 		t.Name = "MCU firmware: " + t.Name
-		targets = append(targets, t)
+		ts = append(ts, t)
 	}
-	fmt.Println()
-	printTargets(targets)
-	fmt.Printf("\nWrote %s and the MCU section of %s\n", jsonPath, mdPath)
-	return nil
+	return ts
+}
+
+// commandLine is how this run was started, for RESULTS.md.
+func commandLine() string {
+	return strings.TrimSpace("go run ./bench/run " + strings.Join(os.Args[1:], " "))
 }
 
 func printTargets(targets []suite.Target) {
