@@ -89,11 +89,7 @@ func (k *keptListings) save() error {
 	if err := os.MkdirAll(filepath.Dir(k.file), 0o755); err != nil {
 		return err
 	}
-	tmp := k.file + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, k.file)
+	return filetree.WriteFileAtomic(k.file, data, 0o644, false)
 }
 
 // planRequest is the listing to send: changes against the kept one when

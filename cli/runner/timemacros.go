@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/mongoose-os/mos/common/filetree"
 )
 
 // timeMacroTails are the macros whose expansion changes with the time of
@@ -227,11 +229,9 @@ func saveScanState(file string, res *timeScan) {
 	if err != nil {
 		return
 	}
-	tmp := file + ".tmp"
-	if os.MkdirAll(filepath.Dir(file), 0o755) != nil || os.WriteFile(tmp, data, 0o644) != nil {
-		return
+	if os.MkdirAll(filepath.Dir(file), 0o755) == nil {
+		_ = filetree.WriteFileAtomic(file, data, 0o644, false)
 	}
-	_ = os.Rename(tmp, file)
 }
 
 func sameSigs(a, b *timeScan) bool {

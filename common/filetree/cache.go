@@ -102,7 +102,7 @@ func (c *HashCache) Save(path string) error {
 		return err
 	}
 	faultpoint.Hit("hashcache.save")
-	if err := writeFileAtomic(path, b, 0o644); err != nil {
+	if err := WriteFileAtomic(path, b, 0o644, true); err != nil {
 		return fmt.Errorf("saving hash cache: %w", err)
 	}
 	return nil

@@ -30,7 +30,7 @@ func WriteIndex(path string, entries []Entry) error {
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(path, append(b, '\n'), 0o644); err != nil {
+	if err := WriteFileAtomic(path, append(b, '\n'), 0o644, true); err != nil {
 		return fmt.Errorf("writing index: %w", err)
 	}
 	return nil
@@ -108,9 +108,12 @@ func toLowerHex(s string) string {
 	return string(b)
 }
 
-// writeFileAtomic replaces path with data: temporary file in the same
-// directory, fsync, chmod, rename.
-func writeFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
+// WriteFileAtomic replaces path with data, mode perm: a temporary file in
+// the same directory renamed over it, so a reader sees the old content or
+// the new, never a part. With sync, the file and then its directory are
+// synced too (the new content survives a power loss); without, a crash
+// may leave the old content or none, never a mix.
+func WriteFileAtomic(path string, data []byte, perm fs.FileMode, sync bool) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -128,8 +131,10 @@ func writeFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
 	if _, err = f.Write(data); err != nil {
 		return err
 	}
-	if err = f.Sync(); err != nil {
-		return err
+	if sync {
+		if err = f.Sync(); err != nil {
+			return err
+		}
 	}
 	if err = f.Chmod(perm); err != nil {
 		return err
@@ -139,6 +144,9 @@ func writeFileAtomic(path string, data []byte, perm fs.FileMode) (err error) {
 	}
 	if err = os.Rename(f.Name(), path); err != nil {
 		return err
+	}
+	if !sync {
+		return nil
 	}
 	// The rename reaches the disk with its dir (where the system lets a
 	// dir be opened and synced; elsewhere the file's own sync is all).

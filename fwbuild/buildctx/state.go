@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mongoose-os/mos/common/faultpoint"
+	"github.com/mongoose-os/mos/common/filetree"
 )
 
 // A context is trusted for an incremental build only when its state record
@@ -52,7 +53,7 @@ func (c *Context) writeState(done bool) error {
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(c.StateFile(), append(b, '\n')); err != nil {
+	if err := filetree.WriteFileAtomic(c.StateFile(), append(b, '\n'), 0o644, false); err != nil {
 		return fmt.Errorf("context %s: recording its state: %w", c.Name, err)
 	}
 	return nil
@@ -95,7 +96,7 @@ func (s *Store) Synced() error {
 	}
 	syncDisks()
 	p := filepath.Join(s.root, SyncedStopFile)
-	if err := writeAtomic(p, []byte(s.boot+"\n")); err != nil {
+	if err := filetree.WriteFileAtomic(p, []byte(s.boot+"\n"), 0o644, false); err != nil {
 		return fmt.Errorf("recording a synced stop: %w", err)
 	}
 	syncDisks()
@@ -122,29 +123,4 @@ func (s *Store) loadSyncedStop() error {
 	}
 	s.syncedBoot = boot
 	return nil
-}
-
-// writeAtomic replaces path with data: a reader sees the old or the new
-// content, never a part.
-func writeAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
