@@ -255,7 +255,7 @@ func summarizeLink(link, change string, runs []harness.Result) LinkScenario {
 		reqs[i], conns[i] = float64(r.Requests), float64(r.Conns)
 	}
 	return LinkScenario{Link: link, Change: change, Runs: len(runs), MedianS: s.MedianS, MinS: s.MinS, MaxS: s.MaxS,
-		BytesUp: s.BytesUp, BytesDown: s.BytesDown, Requests: int64(median(reqs)), Conns: int64(median(conns)),
+		BytesUp: s.BytesUp, BytesDown: s.BytesDown, Requests: int64(harness.Median(reqs)), Conns: int64(harness.Median(conns)),
 		Compiled: s.Compiled, RunsS: s.RunsS}
 }
 

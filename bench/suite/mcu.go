@@ -1,7 +1,5 @@
 package suite
 
-import "path/filepath"
-
 // The MCU workload (issue 24): an app of ours for a real microcontroller,
 // an STM32F746 (Cortex-M7, FreeRTOS, ST's HAL, mbedTLS, SPIFFS), built by
 // the real core's platforms/stm32/Makefile.build in the SDK image its
@@ -76,13 +74,4 @@ int mcu_app_blinks(void) {
 // of the real core, its libs and mbedTLS module in real (a copy of
 // ../shared/real), and the gcc 12 flags. The STM32Cube tree and the file
 // system tools are the SDK image's.
-func MCUFlags(real string) []string {
-	return []string{
-		"--platform", "stm32",
-		"--repo", filepath.Join(real, "mongoose-os"),
-		"--libs-dir", filepath.Join(real, "libs"),
-		"--module", "mbedtls_module:" + filepath.Join(real, "modules", "mbedtls"),
-		"--no-libs-update",
-		"--cflags-extra=" + MCUCflagsExtra,
-	}
-}
+func MCUFlags(real string) []string { return coreFlags(real, "stm32", MCUCflagsExtra) }

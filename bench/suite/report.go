@@ -2,11 +2,12 @@ package suite
 
 import (
 	"fmt"
-	"github.com/mongoose-os/mos/bench/harness"
 	"os"
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/mongoose-os/mos/bench/harness"
 )
 
 // Target is one of issue 6's targets, checked against results.
@@ -185,7 +186,7 @@ func slowerTarget(name string, with, without *Scenario, limit float64) Target {
 	if len(ratios) == 0 {
 		return Target{name, false, medians + "; no run to compare"}
 	}
-	q := median(ratios)
+	q := harness.Median(ratios)
 	return Target{name, q <= limit, fmt.Sprintf("run by run, with / without: median %.3f of %d rounds; medians %s", q, len(ratios), medians)}
 }
 

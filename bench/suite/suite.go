@@ -178,13 +178,19 @@ enum mgos_app_init_result mgos_app_init(void) {
 // RealFlags are the flags a build on the real core needs
 // (../shared/real/README.md).
 func RealFlags(real string) []string {
+	return coreFlags(real, "ubuntu", "-Wno-implicit-const-int-float-conversion")
+}
+
+// coreFlags build on platform of the core, libs and mbedTLS module in
+// real (a copy of ../shared/real), with cflagsExtra.
+func coreFlags(real, platform, cflagsExtra string) []string {
 	return []string{
-		"--platform", "ubuntu",
+		"--platform", platform,
 		"--repo", filepath.Join(real, "mongoose-os"),
 		"--libs-dir", filepath.Join(real, "libs"),
 		"--module", "mbedtls_module:" + filepath.Join(real, "modules", "mbedtls"),
 		"--no-libs-update",
-		"--cflags-extra=-Wno-implicit-const-int-float-conversion",
+		"--cflags-extra=" + cflagsExtra,
 	}
 }
 
@@ -514,21 +520,11 @@ func summarize(name, change string, runs []harness.Result) Scenario {
 	for i, r := range runs {
 		secs[i], up[i], down[i], comp[i] = r.Seconds, float64(r.BytesUp), float64(r.BytesDown), float64(r.Compiled)
 	}
-	s := Scenario{Name: name, Change: change, MedianS: median(secs), BytesUp: int64(median(up)),
-		BytesDown: int64(median(down)), Compiled: int(median(comp)), RunsS: slices.Clone(secs)}
+	s := Scenario{Name: name, Change: change, MedianS: harness.Median(secs), BytesUp: int64(harness.Median(up)),
+		BytesDown: int64(harness.Median(down)), Compiled: int(harness.Median(comp)), RunsS: slices.Clone(secs)}
 	sort.Float64s(secs)
 	s.MinS, s.MaxS = secs[0], secs[len(secs)-1]
 	return s
-}
-
-func median(v []float64) float64 {
-	c := append([]float64(nil), v...)
-	sort.Float64s(c)
-	n := len(c)
-	if n%2 == 1 {
-		return c[n/2]
-	}
-	return (c[n/2-1] + c[n/2]) / 2
 }
 
 // writeApp writes an app's files (slash path -> content) under dir and
