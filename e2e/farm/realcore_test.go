@@ -35,14 +35,7 @@ func realApp(t *testing.T, dir string) string {
 // but for the build id and timestamp strings and the linker's build-id
 // note (a hash over the debug info too).
 func TestRealCoreNewContextFromCache(t *testing.T) {
-	requireTools(t, "ccache", "make", "clang", "python3")
-	src := filepath.Join(testenv.SharedDir(t), "real")
-	if _, err := os.Stat(filepath.Join(src, "mongoose-os", "platforms", "ubuntu", "Makefile.build")); err != nil {
-		t.Skipf("the real core is absent (%v); skipping", err)
-	}
-	dir := t.TempDir()
-	real := filepath.Join(dir, "real")
-	testenv.CopyDir(t, src, real)
+	dir, real := realCoreCopy(t)
 	// No context adoption: a new context here is built by the compile
 	// cache, which is what this test is about (e2e's
 	// TestNewContextStartsFromTheNearest covers the copy).
@@ -108,14 +101,7 @@ func sameFirmware(t *testing.T, got, want string) {
 // fill what every namespace reads), and the trusted build's objects are
 // in the base, not in the account's own cache.
 func TestRealCoreBaseCacheFromTrusted(t *testing.T) {
-	requireTools(t, "ccache", "make", "clang", "python3")
-	src := filepath.Join(testenv.SharedDir(t), "real")
-	if _, err := os.Stat(filepath.Join(src, "mongoose-os", "platforms", "ubuntu", "Makefile.build")); err != nil {
-		t.Skipf("the real core is absent (%v); skipping", err)
-	}
-	dir := t.TempDir()
-	real := filepath.Join(dir, "real")
-	testenv.CopyDir(t, src, real)
+	dir, real := realCoreCopy(t)
 	var users strings.Builder
 	for _, u := range []string{"ci", "alice"} {
 		h, err := bcrypt.GenerateFromPassword([]byte("pw-"+u), bcrypt.MinCost)
@@ -155,4 +141,19 @@ func TestRealCoreBaseCacheFromTrusted(t *testing.T) {
 	if warm.Compiles() < 100 || warm.HitRate() < 0.95 {
 		t.Errorf("alice's first build after ci's: %s; want >= 95%% of %d compiles from the base cache", warm, cold.Compiles())
 	}
+}
+
+// realCoreCopy skips without the tools or the real core, and copies
+// ../shared/real into a temp dir: that dir and the copy.
+func realCoreCopy(t *testing.T) (dir, real string) {
+	t.Helper()
+	requireTools(t, "ccache", "make", "clang", "python3")
+	src := filepath.Join(testenv.SharedDir(t), "real")
+	if _, err := os.Stat(filepath.Join(src, "mongoose-os", "platforms", "ubuntu", "Makefile.build")); err != nil {
+		t.Skipf("the real core is absent (%v); skipping", err)
+	}
+	dir = t.TempDir()
+	real = filepath.Join(dir, "real")
+	testenv.CopyDir(t, src, real)
+	return dir, real
 }
